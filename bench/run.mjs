@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// `npm run -s bench -- NAME [--json] [flags]`: runs bench/src/NAME.ts (compiled to bench/dist/NAME.js).
+// Convention: human-readable figures on stderr/stdout; with --json exactly one JSON document on stdout:
+// {bench, command, dataset, results: [{name, value, unit}], ratios: {NAME: value}}.
+import { readdirSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dist = join(here, 'dist');
+const available = existsSync(dist)
+  ? readdirSync(dist)
+      .filter((f) => f.endsWith('.js') && !f.startsWith('common') && !f.includes('.test.'))
+      .map((f) => f.slice(0, -3))
+  : [];
+const [name, ...args] = process.argv.slice(2);
+if (!name || name === '--help') {
+  process.stderr.write(
+    `Usage: npm run -s bench -- NAME [--json]\nBenchmarks: ${available.join(', ') || '(none built)'}\n`,
+  );
+  process.exit(name ? 0 : 2);
+}
+if (!available.includes(name)) {
+  process.stderr.write(`bench: unknown benchmark '${name}' (have: ${available.join(', ')})\n`);
+  process.exit(2);
+}
+const mod = await import(pathToFileURL(join(dist, `${name}.js`)).href);
+process.exitCode = await mod.main(args);

@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// The one `lightnode` command: a thin dispatcher with no logic of its own. It names the top-level commands and the
+// package that owns each, lazily imports that package's `cli` surface, and maps results to exit codes:
+// 0 ok, 1 failure or invalid input, 2 usage error. JSON results go to stdout, logs to stderr.
+const TOP = {
+  demo: ['hw-test', 'run the main job on the embedded default (what `npm start` runs)'],
+  protocol: ['edge', 'Light Node protocol tools: verify batches, setpoints, acks and proofs; make device keys'],
+  meter: ['edge', 'read a Modbus meter once, or discover SunSpec devices'],
+  chain2: ['edge', 'decode Chain 2 frames, listen to a Chain 2 gateway'],
+  agent: ['edge', 'run the device agent (the daemon)'],
+  status: ['edge', 'ask the running agent how it is'],
+  buffer: ['edge', 'inspect and verify the store-and-forward outbox'],
+  sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways'],
+  cloud: ['cloud', 'cloud companion services (BAL, SCD)'],
+  proof: ['cloud', 'fetch and verify sample proofs'],
+  commission: ['provisioning', 'commission a Light Node on site'],
+};
+
+const out = (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
+const err = (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n');
+
+function topHelp() {
+  const w = Math.max(...Object.keys(TOP).map((k) => k.length));
+  return [
+    'Usage: lightnode <command> [subcommand] [flags]   (lightnode <command> --help for more)',
+    '',
+    'Commands:',
+    ...Object.entries(TOP).map(([k, [, s]]) => `  ${k.padEnd(w)}  ${s}`),
+    '',
+    'Exit codes: 0 ok, 1 failure or invalid input, 2 usage error. JSON on stdout, logs on stderr.',
+  ].join('\n');
+}
+
+function groupHelp(path, group) {
+  const names = Object.keys(group.subcommands);
+  const w = Math.max(...names.map((k) => k.length));
+  return [
+    `Usage: lightnode ${path.join(' ')} <subcommand> [flags]`,
+    '',
+    group.summary,
+    '',
+    'Subcommands:',
+    ...names.map((k) => {
+      const c = group.subcommands[k];
+      return `  ${k.padEnd(w)}  ${typeof c === 'function' ? '' : c.summary}`;
+    }),
+  ].join('\n');
+}
+
+async function main(argv) {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? out : err)(topHelp());
+    return name ? 0 : 2;
+  }
+  const entry = TOP[name];
+  if (!entry) {
+    err(`lightnode: unknown command '${name}'\n\n${topHelp()}`);
+    return 2;
+  }
+  let mod;
+  try {
+    mod = await import(`@lightnode/${entry[0]}/cli`);
+  } catch (e) {
+    err(`lightnode: cannot load @lightnode/${entry[0]} (${e.message}). Run 'npm run build' (or 'npm test') first.`);
+    return 1;
+  }
+  const load = mod.commands?.[name];
+  if (!load) {
+    err(`lightnode: @lightnode/${entry[0]} does not provide '${name}' yet`);
+    return 1;
+  }
+  let node = await load();
+  const path = [name];
+  let args = rest;
+  while ('subcommands' in node) {
+    const [sub, ...more] = args;
+    if (!sub || sub === '--help' || sub === '-h') {
+      (sub ? out : err)(groupHelp(path, node));
+      return sub ? 0 : 2;
+    }
+    const next = node.subcommands[sub];
+    if (!next) {
+      err(`lightnode ${path.join(' ')}: unknown subcommand '${sub}'\n\n${groupHelp(path, node)}`);
+      return 2;
+    }
+    node = typeof next === 'function' ? await next() : next;
+    path.push(sub);
+    args = more;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    out(node.usage);
+    return 0;
+  }
+  const ac = new AbortController();
+  const stop = () => ac.abort(new Error('interrupted'));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const io = { stdout: out, stderr: err, env: process.env, cwd: process.cwd(), signal: ac.signal };
+  try {
+    return await node.run(args, io);
+  } catch (e) {
+    if (e && e.name === 'LightNodeError') {
+      err(`lightnode ${path.join(' ')}: ${e.message}`);
+      return e.code === 'USAGE' ? 2 : 1;
+    }
+    err(`lightnode ${path.join(' ')}: unexpected error: ${e && e.stack ? e.stack : String(e)}`);
+    return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    err(`lightnode: ${e && e.stack ? e.stack : String(e)}`);
+    process.exitCode = 1;
+  },
+);

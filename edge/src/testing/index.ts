@@ -1,0 +1,2 @@
+// Fakes and contract suites of @lightnode/edge (subpath ./testing).
+export {};

@@ -1,0 +1,6 @@
+/** `lightnode` commands owned by @lightnode/hw-test, each loaded lazily by the dispatcher (bin/lightnode.mjs). */
+import type { CommandTree } from '@lightnode/protocols';
+
+export const commands: Record<string, () => Promise<CommandTree>> = {
+  // name: async () => (await import('./cli/name.js')).default,
+};

@@ -1,0 +1,96 @@
+/**
+ * The shape of a `lightnode` subcommand, shared by every package's `cli.ts`, and the flag parser they use.
+ * Conventions (ARCHITECTURE.md): JSON results on stdout, logs on stderr; exit 0 ok, 1 failure or invalid input,
+ * 2 usage error (a `LightNodeError` with code `USAGE`). Pure: the dispatcher passes the I/O in.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LightNodeError } from './errors.js';
+
+export interface CommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Aborted on SIGINT / SIGTERM: long-running commands stop cleanly. */
+  signal: AbortSignal;
+}
+
+export interface Command {
+  /** One line shown in the group's help. */
+  summary: string;
+  /** Full usage text shown by `--help` (first line `Usage: lightnode …`). */
+  usage: string;
+  /** Runs the command; resolves to the exit code. Throw `LightNodeError('USAGE', …)` for a usage error. */
+  run(argv: string[], io: CommandIo): Promise<number>;
+}
+
+/** A top-level command with subcommands (`lightnode meter read …`), or a leaf command (`lightnode agent`). */
+export type CommandTree = Command | CommandGroup;
+export interface CommandGroup {
+  summary: string;
+  subcommands: Record<string, CommandTree | (() => Promise<CommandTree>)>;
+}
+
+export function isGroup(c: CommandTree): c is CommandGroup {
+  return 'subcommands' in c;
+}
+
+export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+export interface ParsedFlags {
+  values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  positionals: string[];
+}
+
+/** `util.parseArgs` in strict mode; an unknown or malformed flag becomes a `USAGE` error naming it. */
+export function parseFlags(argv: string[], options: FlagSpec, usage: string, allowPositionals = true): ParsedFlags {
+  try {
+    const r = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    return { values: r.values, positionals: r.positionals };
+  } catch (e) {
+    throw new LightNodeError('USAGE', `${(e as Error).message}\n\n${usage}`, { argv });
+  }
+}
+
+/** Reads a string flag; throws `USAGE` when required and missing. */
+export function flagString(p: ParsedFlags, name: string, usage: string, required: true): string;
+export function flagString(p: ParsedFlags, name: string, usage: string, required?: false): string | undefined;
+export function flagString(p: ParsedFlags, name: string, usage: string, required = false): string | undefined {
+  const v = p.values[name];
+  if (v === undefined) {
+    if (required) throw new LightNodeError('USAGE', `missing --${name}\n\n${usage}`, { flag: name });
+    return undefined;
+  }
+  if (typeof v !== 'string') throw new LightNodeError('USAGE', `--${name} needs a value\n\n${usage}`, { flag: name });
+  return v;
+}
+
+/** Reads an integer flag within [min, max]; a bad value is a `USAGE` error naming the flag and the value. */
+export function flagInt(p: ParsedFlags, name: string, usage: string, min: number, max: number): number | undefined {
+  const s = flagString(p, name, usage);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (!/^-?\d+$/.test(s) || !Number.isSafeInteger(n) || n < min || n > max)
+    throw new LightNodeError(
+      'USAGE',
+      `--${name}: expected an integer ${min}..${max}, received ${JSON.stringify(s)}\n\n${usage}`,
+      {
+        flag: name,
+        received: s,
+      },
+    );
+  return n;
+}
+
+/** Parses `HOST:PORT` (IPv6 as `[::1]:502`). */
+export function parseHostPort(s: string, flag: string, defaultPort?: number): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(s);
+  const host = m?.[1] ?? m?.[2];
+  const port = m?.[3] !== undefined ? Number(m[3]) : defaultPort;
+  if (!host || port === undefined || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new LightNodeError('USAGE', `--${flag}: expected HOST:PORT, received ${JSON.stringify(s)}`, {
+      flag,
+      received: s,
+    });
+  return { host, port };
+}

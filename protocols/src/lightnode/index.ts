@@ -1,0 +1,2 @@
+// Public surface of protocols/lightnode (re-exported by ../index.ts).
+export {};

@@ -1,0 +1,2 @@
+// Public surface of protocols/modbus (re-exported by ../index.ts).
+export {};

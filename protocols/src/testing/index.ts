@@ -1,0 +1,3 @@
+// Fakes and contract suites of @lightnode/protocols (subpath ./testing).
+export { FakeClock } from '../clock.js';
+export { memoryLogger } from '../log.js';
