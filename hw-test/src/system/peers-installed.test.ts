@@ -1,0 +1,45 @@
+// The independent peers the interop suite talks to must be installed (`.ci/run` installs them from Debian).
+// A missing peer fails here, loudly and by name, instead of the interop tests skipping silently.
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+
+const peers: { name: string; cmd: string; args: string[]; expect: RegExp; pkg: string }[] = [
+  {
+    name: 'mosquitto broker',
+    cmd: '/usr/sbin/mosquitto',
+    args: ['-h'],
+    expect: /mosquitto version \d/,
+    pkg: 'mosquitto',
+  },
+  {
+    name: 'mosquitto_sub client',
+    cmd: 'mosquitto_sub',
+    args: ['--help'],
+    expect: /mosquitto_sub/,
+    pkg: 'mosquitto-clients',
+  },
+  { name: 'mbpoll Modbus master', cmd: 'mbpoll', args: ['-V'], expect: /\d+\.\d+/, pkg: 'mbpoll' },
+  { name: 'socat (pty pairs)', cmd: 'socat', args: ['-V'], expect: /socat version \d/, pkg: 'socat' },
+  {
+    name: 'pymodbus (Debian, system python)',
+    cmd: '/usr/bin/python3',
+    args: ['-c', 'import pymodbus; print("pymodbus", pymodbus.__version__)'],
+    expect: /pymodbus 3\./,
+    pkg: 'python3-pymodbus',
+  },
+  {
+    name: 'PostgreSQL 15 server',
+    cmd: '/usr/lib/postgresql/15/bin/postgres',
+    args: ['--version'],
+    expect: /PostgreSQL\) 15\./,
+    pkg: 'postgresql',
+  },
+];
+
+for (const p of peers) {
+  test(`${p.name} is installed (Debian package ${p.pkg})`, (t) => {
+    const r = spawnSync(p.cmd, p.args, { encoding: 'utf8' });
+    t.falsy(r.error, `${p.cmd} cannot run: ${r.error?.message ?? ''} — install the Debian package '${p.pkg}'`);
+    t.regex(`${r.stdout}${r.stderr}`, p.expect);
+  });
+}
