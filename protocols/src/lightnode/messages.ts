@@ -1,0 +1,138 @@
+/**
+ * Operator ↔ device messages of protocol v1, each an EIP-712 struct signed by its sender:
+ * - **Setpoint** (operator → device): `activePowerW` is the target **level at the PoD** (load convention: import
+ *   positive) for slot `slotIndex` of market session `marketSession`, valid in [validFromMs, validUntilMs);
+ *   `nonce` strictly increases per issuer (replay protection, persisted by the device).
+ * - **Ack** (device → operator): the setpoint's state transitions, `appliedPowerW` in the same convention.
+ * - **QosReport** (device → operator, after the slot): delivered energy vs baseline vs requested.
+ * - **Gap** (device → everyone): a signed declaration that samples firstSeq..lastSeq were evicted from the outbox
+ *   (disk quota) and will never be delivered; `energyImportWh`/`energyExportWh` = energy over the gap, −1 unknown.
+ */
+import { LightNodeError, invalidField } from '../errors.js';
+import { fromHex, toHex } from './canonical.js';
+import { typedDataDigest, type Eip712Domain, type PrimaryType } from './eip712.js';
+import { PROTOCOL_VERSION } from './sample.js';
+import { recoverAddress, type RecoverFn, type Signer } from './signer.js';
+
+export const ACK_STATES = ['received', 'scheduled', 'applied', 'clipped', 'rejected', 'expired', 'reverted', 'not_applied', 'autonomous'] as const;
+export type AckState = (typeof ACK_STATES)[number];
+
+export interface Setpoint {
+  version: number;
+  /** 0x + 64 hex: unique id chosen by the issuer. */
+  id: string;
+  /** Lowercase 0x address of the issuing platform's key. */
+  issuer: string;
+  podId: string;
+  marketSession: string;
+  /** 0-based 15-min slot of the market day (0..99). */
+  slotIndex: number;
+  playerServiceId: string;
+  /** Target active power at the PoD, W, load convention (import positive). */
+  activePowerW: number;
+  validFromMs: number;
+  validUntilMs: number;
+  nonce: number;
+}
+
+export interface Ack {
+  version: number;
+  setpointId: string;
+  deviceId: string;
+  state: AckState;
+  /** A reason code ('' when none), e.g. the limit that clipped or the cause of a rejection (an error code). */
+  reason: string;
+  /** The level applied at the PoD, W, load convention. */
+  appliedPowerW: number;
+  atMs: number;
+  /** Per-device message sequence (monotonic, persisted). */
+  seq: number;
+}
+
+export interface QosReport {
+  version: number;
+  setpointId: string;
+  deviceId: string;
+  podId: string;
+  slotIndex: number;
+  requestedPowerW: number;
+  /** Energies over the slot at the PoD, Wh, load convention. */
+  requestedEnergyWh: number;
+  baselineEnergyWh: number;
+  deliveredEnergyWh: number;
+  atMs: number;
+  seq: number;
+}
+
+export interface Gap {
+  version: number;
+  deviceId: string;
+  podId: string;
+  firstSeq: number;
+  lastSeq: number;
+  count: number;
+  /** Why the samples are gone, e.g. `disk_quota`. */
+  reason: string;
+  /** Energy imported / exported over the gap (Wh), −1 when unknown. */
+  energyImportWh: number;
+  energyExportWh: number;
+  atMs: number;
+}
+
+/** A signed message as carried in JSON (vectors, topics): `{kind, message, signature}`. */
+export interface SignedMessage<K extends string, M> {
+  kind: K;
+  message: M;
+  /** 0x + 130 hex: r‖s‖v. */
+  signature: string;
+}
+export type SignedSetpoint = SignedMessage<'setpoint', Setpoint>;
+export type SignedAck = SignedMessage<'ack', Ack>;
+export type SignedGap = SignedMessage<'gap', Gap>;
+export type SignedQosReport = SignedMessage<'qos', QosReport>;
+
+const KIND_TYPE = { setpoint: 'Setpoint', ack: 'Ack', gap: 'Gap', qos: 'QosReport' } as const satisfies Record<string, PrimaryType>;
+type Kind = keyof typeof KIND_TYPE;
+
+function checkCommon(kind: Kind, m: Record<string, unknown>): void {
+  if (m.version !== PROTOCOL_VERSION)
+    throw new LightNodeError('VERSION_UNSUPPORTED', `${kind}.version: ${String(m.version)} is not supported (speaks ${PROTOCOL_VERSION})`, { field: `${kind}.version` });
+  if (kind === 'ack' && !(ACK_STATES as readonly unknown[]).includes(m.state)) throw invalidField('SCHEMA_INVALID', 'ack.state', ACK_STATES.join(' | '), m.state);
+  if (kind === 'setpoint' && typeof m.validFromMs === 'number' && typeof m.validUntilMs === 'number' && m.validUntilMs <= m.validFromMs)
+    throw invalidField('SCHEMA_INVALID', 'setpoint.validUntilMs', `> validFromMs (${m.validFromMs})`, m.validUntilMs);
+  if (kind === 'gap' && typeof m.firstSeq === 'number' && typeof m.lastSeq === 'number' && m.count !== m.lastSeq - m.firstSeq + 1)
+    throw invalidField('SCHEMA_INVALID', 'gap.count', `lastSeq − firstSeq + 1 = ${m.lastSeq - m.firstSeq + 1}`, m.count);
+}
+
+export function messageDigest(kind: Kind, message: object, domain: Eip712Domain): Uint8Array {
+  const m = message as Record<string, unknown>;
+  checkCommon(kind, m);
+  return typedDataDigest(KIND_TYPE[kind], m, domain);
+}
+
+function sign<K extends Kind, M extends object>(kind: K, message: M, signer: Signer, domain: Eip712Domain): SignedMessage<K, M> {
+  return { kind, message, signature: toHex(signer.signDigest(messageDigest(kind, message, domain))) };
+}
+
+/** Verifies a signed message; returns the recovered signer (lowercase). Throws with the reason. */
+export function verifySigned(signed: { kind: string; message: unknown; signature: string }, domain: Eip712Domain, opts: { expectedSigner?: string; recover?: RecoverFn } = {}): { signer: string } {
+  if (!(signed.kind in KIND_TYPE)) throw invalidField('SCHEMA_INVALID', 'kind', Object.keys(KIND_TYPE).join(' | '), signed.kind);
+  if (typeof signed.message !== 'object' || signed.message === null) throw invalidField('SCHEMA_INVALID', 'message', 'an object', signed.message);
+  const kind = signed.kind as Kind;
+  const digest = messageDigest(kind, signed.message, domain);
+  const signer = (opts.recover ?? recoverAddress)(digest, fromHex(signed.signature, 'signature'));
+  const m = signed.message as Record<string, unknown>;
+  const claimed = kind === 'setpoint' ? m.issuer : m.deviceId;
+  const expected = String(opts.expectedSigner ?? claimed).toLowerCase();
+  if (signer !== expected) throw new LightNodeError('SIGNER_MISMATCH', `${kind}: signed by ${signer}, expected ${expected}`, { signer, expected });
+  return { signer };
+}
+
+export const signSetpoint = (m: Setpoint, s: Signer, d: Eip712Domain): SignedSetpoint => sign('setpoint', m, s, d);
+export const signAck = (m: Ack, s: Signer, d: Eip712Domain): SignedAck => sign('ack', m, s, d);
+export const signGap = (m: Gap, s: Signer, d: Eip712Domain): SignedGap => sign('gap', m, s, d);
+export const signQosReport = (m: QosReport, s: Signer, d: Eip712Domain): SignedQosReport => sign('qos', m, s, d);
+export const verifySetpoint = (x: SignedSetpoint, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
+export const verifyAck = (x: SignedAck, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
+export const verifyGap = (x: SignedGap, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
+export const verifyQosReport = (x: SignedQosReport, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
