@@ -13,24 +13,26 @@ export interface QuantityInfo {
   description: string;
 }
 
-const phase = (base: string, unit: QuantityUnit, sign: string, description: string): Record<string, QuantityInfo> => ({
-  [`${base}${unit === '‰' ? 'Permille' : unit}`]: { unit, sign, description: `${description}, total / single phase` },
-  ...Object.fromEntries(
-    ['L1', 'L2', 'L3'].map((p) => [
-      `${base}${p}${unit === '‰' ? 'Permille' : unit}`,
-      { unit, sign, description: `${description}, phase ${p}` },
-    ]),
-  ),
-});
-
 const IMPORT_POS = 'load convention at the PoD: import (consumption) positive, export negative';
 
 /** Every quantity a v1 sample may carry. Receivers reject names not in this table. */
 export const QUANTITIES = {
-  ...phase('activePower', 'W', IMPORT_POS, 'active power'),
-  ...phase('reactivePower', 'var', 'inductive (lagging, consumed) positive', 'reactive power'),
-  ...phase('apparentPower', 'VA', '≥ 0', 'apparent power'),
-  ...phase('powerFactor', '‰', '-1000..1000; sign as active power', 'power factor × 1000'),
+  activePowerW: { unit: 'W', sign: IMPORT_POS, description: 'active power, total / single phase' },
+  activePowerL1W: { unit: 'W', sign: IMPORT_POS, description: 'active power, phase L1' },
+  activePowerL2W: { unit: 'W', sign: IMPORT_POS, description: 'active power, phase L2' },
+  activePowerL3W: { unit: 'W', sign: IMPORT_POS, description: 'active power, phase L3' },
+  reactivePowervar: { unit: 'var', sign: 'inductive (lagging, consumed) positive', description: 'reactive power, total / single phase' },
+  reactivePowerL1var: { unit: 'var', sign: 'inductive (lagging, consumed) positive', description: 'reactive power, phase L1' },
+  reactivePowerL2var: { unit: 'var', sign: 'inductive (lagging, consumed) positive', description: 'reactive power, phase L2' },
+  reactivePowerL3var: { unit: 'var', sign: 'inductive (lagging, consumed) positive', description: 'reactive power, phase L3' },
+  apparentPowerVA: { unit: 'VA', sign: '≥ 0', description: 'apparent power, total / single phase' },
+  apparentPowerL1VA: { unit: 'VA', sign: '≥ 0', description: 'apparent power, phase L1' },
+  apparentPowerL2VA: { unit: 'VA', sign: '≥ 0', description: 'apparent power, phase L2' },
+  apparentPowerL3VA: { unit: 'VA', sign: '≥ 0', description: 'apparent power, phase L3' },
+  powerFactorPermille: { unit: '‰', sign: '-1000..1000; sign as active power', description: 'power factor × 1000, total / single phase' },
+  powerFactorL1Permille: { unit: '‰', sign: '-1000..1000; sign as active power', description: 'power factor × 1000, phase L1' },
+  powerFactorL2Permille: { unit: '‰', sign: '-1000..1000; sign as active power', description: 'power factor × 1000, phase L2' },
+  powerFactorL3Permille: { unit: '‰', sign: '-1000..1000; sign as active power', description: 'power factor × 1000, phase L3' },
   voltageL1mV: { unit: 'mV', sign: '≥ 0', description: 'phase L1 to neutral voltage (RMS)' },
   voltageL2mV: { unit: 'mV', sign: '≥ 0', description: 'phase L2 to neutral voltage (RMS)' },
   voltageL3mV: { unit: 'mV', sign: '≥ 0', description: 'phase L3 to neutral voltage (RMS)' },
@@ -62,12 +64,12 @@ export const QUANTITIES = {
   essPowerW: { unit: 'W', sign: 'ESS convention: discharge positive, charge negative', description: 'battery (ESS) active power' },
   socPermille: { unit: '‰', sign: '0..1000', description: 'battery state of charge' },
   essSetpointW: { unit: 'W', sign: 'ESS convention: discharge positive', description: 'ESS power setpoint in force' },
-  ...Object.fromEntries(
-    [1, 2, 3, 4, 5, 6].map((b) => [
-      `energyImportF${b}Wh`,
-      { unit: 'Wh' as const, sign: '≥ 0', description: `imported energy in tariff band F${b} over the record's period` },
-    ]),
-  ),
+  energyImportF1Wh: { unit: 'Wh', sign: '≥ 0', description: 'imported energy in tariff band F1 over the record period' },
+  energyImportF2Wh: { unit: 'Wh', sign: '≥ 0', description: 'imported energy in tariff band F2 over the record period' },
+  energyImportF3Wh: { unit: 'Wh', sign: '≥ 0', description: 'imported energy in tariff band F3 over the record period' },
+  energyImportF4Wh: { unit: 'Wh', sign: '≥ 0', description: 'imported energy in tariff band F4 over the record period' },
+  energyImportF5Wh: { unit: 'Wh', sign: '≥ 0', description: 'imported energy in tariff band F5 over the record period' },
+  energyImportF6Wh: { unit: 'Wh', sign: '≥ 0', description: 'imported energy in tariff band F6 over the record period' },
 } as const satisfies Record<string, QuantityInfo>;
 
 export type QuantityName = keyof typeof QUANTITIES;

@@ -1,3 +1,4 @@
 // Fakes and contract suites of @lightnode/protocols (subpath ./testing).
 export { FakeClock } from '../clock.js';
 export { memoryLogger } from '../log.js';
+export * from '../lightnode/testkit.js';
