@@ -45,8 +45,14 @@ export function sealBatch(
   domain: Eip712Domain,
 ): SignedBatch {
   const { samples } = input;
-  if (samples.length === 0) throw new LightNodeError('INPUT_INVALID', 'sealBatch: a batch needs at least one sample', {});
-  if (input.deviceId.toLowerCase() !== signer.address) throw new LightNodeError('SIGNER_MISMATCH', `sealBatch: deviceId ${input.deviceId} is not the signer's address ${signer.address}`, {});
+  if (samples.length === 0)
+    throw new LightNodeError('INPUT_INVALID', 'sealBatch: a batch needs at least one sample', {});
+  if (input.deviceId.toLowerCase() !== signer.address)
+    throw new LightNodeError(
+      'SIGNER_MISMATCH',
+      `sealBatch: deviceId ${input.deviceId} is not the signer's address ${signer.address}`,
+      {},
+    );
   const leaves = samples.map((s) => leafHash(encodeSample(s)));
   const header: BatchHeader = {
     version: PROTOCOL_VERSION,
@@ -64,15 +70,36 @@ export function sealBatch(
 }
 
 function checkConsistency(h: BatchHeader, samples: readonly Sample[]): void {
-  if (h.version !== PROTOCOL_VERSION) throw new LightNodeError('VERSION_UNSUPPORTED', `batch.header.version: ${h.version} is not supported (speaks ${PROTOCOL_VERSION})`, { field: 'header.version' });
-  if (h.count !== samples.length) throw invalidField('SCHEMA_INVALID', 'header.count', `${samples.length} (the number of samples)`, h.count);
-  if (h.lastSeq - h.firstSeq + 1 !== h.count) throw invalidField('SCHEMA_INVALID', 'header.lastSeq', `firstSeq + count − 1 = ${h.firstSeq + h.count - 1}`, h.lastSeq);
-  if (h.windowEndMs <= h.windowStartMs) throw invalidField('SCHEMA_INVALID', 'header.windowEndMs', `> windowStartMs (${h.windowStartMs})`, h.windowEndMs);
+  if (h.version !== PROTOCOL_VERSION)
+    throw new LightNodeError(
+      'VERSION_UNSUPPORTED',
+      `batch.header.version: ${h.version} is not supported (speaks ${PROTOCOL_VERSION})`,
+      { field: 'header.version' },
+    );
+  if (h.count !== samples.length)
+    throw invalidField('SCHEMA_INVALID', 'header.count', `${samples.length} (the number of samples)`, h.count);
+  if (h.lastSeq - h.firstSeq + 1 !== h.count)
+    throw invalidField(
+      'SCHEMA_INVALID',
+      'header.lastSeq',
+      `firstSeq + count − 1 = ${h.firstSeq + h.count - 1}`,
+      h.lastSeq,
+    );
+  if (h.windowEndMs <= h.windowStartMs)
+    throw invalidField('SCHEMA_INVALID', 'header.windowEndMs', `> windowStartMs (${h.windowStartMs})`, h.windowEndMs);
   samples.forEach((s, i) => {
-    if (s.seq !== h.firstSeq + i) throw invalidField('SCHEMA_INVALID', `samples[${i}].seq`, `${h.firstSeq + i} (consecutive from firstSeq)`, s.seq);
-    if (s.deviceId !== h.deviceId) throw invalidField('SCHEMA_INVALID', `samples[${i}].deviceId`, h.deviceId, s.deviceId);
+    if (s.seq !== h.firstSeq + i)
+      throw invalidField('SCHEMA_INVALID', `samples[${i}].seq`, `${h.firstSeq + i} (consecutive from firstSeq)`, s.seq);
+    if (s.deviceId !== h.deviceId)
+      throw invalidField('SCHEMA_INVALID', `samples[${i}].deviceId`, h.deviceId, s.deviceId);
     if (s.podId !== h.podId) throw invalidField('SCHEMA_INVALID', `samples[${i}].podId`, h.podId, s.podId);
-    if (s.tsMs < h.windowStartMs || s.tsMs >= h.windowEndMs) throw invalidField('SCHEMA_INVALID', `samples[${i}].tsMs`, `within [${h.windowStartMs}, ${h.windowEndMs})`, s.tsMs);
+    if (s.tsMs < h.windowStartMs || s.tsMs >= h.windowEndMs)
+      throw invalidField(
+        'SCHEMA_INVALID',
+        `samples[${i}].tsMs`,
+        `within [${h.windowStartMs}, ${h.windowEndMs})`,
+        s.tsMs,
+      );
   });
 }
 
@@ -88,7 +115,11 @@ export interface VerifyOptions {
  * signer. Throws `LightNodeError` with the reason (`MERKLE_ROOT_MISMATCH`, `SIGNATURE_INVALID`, `SIGNATURE_HIGH_S`,
  * `SIGNER_MISMATCH`, `SCHEMA_INVALID`, `VERSION_UNSUPPORTED`).
  */
-export function verifyBatch(batch: SignedBatch, domain: Eip712Domain, opts: VerifyOptions = {}): { signer: string; digest: Uint8Array; leafHashes: Uint8Array[] } {
+export function verifyBatch(
+  batch: SignedBatch,
+  domain: Eip712Domain,
+  opts: VerifyOptions = {},
+): { signer: string; digest: Uint8Array; leafHashes: Uint8Array[] } {
   const h = batch.header;
   checkConsistency(h, batch.samples);
   const leaves = batch.samples.map((s, i) => {
@@ -96,11 +127,21 @@ export function verifyBatch(batch: SignedBatch, domain: Eip712Domain, opts: Veri
     return leafHash(encodeSample(s));
   });
   const root = merkleLevels(leaves).at(-1)![0]!;
-  if (toHex(root) !== h.root.toLowerCase()) throw new LightNodeError('MERKLE_ROOT_MISMATCH', `batch ${h.deviceId}/${h.firstSeq}..${h.lastSeq}: the samples hash to ${toHex(root)}, the header says ${h.root}`, { deviceId: h.deviceId, firstSeq: h.firstSeq });
+  if (toHex(root) !== h.root.toLowerCase())
+    throw new LightNodeError(
+      'MERKLE_ROOT_MISMATCH',
+      `batch ${h.deviceId}/${h.firstSeq}..${h.lastSeq}: the samples hash to ${toHex(root)}, the header says ${h.root}`,
+      { deviceId: h.deviceId, firstSeq: h.firstSeq },
+    );
   const digest = batchDigest(h, domain);
   const signer = (opts.recover ?? recoverAddress)(digest, batch.signature);
   const expected = (opts.expectedSigner ?? h.deviceId).toLowerCase();
-  if (signer !== expected) throw new LightNodeError('SIGNER_MISMATCH', `batch ${h.deviceId}/${h.firstSeq}: signed by ${signer}, expected ${expected}`, { signer, expected });
+  if (signer !== expected)
+    throw new LightNodeError(
+      'SIGNER_MISMATCH',
+      `batch ${h.deviceId}/${h.firstSeq}: signed by ${signer}, expected ${expected}`,
+      { signer, expected },
+    );
   return { signer, digest, leafHashes: leaves };
 }
 
@@ -132,18 +173,38 @@ export function sampleProof(batch: SignedBatch, index: number, levels?: Uint8Arr
 export function verifySampleProof(p: SampleProof, domain: Eip712Domain, opts: VerifyOptions = {}): { signer: string } {
   const bytes = encodeSample(validateSample(p.sample, 'sample'));
   const leaf = leafHash(bytes);
-  if (toHex(leaf) !== p.leafHash.toLowerCase()) throw new LightNodeError('LEAF_TAMPERED', `proof: the sample hashes to ${toHex(leaf)}, the proof says ${p.leafHash}`, {});
-  if (p.sample.seq !== p.header.firstSeq + p.index) throw invalidField('PROOF_INVALID', 'index', `${p.sample.seq - p.header.firstSeq} (sample.seq − header.firstSeq)`, p.index);
-  if (p.sample.deviceId !== p.header.deviceId) throw invalidField('PROOF_INVALID', 'sample.deviceId', p.header.deviceId, p.sample.deviceId);
+  if (toHex(leaf) !== p.leafHash.toLowerCase())
+    throw new LightNodeError(
+      'LEAF_TAMPERED',
+      `proof: the sample hashes to ${toHex(leaf)}, the proof says ${p.leafHash}`,
+      {},
+    );
+  if (p.sample.seq !== p.header.firstSeq + p.index)
+    throw invalidField(
+      'PROOF_INVALID',
+      'index',
+      `${p.sample.seq - p.header.firstSeq} (sample.seq − header.firstSeq)`,
+      p.index,
+    );
+  if (p.sample.deviceId !== p.header.deviceId)
+    throw invalidField('PROOF_INVALID', 'sample.deviceId', p.header.deviceId, p.sample.deviceId);
   const path = p.path.map((x, i) => fromHex(x, `path[${i}]`));
   if (!verifyMerkleProof(leaf, p.index, p.header.count, path, fromHex(p.header.root, 'header.root')))
-    throw new LightNodeError('PROOF_INVALID', `proof: the Merkle path of leaf ${p.index}/${p.header.count} does not lead to root ${p.header.root}`, {});
+    throw new LightNodeError(
+      'PROOF_INVALID',
+      `proof: the Merkle path of leaf ${p.index}/${p.header.count} does not lead to root ${p.header.root}`,
+      {},
+    );
   const digest = batchDigest(p.header, domain);
   const sig = fromHex(p.signature, 'signature');
   checkSignatureShape(sig);
   const signer = (opts.recover ?? recoverAddress)(digest, sig);
   const expected = (opts.expectedSigner ?? p.header.deviceId).toLowerCase();
-  if (signer !== expected) throw new LightNodeError('SIGNER_MISMATCH', `proof: header signed by ${signer}, expected ${expected}`, { signer, expected });
+  if (signer !== expected)
+    throw new LightNodeError('SIGNER_MISMATCH', `proof: header signed by ${signer}, expected ${expected}`, {
+      signer,
+      expected,
+    });
   return { signer };
 }
 
@@ -155,4 +216,3 @@ export function batchLeaves(batch: SignedBatch): Uint8Array[] {
 export function decodeLeaves(leaves: Uint8Array[]): Sample[] {
   return leaves.map((b) => decodeSample(b));
 }
-

@@ -8,15 +8,20 @@ import { decode, encode, rfc8949EncodeOptions } from 'cborg';
 import { LightNodeError } from '../errors.js';
 
 /** A value of the canonical data model: integers, text, byte strings, booleans, arrays and text-keyed maps. */
-export type CanonicalValue = number | string | boolean | Uint8Array | CanonicalValue[] | { [k: string]: CanonicalValue };
+export type CanonicalValue =
+  number | string | boolean | Uint8Array | CanonicalValue[] | { [k: string]: CanonicalValue };
 
 function check(v: unknown, path: string): void {
   switch (typeof v) {
     case 'number':
       if (!Number.isSafeInteger(v))
-        throw new LightNodeError('ENCODE_ERROR', `${path}: expected a safe integer (no floats in hashed data), received ${v}`, {
-          field: path,
-        });
+        throw new LightNodeError(
+          'ENCODE_ERROR',
+          `${path}: expected a safe integer (no floats in hashed data), received ${v}`,
+          {
+            field: path,
+          },
+        );
       return;
     case 'string':
     case 'boolean':
@@ -29,13 +34,20 @@ function check(v: unknown, path: string): void {
       }
       if (v !== null && Object.getPrototypeOf(v) === Object.prototype) {
         for (const [k, x] of Object.entries(v)) {
-          if (x === undefined) throw new LightNodeError('ENCODE_ERROR', `${path}.${k}: undefined (omit optional fields instead)`, { field: `${path}.${k}` });
+          if (x === undefined)
+            throw new LightNodeError('ENCODE_ERROR', `${path}.${k}: undefined (omit optional fields instead)`, {
+              field: `${path}.${k}`,
+            });
           check(x, `${path}.${k}`);
         }
         return;
       }
   }
-  throw new LightNodeError('ENCODE_ERROR', `${path}: a ${v === null ? 'null' : typeof v} cannot be encoded canonically`, { field: path });
+  throw new LightNodeError(
+    'ENCODE_ERROR',
+    `${path}: a ${v === null ? 'null' : typeof v} cannot be encoded canonically`,
+    { field: path },
+  );
 }
 
 /** Encodes `value` in canonical CBOR; throws `ENCODE_ERROR` naming the path of a float, null or undefined. */
@@ -51,7 +63,16 @@ export function encodeCanonical(value: CanonicalValue): Uint8Array {
 export function decodeCanonical(bytes: Uint8Array): CanonicalValue {
   let v: unknown;
   try {
-    v = decode(bytes, { strict: true, allowIndefinite: false, allowUndefined: false, allowNaN: false, allowInfinity: false, rejectDuplicateMapKeys: true, useMaps: false, allowBigInt: false });
+    v = decode(bytes, {
+      strict: true,
+      allowIndefinite: false,
+      allowUndefined: false,
+      allowNaN: false,
+      allowInfinity: false,
+      rejectDuplicateMapKeys: true,
+      useMaps: false,
+      allowBigInt: false,
+    });
   } catch (e) {
     throw new LightNodeError('DECODE_ERROR', `malformed CBOR: ${(e as Error).message}`, {}, { cause: e });
   }
@@ -61,7 +82,8 @@ export function decodeCanonical(bytes: Uint8Array): CanonicalValue {
     throw new LightNodeError('DECODE_ERROR', (e as Error).message.replace(/^ENCODE_ERROR: /, ''), {}, { cause: e });
   }
   const again = encode(v, rfc8949EncodeOptions);
-  if (!bytesEqual(again, bytes)) throw new LightNodeError('DECODE_ERROR', 'CBOR is well-formed but not in canonical (RFC 8949 §4.2.1) form', {});
+  if (!bytesEqual(again, bytes))
+    throw new LightNodeError('DECODE_ERROR', 'CBOR is well-formed but not in canonical (RFC 8949 §4.2.1) form', {});
   return v as CanonicalValue;
 }
 
@@ -77,6 +99,10 @@ export function toHex(b: Uint8Array): `0x${string}` {
 
 export function fromHex(s: string, field = 'hex'): Uint8Array {
   if (typeof s !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(s))
-    throw new LightNodeError('INPUT_INVALID', `${field}: expected 0x-prefixed even-length hex, received ${typeof s === 'string' ? JSON.stringify(s.slice(0, 20)) : typeof s}`, { field });
+    throw new LightNodeError(
+      'INPUT_INVALID',
+      `${field}: expected 0x-prefixed even-length hex, received ${typeof s === 'string' ? JSON.stringify(s.slice(0, 20)) : typeof s}`,
+      { field },
+    );
   return new Uint8Array(Buffer.from(s.slice(2), 'hex'));
 }

@@ -120,11 +120,13 @@ function encodeField(type: string, v: unknown, field: string): Uint8Array {
     return keccak256(enc.encode(v));
   }
   if (type === 'address') {
-    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v)) throw invalidField('SCHEMA_INVALID', field, 'a 0x address', v);
+    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v))
+      throw invalidField('SCHEMA_INVALID', field, 'a 0x address', v);
     return word(BigInt(v));
   }
   if (type === 'bytes32') {
-    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw invalidField('SCHEMA_INVALID', field, '0x + 64 hex digits', v);
+    if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v))
+      throw invalidField('SCHEMA_INVALID', field, '0x + 64 hex digits', v);
     return word(BigInt(v));
   }
   const m = /^(u?)int(\d+)$/.exec(type);
@@ -142,7 +144,12 @@ function encodeField(type: string, v: unknown, field: string): Uint8Array {
   return word(n);
 }
 
-function hashStruct(name: string, fields: readonly (readonly [string, string])[], msg: Record<string, unknown>, path: string): Uint8Array {
+function hashStruct(
+  name: string,
+  fields: readonly (readonly [string, string])[],
+  msg: Record<string, unknown>,
+  path: string,
+): Uint8Array {
   const parts = [typeHash(name, fields)];
   for (const [f, t] of fields) parts.push(encodeField(t, msg[f], `${path}.${f}`));
   return keccak256(...parts);
@@ -152,13 +159,25 @@ const domainCache = new Map<string, Uint8Array>();
 export function domainSeparator(d: Eip712Domain): Uint8Array {
   const key = `${d.name}|${d.version}|${d.chainId}|${d.verifyingContract.toLowerCase()}`;
   let h = domainCache.get(key);
-  if (!h) domainCache.set(key, (h = hashStruct('EIP712Domain', DOMAIN_FIELDS, d as unknown as Record<string, unknown>, 'domain')));
+  if (!h)
+    domainCache.set(
+      key,
+      (h = hashStruct('EIP712Domain', DOMAIN_FIELDS, d as unknown as Record<string, unknown>, 'domain')),
+    );
   return h;
 }
 
 /** The EIP-712 digest of `message` as `primaryType` under `domain`: the 32 bytes that get signed. */
-export function typedDataDigest(primaryType: PrimaryType, message: Record<string, unknown>, domain: Eip712Domain): Uint8Array {
-  return keccak256(new Uint8Array([0x19, 0x01]), domainSeparator(domain), hashStruct(primaryType, EIP712_TYPES[primaryType], message, primaryType));
+export function typedDataDigest(
+  primaryType: PrimaryType,
+  message: Record<string, unknown>,
+  domain: Eip712Domain,
+): Uint8Array {
+  return keccak256(
+    new Uint8Array([0x19, 0x01]),
+    domainSeparator(domain),
+    hashStruct(primaryType, EIP712_TYPES[primaryType], message, primaryType),
+  );
 }
 
 /** `{domain, types, primaryType, message}` in the JSON shape ethers' `verifyTypedData` / eth_signTypedData_v4 take. */

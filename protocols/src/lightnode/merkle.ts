@@ -39,7 +39,8 @@ function nextLevel(level: Uint8Array[]): Uint8Array[] {
 
 /** Root over leaf hashes (≥ 1). */
 export function merkleRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
-  if (leafHashes.length === 0) throw new LightNodeError('INPUT_INVALID', 'merkleRoot: a tree needs at least one leaf', {});
+  if (leafHashes.length === 0)
+    throw new LightNodeError('INPUT_INVALID', 'merkleRoot: a tree needs at least one leaf', {});
   let level = leafHashes.slice();
   while (level.length > 1) level = nextLevel(level);
   return level[0]!;
@@ -47,7 +48,8 @@ export function merkleRoot(leafHashes: readonly Uint8Array[]): Uint8Array {
 
 /** All levels, leaves first (to build many proofs from one tree). */
 export function merkleLevels(leafHashes: readonly Uint8Array[]): Uint8Array[][] {
-  if (leafHashes.length === 0) throw new LightNodeError('INPUT_INVALID', 'merkleLevels: a tree needs at least one leaf', {});
+  if (leafHashes.length === 0)
+    throw new LightNodeError('INPUT_INVALID', 'merkleLevels: a tree needs at least one leaf', {});
   const levels = [leafHashes.slice()];
   while (levels[levels.length - 1]!.length > 1) levels.push(nextLevel(levels[levels.length - 1]!));
   return levels;
@@ -55,9 +57,12 @@ export function merkleLevels(leafHashes: readonly Uint8Array[]): Uint8Array[][] 
 
 /** The proof path (sibling hashes bottom-up) of leaf `index`. */
 export function merkleProof(leafHashesOrLevels: readonly Uint8Array[] | Uint8Array[][], index: number): Uint8Array[] {
-  const levels = Array.isArray(leafHashesOrLevels[0]) ? (leafHashesOrLevels as Uint8Array[][]) : merkleLevels(leafHashesOrLevels as Uint8Array[]);
+  const levels = Array.isArray(leafHashesOrLevels[0])
+    ? (leafHashesOrLevels as Uint8Array[][])
+    : merkleLevels(leafHashesOrLevels as Uint8Array[]);
   const count = levels[0]!.length;
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new LightNodeError('INPUT_INVALID', `merkleProof: index ${index} outside 0..${count - 1}`, { index, count });
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new LightNodeError('INPUT_INVALID', `merkleProof: index ${index} outside 0..${count - 1}`, { index, count });
   const path: Uint8Array[] = [];
   let i = index;
   for (let d = 0; d < levels.length - 1; d++) {
@@ -70,7 +75,12 @@ export function merkleProof(leafHashesOrLevels: readonly Uint8Array[] | Uint8Arr
 }
 
 /** Recomputes the root from a leaf hash and its path; null when the path has the wrong length for (index, count). */
-export function rootFromProof(leaf: Uint8Array, index: number, count: number, path: readonly Uint8Array[]): Uint8Array | null {
+export function rootFromProof(
+  leaf: Uint8Array,
+  index: number,
+  count: number,
+  path: readonly Uint8Array[],
+): Uint8Array | null {
   if (!Number.isInteger(index) || !Number.isInteger(count) || count < 1 || index < 0 || index >= count) return null;
   let h = leaf;
   let i = index;
@@ -90,7 +100,13 @@ export function rootFromProof(leaf: Uint8Array, index: number, count: number, pa
   return used === path.length ? h : null;
 }
 
-export function verifyMerkleProof(leaf: Uint8Array, index: number, count: number, path: readonly Uint8Array[], root: Uint8Array): boolean {
+export function verifyMerkleProof(
+  leaf: Uint8Array,
+  index: number,
+  count: number,
+  path: readonly Uint8Array[],
+  root: Uint8Array,
+): boolean {
   const r = rootFromProof(leaf, index, count, path);
   if (r === null || r.length !== root.length) return false;
   for (let k = 0; k < r.length; k++) if (r[k] !== root[k]) return false;

@@ -14,7 +14,17 @@ import { typedDataDigest, type Eip712Domain, type PrimaryType } from './eip712.j
 import { PROTOCOL_VERSION } from './sample.js';
 import { recoverAddress, type RecoverFn, type Signer } from './signer.js';
 
-export const ACK_STATES = ['received', 'scheduled', 'applied', 'clipped', 'rejected', 'expired', 'reverted', 'not_applied', 'autonomous'] as const;
+export const ACK_STATES = [
+  'received',
+  'scheduled',
+  'applied',
+  'clipped',
+  'rejected',
+  'expired',
+  'reverted',
+  'not_applied',
+  'autonomous',
+] as const;
 export type AckState = (typeof ACK_STATES)[number];
 
 export interface Setpoint {
@@ -91,17 +101,40 @@ export type SignedAck = SignedMessage<'ack', Ack>;
 export type SignedGap = SignedMessage<'gap', Gap>;
 export type SignedQosReport = SignedMessage<'qos', QosReport>;
 
-const KIND_TYPE = { setpoint: 'Setpoint', ack: 'Ack', gap: 'Gap', qos: 'QosReport' } as const satisfies Record<string, PrimaryType>;
+const KIND_TYPE = { setpoint: 'Setpoint', ack: 'Ack', gap: 'Gap', qos: 'QosReport' } as const satisfies Record<
+  string,
+  PrimaryType
+>;
 type Kind = keyof typeof KIND_TYPE;
 
 function checkCommon(kind: Kind, m: Record<string, unknown>): void {
   if (m.version !== PROTOCOL_VERSION)
-    throw new LightNodeError('VERSION_UNSUPPORTED', `${kind}.version: ${String(m.version)} is not supported (speaks ${PROTOCOL_VERSION})`, { field: `${kind}.version` });
-  if (kind === 'ack' && !(ACK_STATES as readonly unknown[]).includes(m.state)) throw invalidField('SCHEMA_INVALID', 'ack.state', ACK_STATES.join(' | '), m.state);
-  if (kind === 'setpoint' && typeof m.validFromMs === 'number' && typeof m.validUntilMs === 'number' && m.validUntilMs <= m.validFromMs)
+    throw new LightNodeError(
+      'VERSION_UNSUPPORTED',
+      `${kind}.version: ${String(m.version)} is not supported (speaks ${PROTOCOL_VERSION})`,
+      { field: `${kind}.version` },
+    );
+  if (kind === 'ack' && !(ACK_STATES as readonly unknown[]).includes(m.state))
+    throw invalidField('SCHEMA_INVALID', 'ack.state', ACK_STATES.join(' | '), m.state);
+  if (
+    kind === 'setpoint' &&
+    typeof m.validFromMs === 'number' &&
+    typeof m.validUntilMs === 'number' &&
+    m.validUntilMs <= m.validFromMs
+  )
     throw invalidField('SCHEMA_INVALID', 'setpoint.validUntilMs', `> validFromMs (${m.validFromMs})`, m.validUntilMs);
-  if (kind === 'gap' && typeof m.firstSeq === 'number' && typeof m.lastSeq === 'number' && m.count !== m.lastSeq - m.firstSeq + 1)
-    throw invalidField('SCHEMA_INVALID', 'gap.count', `lastSeq − firstSeq + 1 = ${m.lastSeq - m.firstSeq + 1}`, m.count);
+  if (
+    kind === 'gap' &&
+    typeof m.firstSeq === 'number' &&
+    typeof m.lastSeq === 'number' &&
+    m.count !== m.lastSeq - m.firstSeq + 1
+  )
+    throw invalidField(
+      'SCHEMA_INVALID',
+      'gap.count',
+      `lastSeq − firstSeq + 1 = ${m.lastSeq - m.firstSeq + 1}`,
+      m.count,
+    );
 }
 
 export function messageDigest(kind: Kind, message: object, domain: Eip712Domain): Uint8Array {
@@ -110,21 +143,36 @@ export function messageDigest(kind: Kind, message: object, domain: Eip712Domain)
   return typedDataDigest(KIND_TYPE[kind], m, domain);
 }
 
-function sign<K extends Kind, M extends object>(kind: K, message: M, signer: Signer, domain: Eip712Domain): SignedMessage<K, M> {
+function sign<K extends Kind, M extends object>(
+  kind: K,
+  message: M,
+  signer: Signer,
+  domain: Eip712Domain,
+): SignedMessage<K, M> {
   return { kind, message, signature: toHex(signer.signDigest(messageDigest(kind, message, domain))) };
 }
 
 /** Verifies a signed message; returns the recovered signer (lowercase). Throws with the reason. */
-export function verifySigned(signed: { kind: string; message: unknown; signature: string }, domain: Eip712Domain, opts: { expectedSigner?: string; recover?: RecoverFn } = {}): { signer: string } {
-  if (!(signed.kind in KIND_TYPE)) throw invalidField('SCHEMA_INVALID', 'kind', Object.keys(KIND_TYPE).join(' | '), signed.kind);
-  if (typeof signed.message !== 'object' || signed.message === null) throw invalidField('SCHEMA_INVALID', 'message', 'an object', signed.message);
+export function verifySigned(
+  signed: { kind: string; message: unknown; signature: string },
+  domain: Eip712Domain,
+  opts: { expectedSigner?: string; recover?: RecoverFn } = {},
+): { signer: string } {
+  if (!(signed.kind in KIND_TYPE))
+    throw invalidField('SCHEMA_INVALID', 'kind', Object.keys(KIND_TYPE).join(' | '), signed.kind);
+  if (typeof signed.message !== 'object' || signed.message === null)
+    throw invalidField('SCHEMA_INVALID', 'message', 'an object', signed.message);
   const kind = signed.kind as Kind;
   const digest = messageDigest(kind, signed.message, domain);
   const signer = (opts.recover ?? recoverAddress)(digest, fromHex(signed.signature, 'signature'));
   const m = signed.message as Record<string, unknown>;
   const claimed = kind === 'setpoint' ? m.issuer : m.deviceId;
   const expected = String(opts.expectedSigner ?? claimed).toLowerCase();
-  if (signer !== expected) throw new LightNodeError('SIGNER_MISMATCH', `${kind}: signed by ${signer}, expected ${expected}`, { signer, expected });
+  if (signer !== expected)
+    throw new LightNodeError('SIGNER_MISMATCH', `${kind}: signed by ${signer}, expected ${expected}`, {
+      signer,
+      expected,
+    });
   return { signer };
 }
 
@@ -132,7 +180,17 @@ export const signSetpoint = (m: Setpoint, s: Signer, d: Eip712Domain): SignedSet
 export const signAck = (m: Ack, s: Signer, d: Eip712Domain): SignedAck => sign('ack', m, s, d);
 export const signGap = (m: Gap, s: Signer, d: Eip712Domain): SignedGap => sign('gap', m, s, d);
 export const signQosReport = (m: QosReport, s: Signer, d: Eip712Domain): SignedQosReport => sign('qos', m, s, d);
-export const verifySetpoint = (x: SignedSetpoint, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
-export const verifyAck = (x: SignedAck, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
-export const verifyGap = (x: SignedGap, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
-export const verifyQosReport = (x: SignedQosReport, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) => verifySigned(x, d, o);
+export const verifySetpoint = (
+  x: SignedSetpoint,
+  d: Eip712Domain,
+  o?: { expectedSigner?: string; recover?: RecoverFn },
+) => verifySigned(x, d, o);
+export const verifyAck = (x: SignedAck, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) =>
+  verifySigned(x, d, o);
+export const verifyGap = (x: SignedGap, d: Eip712Domain, o?: { expectedSigner?: string; recover?: RecoverFn }) =>
+  verifySigned(x, d, o);
+export const verifyQosReport = (
+  x: SignedQosReport,
+  d: Eip712Domain,
+  o?: { expectedSigner?: string; recover?: RecoverFn },
+) => verifySigned(x, d, o);

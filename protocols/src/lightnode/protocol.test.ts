@@ -43,7 +43,10 @@ const arbSample: fc.Arbitrary<Sample> = fc
     source: fc.constantFrom('chain2', 'modbus-rtu', 'modbus-tcp', 'ess', 'sim' as const),
     values: fc.dictionary(
       fc.constantFrom(...names),
-      fc.record({ value: fc.integer({ min: -(2 ** 45), max: 2 ** 45 }), quality: fc.constantFrom('good', 'stale', 'invalid' as const) }),
+      fc.record({
+        value: fc.integer({ min: -(2 ** 45), max: 2 ** 45 }),
+        quality: fc.constantFrom('good', 'stale', 'invalid' as const),
+      }),
       { maxKeys: 12 },
     ),
     raw: fc.option(
@@ -62,7 +65,15 @@ const arbSample: fc.Arbitrary<Sample> = fc
     ),
   })
   .map((r) =>
-    makeSample({ deviceId: signer.address, podId: 'IT002E61899978', seq: r.seq, tsMs: r.tsMs, source: r.source, values: r.values, ...(r.raw ? { raw: r.raw } : {}) }),
+    makeSample({
+      deviceId: signer.address,
+      podId: 'IT002E61899978',
+      seq: r.seq,
+      tsMs: r.tsMs,
+      source: r.source,
+      values: r.values,
+      ...(r.raw ? { raw: r.raw } : {}),
+    }),
   );
 
 test('canonical CBOR and JSON round-trip every sample exactly (property)', (t) => {
@@ -80,12 +91,16 @@ test('canonical CBOR and JSON round-trip every sample exactly (property)', (t) =
 test('canonical CBOR sorts map keys by encoded bytes and uses shortest integers', (t) => {
   // {"b": 1, "a": 24, "aa": -1} → keys by encoded bytes: "a" (0x61 0x61), "b" (0x61 0x62), "aa" (0x62 0x61 0x61)
   const bytes = encodeCanonical({ b: 1, a: 24, aa: -1 });
-  t.is(toHex(bytes) as string, '0xa3' + '6161' + '1818' + '6162' + '01' + '626161' + '20');
+  t.is(toHex(bytes), '0xa3' + '6161' + '1818' + '6162' + '01' + '626161' + '20');
   t.throws(() => encodeCanonical({ x: 1.5 }), { message: /\$\.x: expected a safe integer/ });
   // a non-canonical encoding of 1 (0x18 0x01) is refused
-  t.throws(() => decodeCanonical(new Uint8Array([0xa1, 0x61, 0x61, 0x18, 0x01])), { message: /more bytes than necessary/ });
+  t.throws(() => decodeCanonical(new Uint8Array([0xa1, 0x61, 0x61, 0x18, 0x01])), {
+    message: /more bytes than necessary/,
+  });
   // unsorted keys ({"b":1,"a":2}) are well-formed but not canonical
-  t.throws(() => decodeCanonical(new Uint8Array([0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x02])), { message: /not in canonical/ });
+  t.throws(() => decodeCanonical(new Uint8Array([0xa2, 0x61, 0x62, 0x01, 0x61, 0x61, 0x02])), {
+    message: /not in canonical/,
+  });
   // a float anywhere is refused
   t.throws(() => decodeCanonical(new Uint8Array([0xa1, 0x61, 0x61, 0xf9, 0x3c, 0x00])), { instanceOf: LightNodeError });
 });
@@ -93,13 +108,25 @@ test('canonical CBOR sorts map keys by encoded bytes and uses shortest integers'
 test('bad input names the field: malformed JSON, wrong types, missing fields, unknown version', (t) => {
   const good = JSON.parse(sampleToJson(testSamples(1)[0]!)) as Record<string, unknown>;
   t.throws(() => sampleFromJson('{"v":1,'), { message: /DECODE_ERROR: sample: malformed JSON/ });
-  t.throws(() => sampleFromJson(JSON.stringify({ ...good, seq: '5' })), { message: /sample\.seq: expected an integer/ });
-  t.throws(() => sampleFromJson(JSON.stringify({ ...good, podId: undefined })), { message: /sample\.podId: expected a PoD id/ });
-  t.throws(() => sampleFromJson(JSON.stringify({ ...good, v: 2 })), { message: /VERSION_UNSUPPORTED: sample\.v: protocol version 2/ });
-  t.throws(() => sampleFromJson(JSON.stringify({ ...good, quantities: { powerW: 1 } })), { message: /sample\.quantities\.powerW/ });
-  t.throws(() => sampleFromJson(JSON.stringify({ ...good, quality: 'stale' })), { message: /sample\.quality: expected the worst quantity quality \(good\)/ });
+  t.throws(() => sampleFromJson(JSON.stringify({ ...good, seq: '5' })), {
+    message: /sample\.seq: expected an integer/,
+  });
+  t.throws(() => sampleFromJson(JSON.stringify({ ...good, podId: undefined })), {
+    message: /sample\.podId: expected a PoD id/,
+  });
+  t.throws(() => sampleFromJson(JSON.stringify({ ...good, v: 2 })), {
+    message: /VERSION_UNSUPPORTED: sample\.v: protocol version 2/,
+  });
+  t.throws(() => sampleFromJson(JSON.stringify({ ...good, quantities: { powerW: 1 } })), {
+    message: /sample\.quantities\.powerW/,
+  });
+  t.throws(() => sampleFromJson(JSON.stringify({ ...good, quality: 'stale' })), {
+    message: /sample\.quality: expected the worst quantity quality \(good\)/,
+  });
   t.throws(() => decodeSample(new Uint8Array([0xff, 0x00])), { message: /DECODE_ERROR/ });
-  t.throws(() => decodeBatchWire(new Uint8Array([0x02, 1, 2, 3])), { message: /DECODE_ERROR: batch wire: deflate stream is corrupt/ });
+  t.throws(() => decodeBatchWire(new Uint8Array([0x02, 1, 2, 3])), {
+    message: /DECODE_ERROR: batch wire: deflate stream is corrupt/,
+  });
   t.throws(() => decodeBatchWire(new Uint8Array([0x07, 1])), { message: /unknown format byte 0x07/ });
 });
 
@@ -109,7 +136,8 @@ test('Merkle trees of 1…2000 leaves: every leaf proof verifies, and odd nodes 
     const levels = merkleLevels(leaves);
     const root = levels.at(-1)![0]!;
     t.deepEqual(root, merkleRoot(leaves));
-    for (let i = 0; i < n; i++) if (!verifyMerkleProof(leaves[i]!, i, n, merkleProof(levels, i), root)) t.fail(`leaf ${i}/${n}`);
+    for (let i = 0; i < n; i++)
+      if (!verifyMerkleProof(leaves[i]!, i, n, merkleProof(levels, i), root)) t.fail(`leaf ${i}/${n}`);
   }
   const [a, b, c] = [1, 2, 3].map((x) => leafHash(new Uint8Array([x])));
   // 3 leaves: root = H(1 ‖ H(1‖a‖b) ‖ c)  (c promoted)
@@ -128,7 +156,17 @@ test('Merkle trees of 1…2000 leaves: every leaf proof verifies, and odd nodes 
 
 test('a sealed batch verifies, survives the wire form bit for bit, and every sample proves alone', (t) => {
   const samples = testSamples(120, { firstSeq: 5000 });
-  const b = sealBatch({ deviceId: signer.address, podId: 'IT002E61899978', samples, windowStartMs: samples[0]!.tsMs, windowEndMs: samples[0]!.tsMs + 120_000 }, signer, dom);
+  const b = sealBatch(
+    {
+      deviceId: signer.address,
+      podId: 'IT002E61899978',
+      samples,
+      windowStartMs: samples[0]!.tsMs,
+      windowEndMs: samples[0]!.tsMs + 120_000,
+    },
+    signer,
+    dom,
+  );
   t.is(verifyBatch(b, dom).signer, signer.address);
   for (const deflate of [true, false]) {
     const back = decodeBatchWire(encodeBatchWire(b, { deflate }));
@@ -146,7 +184,17 @@ function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
 
 test('any single-bit change to a sample, a header field, a proof step or the signature is rejected (property)', (t) => {
   const samples = testSamples(9, { firstSeq: 77 });
-  const b = sealBatch({ deviceId: signer.address, podId: 'IT002E61899978', samples, windowStartMs: samples[0]!.tsMs, windowEndMs: samples[0]!.tsMs + 60_000 }, signer, dom);
+  const b = sealBatch(
+    {
+      deviceId: signer.address,
+      podId: 'IT002E61899978',
+      samples,
+      windowStartMs: samples[0]!.tsMs,
+      windowEndMs: samples[0]!.tsMs + 60_000,
+    },
+    signer,
+    dom,
+  );
   const rejects = (f: () => unknown): boolean => {
     try {
       f();
@@ -172,13 +220,15 @@ test('any single-bit change to a sample, a header field, a proof step or the sig
     { numRuns: 400 },
   );
   fc.assert(
-    fc.property(fc.nat(64 * 8 + 7), (bit) => t.true(rejects(() => verifyBatch({ ...b, signature: flipBit(b.signature, bit) }, dom)))),
+    fc.property(fc.nat(64 * 8 + 7), (bit) =>
+      t.true(rejects(() => verifyBatch({ ...b, signature: flipBit(b.signature, bit) }, dom))),
+    ),
     { numRuns: 300 },
   );
   const fields = ['firstSeq', 'lastSeq', 'count', 'windowStartMs', 'windowEndMs', 'version'] as const;
   fc.assert(
     fc.property(fc.constantFrom(...fields), fc.nat(40), (f, bit) => {
-      const h = { ...b.header, [f]: b.header[f] ^ 2 ** (bit % 31) };
+      const h = { ...b.header, [f]: b.header[f] ^ (2 ** (bit % 31)) };
       return rejects(() => verifyBatch({ ...b, header: h }, dom));
     }),
   );
@@ -186,7 +236,10 @@ test('any single-bit change to a sample, a header field, a proof step or the sig
     fc.property(fc.nat(255), (bit) => {
       const root = toHex(flipBit(Buffer.from(b.header.root.slice(2), 'hex'), bit));
       const dev = toHex(flipBit(Buffer.from(b.header.deviceId.slice(2), 'hex'), bit % 160));
-      return rejects(() => verifyBatch({ ...b, header: { ...b.header, root } }, dom)) && rejects(() => verifyBatch({ ...b, header: { ...b.header, deviceId: dev } }, dom));
+      return (
+        rejects(() => verifyBatch({ ...b, header: { ...b.header, root } }, dom)) &&
+        rejects(() => verifyBatch({ ...b, header: { ...b.header, deviceId: dev } }, dom))
+      );
     }),
   );
   const proof = sampleProof(b, 4);
@@ -200,17 +253,41 @@ test('any single-bit change to a sample, a header field, a proof step or the sig
 
 test('high-s twins, wrong signers and foreign domains are refused with the reason', (t) => {
   const samples = testSamples(3);
-  const b = sealBatch({ deviceId: signer.address, podId: 'IT002E61899978', samples, windowStartMs: samples[0]!.tsMs, windowEndMs: samples[0]!.tsMs + 60_000 }, signer, dom);
+  const b = sealBatch(
+    {
+      deviceId: signer.address,
+      podId: 'IT002E61899978',
+      samples,
+      windowStartMs: samples[0]!.tsMs,
+      windowEndMs: samples[0]!.tsMs + 60_000,
+    },
+    signer,
+    dom,
+  );
   t.throws(() => verifyBatch({ ...b, signature: toHighS(b.signature) }, dom), { message: /SIGNATURE_HIGH_S/ });
   t.throws(() => verifyBatch(b, dom, { expectedSigner: '0x' + '00'.repeat(20) }), { message: /SIGNER_MISMATCH/ });
   t.throws(() => verifyBatch(b, { ...dom, chainId: 1 }), { message: /SIGNER_MISMATCH/ });
   const op = privateKeySigner(TEST_OPERATOR_KEY);
   const sp = signSetpoint(
-    { version: 1, id: '0x' + '11'.repeat(32), issuer: op.address, podId: 'IT002E61899978', marketSession: 'MS-2021-06-23', slotIndex: 50, playerServiceId: 'ACEAE', activePowerW: -150_000, validFromMs: 1624444200000, validUntilMs: 1624445100000, nonce: 1 },
+    {
+      version: 1,
+      id: '0x' + '11'.repeat(32),
+      issuer: op.address,
+      podId: 'IT002E61899978',
+      marketSession: 'MS-2021-06-23',
+      slotIndex: 50,
+      playerServiceId: 'ACEAE',
+      activePowerW: -150_000,
+      validFromMs: 1624444200000,
+      validUntilMs: 1624445100000,
+      nonce: 1,
+    },
     op,
     dom,
   );
   t.is(verifyDocument(sp).signer, op.address);
-  t.throws(() => verifyDocument({ ...sp, message: { ...sp.message, activePowerW: -150_001 } }), { message: /SIGNER_MISMATCH/ });
+  t.throws(() => verifyDocument({ ...sp, message: { ...sp.message, activePowerW: -150_001 } }), {
+    message: /SIGNER_MISMATCH/,
+  });
   t.throws(() => verifyDocument({ ...sp, message: { ...sp.message, version: 2 } }), { message: /VERSION_UNSUPPORTED/ });
 });

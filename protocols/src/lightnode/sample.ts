@@ -62,7 +62,18 @@ export function worstQuality(qs: Iterable<Quality>): Quality {
 
 const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
 const POD_RE = /^[A-Z]{2}[0-9A-Z]{1,30}$/;
-const SAMPLE_KEYS = new Set(['v', 'deviceId', 'podId', 'seq', 'tsMs', 'source', 'quantities', 'qualities', 'quality', 'raw']);
+const SAMPLE_KEYS = new Set([
+  'v',
+  'deviceId',
+  'podId',
+  'seq',
+  'tsMs',
+  'source',
+  'quantities',
+  'qualities',
+  'quality',
+  'raw',
+]);
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
@@ -76,46 +87,84 @@ function int(v: unknown, field: string, min: number, max: number): number {
 /** Checks a Sample-shaped value field by field; throws `SCHEMA_INVALID` / `VERSION_UNSUPPORTED` naming the field. */
 export function validateSample(x: unknown, path = 'sample'): Sample {
   if (!isObj(x)) throw invalidField('SCHEMA_INVALID', path, 'a sample object', x);
-  for (const k of Object.keys(x)) if (!SAMPLE_KEYS.has(k)) throw invalidField('SCHEMA_INVALID', `${path}.${k}`, 'no such field', x[k]);
+  for (const k of Object.keys(x))
+    if (!SAMPLE_KEYS.has(k)) throw invalidField('SCHEMA_INVALID', `${path}.${k}`, 'no such field', x[k]);
   if (x.v !== PROTOCOL_VERSION) {
-    if (typeof x.v === 'number') throw new LightNodeError('VERSION_UNSUPPORTED', `${path}.v: protocol version ${x.v} is not supported (this implementation speaks ${PROTOCOL_VERSION})`, { field: `${path}.v`, received: x.v });
+    if (typeof x.v === 'number')
+      throw new LightNodeError(
+        'VERSION_UNSUPPORTED',
+        `${path}.v: protocol version ${x.v} is not supported (this implementation speaks ${PROTOCOL_VERSION})`,
+        { field: `${path}.v`, received: x.v },
+      );
     throw invalidField('SCHEMA_INVALID', `${path}.v`, `${PROTOCOL_VERSION}`, x.v);
   }
-  if (typeof x.deviceId !== 'string' || !ADDRESS_RE.test(x.deviceId)) throw invalidField('SCHEMA_INVALID', `${path}.deviceId`, 'a lowercase 0x address (40 hex digits)', x.deviceId);
-  if (typeof x.podId !== 'string' || !POD_RE.test(x.podId)) throw invalidField('SCHEMA_INVALID', `${path}.podId`, 'a PoD id like IT002E61899978', x.podId);
+  if (typeof x.deviceId !== 'string' || !ADDRESS_RE.test(x.deviceId))
+    throw invalidField('SCHEMA_INVALID', `${path}.deviceId`, 'a lowercase 0x address (40 hex digits)', x.deviceId);
+  if (typeof x.podId !== 'string' || !POD_RE.test(x.podId))
+    throw invalidField('SCHEMA_INVALID', `${path}.podId`, 'a PoD id like IT002E61899978', x.podId);
   int(x.seq, `${path}.seq`, 0, Number.MAX_SAFE_INTEGER);
   int(x.tsMs, `${path}.tsMs`, 0, 253402300799999);
-  if (typeof x.source !== 'string' || !(SAMPLE_SOURCES as readonly string[]).includes(x.source)) throw invalidField('SCHEMA_INVALID', `${path}.source`, SAMPLE_SOURCES.join(' | '), x.source);
-  if (!isObj(x.quantities)) throw invalidField('SCHEMA_INVALID', `${path}.quantities`, 'a map of quantity name to integer', x.quantities);
+  if (typeof x.source !== 'string' || !(SAMPLE_SOURCES as readonly string[]).includes(x.source))
+    throw invalidField('SCHEMA_INVALID', `${path}.source`, SAMPLE_SOURCES.join(' | '), x.source);
+  if (!isObj(x.quantities))
+    throw invalidField('SCHEMA_INVALID', `${path}.quantities`, 'a map of quantity name to integer', x.quantities);
   for (const [k, v] of Object.entries(x.quantities)) {
-    if (!isQuantityName(k)) throw invalidField('SCHEMA_INVALID', `${path}.quantities.${k}`, 'a quantity name from the v1 table', k);
+    if (!isQuantityName(k))
+      throw invalidField('SCHEMA_INVALID', `${path}.quantities.${k}`, 'a quantity name from the v1 table', k);
     int(v, `${path}.quantities.${k}`, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
   }
   const qs: Quality[] = [];
   if (x.qualities !== undefined) {
-    if (!isObj(x.qualities) || Object.keys(x.qualities).length === 0) throw invalidField('SCHEMA_INVALID', `${path}.qualities`, 'a non-empty map of quantity name to stale | invalid (omit when all good)', x.qualities);
+    if (!isObj(x.qualities) || Object.keys(x.qualities).length === 0)
+      throw invalidField(
+        'SCHEMA_INVALID',
+        `${path}.qualities`,
+        'a non-empty map of quantity name to stale | invalid (omit when all good)',
+        x.qualities,
+      );
     for (const [k, v] of Object.entries(x.qualities)) {
-      if (!isQuantityName(k)) throw invalidField('SCHEMA_INVALID', `${path}.qualities.${k}`, 'a quantity name from the v1 table', k);
-      if (v !== 'stale' && v !== 'invalid') throw invalidField('SCHEMA_INVALID', `${path}.qualities.${k}`, 'stale | invalid', v);
-      if (v === 'invalid' && Object.hasOwn(x.quantities, k)) throw invalidField('SCHEMA_INVALID', `${path}.quantities.${k}`, 'no value for an invalid quantity', x.quantities[k]);
-      if (v === 'stale' && !Object.hasOwn(x.quantities, k)) throw invalidField('SCHEMA_INVALID', `${path}.quantities.${k}`, 'the last known value for a stale quantity', undefined);
+      if (!isQuantityName(k))
+        throw invalidField('SCHEMA_INVALID', `${path}.qualities.${k}`, 'a quantity name from the v1 table', k);
+      if (v !== 'stale' && v !== 'invalid')
+        throw invalidField('SCHEMA_INVALID', `${path}.qualities.${k}`, 'stale | invalid', v);
+      if (v === 'invalid' && Object.hasOwn(x.quantities, k))
+        throw invalidField(
+          'SCHEMA_INVALID',
+          `${path}.quantities.${k}`,
+          'no value for an invalid quantity',
+          x.quantities[k],
+        );
+      if (v === 'stale' && !Object.hasOwn(x.quantities, k))
+        throw invalidField(
+          'SCHEMA_INVALID',
+          `${path}.quantities.${k}`,
+          'the last known value for a stale quantity',
+          undefined,
+        );
       qs.push(v);
     }
   }
   const worst = worstQuality(qs);
-  if (x.quality !== worst) throw invalidField('SCHEMA_INVALID', `${path}.quality`, `the worst quantity quality (${worst})`, x.quality);
+  if (x.quality !== worst)
+    throw invalidField('SCHEMA_INVALID', `${path}.quality`, `the worst quantity quality (${worst})`, x.quality);
   if (x.raw !== undefined) {
-    if (!Array.isArray(x.raw) || x.raw.length === 0) throw invalidField('SCHEMA_INVALID', `${path}.raw`, 'a non-empty array (omit when absent)', x.raw);
+    if (!Array.isArray(x.raw) || x.raw.length === 0)
+      throw invalidField('SCHEMA_INVALID', `${path}.raw`, 'a non-empty array (omit when absent)', x.raw);
     x.raw.forEach((r: unknown, i) => {
       const p = `${path}.raw[${i}]`;
       if (!isObj(r)) throw invalidField('SCHEMA_INVALID', p, 'a provenance object', r);
-      for (const k of Object.keys(r)) if (!['quantity', 'fc', 'address', 'words', 'type', 'scale'].includes(k)) throw invalidField('SCHEMA_INVALID', `${p}.${k}`, 'no such field', r[k]);
-      if (typeof r.quantity !== 'string' || !isQuantityName(r.quantity)) throw invalidField('SCHEMA_INVALID', `${p}.quantity`, 'a quantity name', r.quantity);
+      for (const k of Object.keys(r))
+        if (!['quantity', 'fc', 'address', 'words', 'type', 'scale'].includes(k))
+          throw invalidField('SCHEMA_INVALID', `${p}.${k}`, 'no such field', r[k]);
+      if (typeof r.quantity !== 'string' || !isQuantityName(r.quantity))
+        throw invalidField('SCHEMA_INVALID', `${p}.quantity`, 'a quantity name', r.quantity);
       int(r.fc, `${p}.fc`, 1, 127);
       int(r.address, `${p}.address`, 0, 65535);
-      if (!Array.isArray(r.words) || r.words.length === 0 || r.words.length > 125) throw invalidField('SCHEMA_INVALID', `${p}.words`, 'an array of 1..125 registers', r.words);
+      if (!Array.isArray(r.words) || r.words.length === 0 || r.words.length > 125)
+        throw invalidField('SCHEMA_INVALID', `${p}.words`, 'an array of 1..125 registers', r.words);
       r.words.forEach((w: unknown, j) => int(w, `${p}.words[${j}]`, 0, 65535));
-      if (typeof r.type !== 'string' || r.type.length === 0) throw invalidField('SCHEMA_INVALID', `${p}.type`, 'a register type name', r.type);
+      if (typeof r.type !== 'string' || r.type.length === 0)
+        throw invalidField('SCHEMA_INVALID', `${p}.type`, 'a register type name', r.type);
       int(r.scale, `${p}.scale`, -20, 20);
     });
   }
@@ -131,10 +180,10 @@ export function sampleToCanonical(s: Sample): CanonicalValue {
     seq: s.seq,
     tsMs: s.tsMs,
     source: s.source,
-    quantities: s.quantities as Record<string, number>,
+    quantities: s.quantities,
     quality: s.quality,
   };
-  if (s.qualities !== undefined) o.qualities = s.qualities as Record<string, string>;
+  if (s.qualities !== undefined) o.qualities = s.qualities;
   if (s.raw !== undefined) o.raw = s.raw.map((r) => ({ ...r }));
   return o;
 }
@@ -183,7 +232,8 @@ export function makeSample(fields: {
       qualities[k] = 'invalid';
       continue;
     }
-    if (!Number.isSafeInteger(r.value)) throw invalidField('SCHEMA_INVALID', `values.${k}`, 'an integer in the unit of the name', r.value);
+    if (!Number.isSafeInteger(r.value))
+      throw invalidField('SCHEMA_INVALID', `values.${k}`, 'an integer in the unit of the name', r.value);
     quantities[k] = r.value;
     if (r.quality === 'stale') qualities[k] = 'stale';
   }
@@ -201,4 +251,3 @@ export function makeSample(fields: {
   if (fields.raw && fields.raw.length > 0) s.raw = fields.raw;
   return s;
 }
-

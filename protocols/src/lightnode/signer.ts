@@ -33,7 +33,8 @@ export function generatePrivateKey(): string {
 
 function keyBytes(hexKey: string): Uint8Array {
   const k = typeof hexKey === 'string' && /^0x[0-9a-fA-F]{64}$/.test(hexKey) ? fromHex(hexKey) : null;
-  if (!k || !secp.utils.isValidSecretKey(k)) throw new LightNodeError('KEY_INVALID', 'private key: expected 0x + 64 hex digits, a valid secp256k1 scalar', {});
+  if (!k || !secp.utils.isValidSecretKey(k))
+    throw new LightNodeError('KEY_INVALID', 'private key: expected 0x + 64 hex digits, a valid secp256k1 scalar', {});
   return k;
 }
 
@@ -51,7 +52,12 @@ export function privateKeySigner(hexKey: string): Signer {
   return {
     address,
     signDigest(digest) {
-      if (digest.length !== 32) throw new LightNodeError('INPUT_INVALID', `signDigest: expected a 32-byte digest, received ${digest.length} bytes`, {});
+      if (digest.length !== 32)
+        throw new LightNodeError(
+          'INPUT_INVALID',
+          `signDigest: expected a 32-byte digest, received ${digest.length} bytes`,
+          {},
+        );
       const rec = secp.sign(digest, k, { prehash: false, lowS: true, format: 'recovered' }); // recid ‖ r ‖ s
       const out = new Uint8Array(65);
       out.set(rec.subarray(1, 65), 0);
@@ -63,13 +69,25 @@ export function privateKeySigner(hexKey: string): Signer {
 
 /** Splits and checks a 65-byte signature: length, v ∈ {27,28}, r and s in range, low-s. */
 export function checkSignatureShape(sig: Uint8Array): { r: bigint; s: bigint; recovery: number } {
-  if (!(sig instanceof Uint8Array) || sig.length !== 65) throw new LightNodeError('SIGNATURE_INVALID', `signature: expected 65 bytes r‖s‖v, received ${sig?.length ?? 0}`, {});
+  if (!(sig instanceof Uint8Array) || sig.length !== 65)
+    throw new LightNodeError(
+      'SIGNATURE_INVALID',
+      `signature: expected 65 bytes r‖s‖v, received ${sig?.length ?? 0}`,
+      {},
+    );
   const v = sig[64]!;
-  if (v !== 27 && v !== 28) throw new LightNodeError('SIGNATURE_INVALID', `signature: v must be 27 or 28, received ${v}`, {});
+  if (v !== 27 && v !== 28)
+    throw new LightNodeError('SIGNATURE_INVALID', `signature: v must be 27 or 28, received ${v}`, {});
   const r = BigInt(toHex(sig.subarray(0, 32)));
   const s = BigInt(toHex(sig.subarray(32, 64)));
-  if (r === 0n || r >= N || s === 0n || s >= N) throw new LightNodeError('SIGNATURE_INVALID', 'signature: r or s out of range', {});
-  if (s > HALF_N) throw new LightNodeError('SIGNATURE_HIGH_S', 'signature: s is in the upper half of the curve order (high-s malleable form refused)', {});
+  if (r === 0n || r >= N || s === 0n || s >= N)
+    throw new LightNodeError('SIGNATURE_INVALID', 'signature: r or s out of range', {});
+  if (s > HALF_N)
+    throw new LightNodeError(
+      'SIGNATURE_HIGH_S',
+      'signature: s is in the upper half of the curve order (high-s malleable form refused)',
+      {},
+    );
   return { r, s, recovery: v - 27 };
 }
 
@@ -83,7 +101,12 @@ export const recoverAddress: RecoverFn = (digest, signature) => {
   try {
     pub = secp.recoverPublicKey(rec, digest, { prehash: false });
   } catch (e) {
-    throw new LightNodeError('SIGNATURE_INVALID', `signature: no public key recovers from it (${(e as Error).message})`, {}, { cause: e });
+    throw new LightNodeError(
+      'SIGNATURE_INVALID',
+      `signature: no public key recovers from it (${(e as Error).message})`,
+      {},
+      { cause: e },
+    );
   }
   return addressFromPublicKey(secp.Point.fromBytes(pub).toBytes(false));
 };

@@ -26,7 +26,17 @@ export function prng(seed: number): () => number {
 }
 
 /** n consecutive 3-phase samples for tests (not the bench dataset: see hw-test datasets for that). */
-export function testSamples(n: number, opts: { deviceId?: string; podId?: string; firstSeq?: number; startMs?: number; periodMs?: number; seed?: number } = {}): Sample[] {
+export function testSamples(
+  n: number,
+  opts: {
+    deviceId?: string;
+    podId?: string;
+    firstSeq?: number;
+    startMs?: number;
+    periodMs?: number;
+    seed?: number;
+  } = {},
+): Sample[] {
   const rnd = prng(opts.seed ?? 1);
   const deviceId = opts.deviceId ?? testSigner().address;
   const start = opts.startMs ?? Date.UTC(2021, 5, 23, 10, 30);

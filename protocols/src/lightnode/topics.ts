@@ -62,7 +62,13 @@ export interface StatusDocument {
     errors: number;
     latencyMs?: number;
   }[];
-  outbox?: { depthSamples: number; depthBatches: number; oldestUndeliveredMs?: number; bytes: number; quotaBytes: number };
+  outbox?: {
+    depthSamples: number;
+    depthBatches: number;
+    oldestUndeliveredMs?: number;
+    bytes: number;
+    quotaBytes: number;
+  };
   link?: { state: 'connected' | 'connecting' | 'disconnected'; since: number; protocolVersion?: 4 | 5 };
   timeSync?: { synchronized: boolean; source?: string };
   /** Active alarms, each an error code with a message, e.g. `OUTBOX_FULL`. */

@@ -19,7 +19,15 @@ import { LightNodeError, invalidField } from '../errors.js';
 import { fromHex, toHex } from './canonical.js';
 import type { BatchHeader, SignedBatch } from './batch.js';
 import { isQuantityName, type QuantityName } from './quantities.js';
-import { PROTOCOL_VERSION, SAMPLE_SOURCES, validateSample, worstQuality, type RawProvenance, type Sample, type SampleSource } from './sample.js';
+import {
+  PROTOCOL_VERSION,
+  SAMPLE_SOURCES,
+  validateSample,
+  worstQuality,
+  type RawProvenance,
+  type Sample,
+  type SampleSource,
+} from './sample.js';
 
 const FORMAT_CBOR = 0x01;
 const FORMAT_DEFLATE = 0x02;
@@ -55,16 +63,19 @@ function readVarints(b: Uint8Array, count: number, field: string): number[] {
     let z = 0;
     let mul = 1;
     for (;;) {
-      if (i >= b.length) throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} ends after ${k} of ${count} values`, { field });
+      if (i >= b.length)
+        throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} ends after ${k} of ${count} values`, { field });
       const byte = b[i++]!;
       z += (byte & 0x7f) * mul;
       mul *= 0x80;
       if (byte < 0x80) break;
-      if (mul > 2 ** 56) throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} has an over-long varint`, { field });
+      if (mul > 2 ** 56)
+        throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} has an over-long varint`, { field });
     }
     out.push(z % 2 === 0 ? z / 2 : -(z + 1) / 2);
   }
-  if (i !== b.length) throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} has ${b.length - i} trailing bytes`, { field });
+  if (i !== b.length)
+    throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} has ${b.length - i} trailing bytes`, { field });
   return out;
 }
 
@@ -126,7 +137,17 @@ export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } 
     q[name] = [order, all ? new Uint8Array(0) : bitmap, bytes];
   }
   const doc: Record<string, unknown> = {
-    h: [h.version, fromHex(h.deviceId), h.podId, h.firstSeq, h.lastSeq, h.count, h.windowStartMs, h.windowEndMs, fromHex(h.root)],
+    h: [
+      h.version,
+      fromHex(h.deviceId),
+      h.podId,
+      h.firstSeq,
+      h.lastSeq,
+      h.count,
+      h.windowStartMs,
+      h.windowEndMs,
+      fromHex(h.root),
+    ],
     sig: batch.signature,
     src,
     to,
@@ -150,7 +171,8 @@ export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } 
   return out;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
 /**
@@ -158,32 +180,63 @@ const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSaf
  * result. Garbage → `DECODE_ERROR` naming the part; invalid samples → `SCHEMA_INVALID` naming the field.
  */
 export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
-  if (!(bytes instanceof Uint8Array) || bytes.length < 2) throw new LightNodeError('DECODE_ERROR', 'batch wire: too short', {});
+  if (!(bytes instanceof Uint8Array) || bytes.length < 2)
+    throw new LightNodeError('DECODE_ERROR', 'batch wire: too short', {});
   let cbor: Uint8Array;
   if (bytes[0] === FORMAT_CBOR) cbor = bytes.subarray(1);
   else if (bytes[0] === FORMAT_DEFLATE) {
     try {
       cbor = inflateRawSync(bytes.subarray(1), { maxOutputLength: 64 * 1024 * 1024 });
     } catch (e) {
-      throw new LightNodeError('DECODE_ERROR', `batch wire: deflate stream is corrupt (${(e as Error).message})`, {}, { cause: e });
+      throw new LightNodeError(
+        'DECODE_ERROR',
+        `batch wire: deflate stream is corrupt (${(e as Error).message})`,
+        {},
+        { cause: e },
+      );
     }
-  } else throw new LightNodeError('DECODE_ERROR', `batch wire: unknown format byte 0x${bytes[0]!.toString(16).padStart(2, '0')} (expected 01 or 02)`, { field: 'format' });
+  } else
+    throw new LightNodeError(
+      'DECODE_ERROR',
+      `batch wire: unknown format byte 0x${bytes[0]!.toString(16).padStart(2, '0')} (expected 01 or 02)`,
+      { field: 'format' },
+    );
   let doc: unknown;
   try {
-    doc = decode(cbor, { strict: true, useMaps: false, rejectDuplicateMapKeys: true, allowUndefined: false, allowIndefinite: false });
+    doc = decode(cbor, {
+      strict: true,
+      useMaps: false,
+      rejectDuplicateMapKeys: true,
+      allowUndefined: false,
+      allowIndefinite: false,
+    });
   } catch (e) {
     throw new LightNodeError('DECODE_ERROR', `batch wire: malformed CBOR (${(e as Error).message})`, {}, { cause: e });
   }
   if (!isObj(doc)) throw invalidField('DECODE_ERROR', 'wire', 'a CBOR map', doc);
   const hArr = doc.h;
-  if (!Array.isArray(hArr) || hArr.length !== 9) throw invalidField('DECODE_ERROR', 'wire.h', 'a 9-element header array', hArr);
+  if (!Array.isArray(hArr) || hArr.length !== 9)
+    throw invalidField('DECODE_ERROR', 'wire.h', 'a 9-element header array', hArr);
   const [version, dev, podId, firstSeq, lastSeq, count, ws, we, root] = hArr as unknown[];
-  if (version !== PROTOCOL_VERSION) throw new LightNodeError('VERSION_UNSUPPORTED', `batch wire: header version ${String(version)} is not supported (speaks ${PROTOCOL_VERSION})`, { field: 'header.version' });
-  if (!(dev instanceof Uint8Array) || dev.length !== 20) throw invalidField('DECODE_ERROR', 'wire.h.deviceId', '20 bytes', dev);
+  if (version !== PROTOCOL_VERSION)
+    throw new LightNodeError(
+      'VERSION_UNSUPPORTED',
+      `batch wire: header version ${String(version)} is not supported (speaks ${PROTOCOL_VERSION})`,
+      { field: 'header.version' },
+    );
+  if (!(dev instanceof Uint8Array) || dev.length !== 20)
+    throw invalidField('DECODE_ERROR', 'wire.h.deviceId', '20 bytes', dev);
   if (typeof podId !== 'string') throw invalidField('DECODE_ERROR', 'wire.h.podId', 'a string', podId);
-  for (const [name, v] of [['firstSeq', firstSeq], ['lastSeq', lastSeq], ['count', count], ['windowStartMs', ws], ['windowEndMs', we]] as const)
+  for (const [name, v] of [
+    ['firstSeq', firstSeq],
+    ['lastSeq', lastSeq],
+    ['count', count],
+    ['windowStartMs', ws],
+    ['windowEndMs', we],
+  ] as const)
     if (!isInt(v) || v < 0) throw invalidField('DECODE_ERROR', `wire.h.${name}`, 'a non-negative integer', v);
-  if (!(root instanceof Uint8Array) || root.length !== 32) throw invalidField('DECODE_ERROR', 'wire.h.root', '32 bytes', root);
+  if (!(root instanceof Uint8Array) || root.length !== 32)
+    throw invalidField('DECODE_ERROR', 'wire.h.root', '32 bytes', root);
   const n = count as number;
   if (n < 1 || n > 1_000_000) throw invalidField('DECODE_ERROR', 'wire.h.count', '1..1000000', n);
   const header: BatchHeader = {
@@ -197,33 +250,45 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     windowEndMs: we as number,
     root: toHex(root),
   };
-  if (!(doc.sig instanceof Uint8Array) || doc.sig.length !== 65) throw invalidField('DECODE_ERROR', 'wire.sig', '65 bytes', doc.sig);
+  if (!(doc.sig instanceof Uint8Array) || doc.sig.length !== 65)
+    throw invalidField('DECODE_ERROR', 'wire.sig', '65 bytes', doc.sig);
   // sources
   let sources: string[];
   if (typeof doc.src === 'string') sources = new Array<string>(n).fill(doc.src);
   else if (Array.isArray(doc.src)) {
     sources = [];
     for (const run of doc.src as unknown[]) {
-      if (!Array.isArray(run) || typeof run[0] !== 'string' || !isInt(run[1]) || run[1] < 1) throw invalidField('DECODE_ERROR', 'wire.src', '[source, runLength] runs', run);
+      if (!Array.isArray(run) || typeof run[0] !== 'string' || !isInt(run[1]) || run[1] < 1)
+        throw invalidField('DECODE_ERROR', 'wire.src', '[source, runLength] runs', run);
       for (let k = 0; k < run[1]; k++) sources.push(run[0]);
     }
   } else throw invalidField('DECODE_ERROR', 'wire.src', 'a source or runs', doc.src);
   if (sources.length !== n) throw invalidField('DECODE_ERROR', 'wire.src', `${n} sources`, sources.length);
-  for (const s of sources) if (!(SAMPLE_SOURCES as readonly string[]).includes(s)) throw invalidField('SCHEMA_INVALID', 'wire.src', SAMPLE_SOURCES.join(' | '), s);
+  for (const s of sources)
+    if (!(SAMPLE_SOURCES as readonly string[]).includes(s))
+      throw invalidField('SCHEMA_INVALID', 'wire.src', SAMPLE_SOURCES.join(' | '), s);
   if (!isInt(doc.to) || (doc.to !== 1 && doc.to !== 2)) throw invalidField('DECODE_ERROR', 'wire.to', '1 or 2', doc.to);
   if (!(doc.t instanceof Uint8Array)) throw invalidField('DECODE_ERROR', 'wire.t', 'a byte string', doc.t);
   const ts = undeltas(readVarints(doc.t, n, 'wire.t'), doc.to).map((x) => x + header.windowStartMs);
   const quantities: Record<string, number>[] = Array.from({ length: n }, () => ({}));
   if (!isObj(doc.q)) throw invalidField('DECODE_ERROR', 'wire.q', 'a map of columns', doc.q);
   for (const [name, col] of Object.entries(doc.q)) {
-    if (!isQuantityName(name)) throw invalidField('SCHEMA_INVALID', `wire.q.${name}`, 'a quantity name from the v1 table', name);
-    if (!Array.isArray(col) || col.length !== 3 || (col[0] !== 1 && col[0] !== 2) || !(col[1] instanceof Uint8Array) || !(col[2] instanceof Uint8Array))
+    if (!isQuantityName(name))
+      throw invalidField('SCHEMA_INVALID', `wire.q.${name}`, 'a quantity name from the v1 table', name);
+    if (
+      !Array.isArray(col) ||
+      col.length !== 3 ||
+      (col[0] !== 1 && col[0] !== 2) ||
+      !(col[1] instanceof Uint8Array) ||
+      !(col[2] instanceof Uint8Array)
+    )
       throw invalidField('DECODE_ERROR', `wire.q.${name}`, '[order, bitmap, deltas]', col);
     const bitmap = col[1];
     const present: number[] = [];
     if (bitmap.length === 0) for (let i = 0; i < n; i++) present.push(i);
     else {
-      if (bitmap.length !== Math.ceil(n / 8)) throw invalidField('DECODE_ERROR', `wire.q.${name}.bitmap`, `${Math.ceil(n / 8)} bytes`, bitmap.length);
+      if (bitmap.length !== Math.ceil(n / 8))
+        throw invalidField('DECODE_ERROR', `wire.q.${name}.bitmap`, `${Math.ceil(n / 8)} bytes`, bitmap.length);
       for (let i = 0; i < n; i++) if (bitmap[i >> 3]! & (1 << (i & 7))) present.push(i);
     }
     const vals = undeltas(readVarints(col[2], present.length, `wire.q.${name}`), col[0] as number);
@@ -233,7 +298,15 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
   if (doc.ql !== undefined) {
     if (!Array.isArray(doc.ql)) throw invalidField('DECODE_ERROR', 'wire.ql', 'an array', doc.ql);
     for (const e of doc.ql as unknown[]) {
-      if (!Array.isArray(e) || !isInt(e[0]) || e[0] < 0 || e[0] >= n || typeof e[1] !== 'string' || typeof e[2] !== 'string') throw invalidField('DECODE_ERROR', 'wire.ql', '[index, quantity, quality] entries', e);
+      if (
+        !Array.isArray(e) ||
+        !isInt(e[0]) ||
+        e[0] < 0 ||
+        e[0] >= n ||
+        typeof e[1] !== 'string' ||
+        typeof e[2] !== 'string'
+      )
+        throw invalidField('DECODE_ERROR', 'wire.ql', '[index, quantity, quality] entries', e);
       qualities[e[0]]![e[1]] = e[2];
     }
   }
@@ -241,10 +314,13 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
   if (doc.raw !== undefined) {
     if (!Array.isArray(doc.raw)) throw invalidField('DECODE_ERROR', 'wire.raw', 'an array', doc.raw);
     for (const e of doc.raw as unknown[]) {
-      if (!Array.isArray(e) || !isInt(e[0]) || e[0] < 0 || e[0] >= n || !Array.isArray(e[1])) throw invalidField('DECODE_ERROR', 'wire.raw', '[index, provenance] entries', e);
+      if (!Array.isArray(e) || !isInt(e[0]) || e[0] < 0 || e[0] >= n || !Array.isArray(e[1]))
+        throw invalidField('DECODE_ERROR', 'wire.raw', '[index, provenance] entries', e);
       raws[e[0]] = (e[1] as unknown[]).map((r) => {
-        if (!Array.isArray(r) || r.length !== 6) throw invalidField('DECODE_ERROR', 'wire.raw[].entry', '[quantity, fc, address, words, type, scale]', r);
-        return { quantity: r[0], fc: r[1], address: r[2], words: r[3], type: r[4], scale: r[5] } as RawProvenance;
+        if (!Array.isArray(r) || r.length !== 6)
+          throw invalidField('DECODE_ERROR', 'wire.raw[].entry', '[quantity, fc, address, words, type, scale]', r);
+        const [quantity, fc, address, words, type, scale] = r as unknown[];
+        return { quantity, fc, address, words, type, scale } as RawProvenance; // validated with the sample below
       });
     }
   }
@@ -257,7 +333,7 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
       podId,
       seq: header.firstSeq + i,
       tsMs: ts[i],
-      source: sources[i] as SampleSource,
+      source: sources[i],
       quantities: quantities[i],
       quality: worstQuality(Object.values(ql) as ('stale' | 'invalid')[]),
     };

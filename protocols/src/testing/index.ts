@@ -2,3 +2,4 @@
 export { FakeClock } from '../clock.js';
 export { memoryLogger } from '../log.js';
 export * from '../lightnode/testkit.js';
+export { buildVectors } from '../lightnode/vectors.js';
