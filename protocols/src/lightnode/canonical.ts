@@ -93,7 +93,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-export function toHex(b: Uint8Array): `0x${string}` {
+export function toHex(b: Uint8Array): string {
   return `0x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
 }
 

@@ -26,7 +26,6 @@ import {
   worstQuality,
   type RawProvenance,
   type Sample,
-  type SampleSource,
 } from './sample.js';
 
 const FORMAT_CBOR = 0x01;
