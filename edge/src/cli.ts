@@ -2,5 +2,5 @@
 import type { CommandTree } from '@lightnode/protocols';
 
 export const commands: Record<string, () => Promise<CommandTree>> = {
-  // name: async () => (await import('./cli/name.js')).default,
+  protocol: async () => (await import('./cli/protocol.js')).default,
 };

@@ -1,2 +1,2 @@
 // Public API of @lightnode/edge.
-export {};
+export * from './keys/index.js';
