@@ -1,2 +1,2 @@
-// Public API of @lightnode/hw-test.
-export {};
+// Public API of @lightnode/hw-test: simulators, datasets, peers (independent protocol peers), demo stages.
+export * from './datasets/index.js';

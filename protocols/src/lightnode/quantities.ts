@@ -21,22 +21,22 @@ export const QUANTITIES = {
   activePowerL1W: { unit: 'W', sign: IMPORT_POS, description: 'active power, phase L1' },
   activePowerL2W: { unit: 'W', sign: IMPORT_POS, description: 'active power, phase L2' },
   activePowerL3W: { unit: 'W', sign: IMPORT_POS, description: 'active power, phase L3' },
-  reactivePowervar: {
+  reactivePowerVar: {
     unit: 'var',
     sign: 'inductive (lagging, consumed) positive',
     description: 'reactive power, total / single phase',
   },
-  reactivePowerL1var: {
+  reactivePowerL1Var: {
     unit: 'var',
     sign: 'inductive (lagging, consumed) positive',
     description: 'reactive power, phase L1',
   },
-  reactivePowerL2var: {
+  reactivePowerL2Var: {
     unit: 'var',
     sign: 'inductive (lagging, consumed) positive',
     description: 'reactive power, phase L2',
   },
-  reactivePowerL3var: {
+  reactivePowerL3Var: {
     unit: 'var',
     sign: 'inductive (lagging, consumed) positive',
     description: 'reactive power, phase L3',

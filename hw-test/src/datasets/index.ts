@@ -1,0 +1,1 @@
+export * from './meter-1s.js';
