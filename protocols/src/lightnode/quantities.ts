@@ -157,3 +157,8 @@ export type QuantityName = keyof typeof QUANTITIES;
 export function isQuantityName(name: string): name is QuantityName {
   return Object.hasOwn(QUANTITIES, name);
 }
+
+/** The quantity names in table order; a name's index is its stable numeric id on the wire (new names append). */
+export const QUANTITY_NAMES = Object.keys(QUANTITIES) as QuantityName[];
+/** name → numeric id (index in `QUANTITY_NAMES`). */
+export const QUANTITY_IDS = Object.fromEntries(QUANTITY_NAMES.map((n, i) => [n, i])) as Record<QuantityName, number>;

@@ -1,24 +1,37 @@
 /**
- * The compact binary wire form of a signed batch (what goes in the MQTT payload of `ln/v1/{deviceId}/batch`).
+ * The compact binary wire form of a signed batch (the MQTT payload of `ln/v1/{deviceId}/batch`).
  *
- * Layout: 1 format byte (`0x01` = CBOR, `0x02` = deflate-raw(CBOR)) followed by a CBOR map:
- *   `h`   header as an array [version, deviceId (20 B), podId, firstSeq, lastSeq, count, windowStartMs, windowEndMs, root (32 B)]
- *   `sig` the 65-byte signature
- *   `src` the source when all samples share it, else an array of [source, runLength] runs
- *   `t`   byte string of zigzag varints: tsMs deltas of order `to` (key `to`: 1 or 2), first value relative to windowStartMs
- *   `q`   map quantity → [order (1|2), presence bitmap (byte string, empty when present in every sample), zigzag varint deltas]
- *   `ql`  (optional) sparse non-good qualities: array of [sampleIndex, quantity, "stale" | "invalid"]
- *   `raw` (optional) sparse provenance: array of [sampleIndex, [[quantity, fc, address, [words…], type, scale], …]]
- * Every sample's canonical bytes are rebuilt exactly from this (v, deviceId and podId come from the header, seq
- * from firstSeq + index, the overall quality from the per-quantity qualities), so the receiver re-hashes every leaf
- * and checks the signed root: the wire form adds no trust of its own.
+ * Layout: 1 format byte (`0x01` = CBOR, `0x02` = deflate-raw(CBOR), whichever is smaller) then a CBOR map:
+ *   `h`    header [version, deviceId (20 B), podId, firstSeq, count, windowStartMs, windowDurationMs, root (32 B)]
+ *          (lastSeq = firstSeq + count − 1 and windowEndMs = windowStartMs + windowDurationMs are rebuilt)
+ *   `sig`  the 65-byte signature r‖s‖v
+ *   `src`  index of the source in SAMPLE_SOURCES when all samples share it, else [[index, runLength], …]
+ *   `t`    the tsMs column descriptor [orderK, heads…] (values relative to windowStartMs)
+ *   `q`    quantity column descriptors, in the order their bits appear:
+ *          [id, orderK, heads…] for a quantity present in every sample and coded on its own, or
+ *          [−(id + 1), orderK, bitmap, basis, heads…] where `bitmap` is empty (present in every sample) or has bit i
+ *          (LSB first within byte i/8) set when sample i has the quantity, and `basis` lists ids of earlier full
+ *          columns: the column codes value − Σ basis values (a total against the sum of its phases).
+ *          `id` is the 0-based row of the v1 quantity table (`QUANTITY_IDS`).
+ *   `bits` one bit string: the residuals of `t` then of each `q` column, in order
+ *   `ql`   (optional) sparse non-good qualities: [[sampleIndex, quantity, "stale" | "invalid"], …]
+ *   `raw`  (optional) sparse provenance: [[sampleIndex, [[quantity, fc, address, [words…], type, scale], …]], …]
+ * Column coding: `orderK` = 3·k + order. Values are differenced `order` times (0, 1 or 2); the first `order` results
+ * (the heads) are written in the descriptor as CBOR integers; the others are zigzag-mapped (0, −1, 1, −2 … →
+ * 0, 1, 2, 3 …) and Rice-coded with parameter k (0..40): quotient z >> k in unary (ones, then a zero), then the k low
+ * bits, MSB first; a quotient ≥ 24 is escaped as 24 ones, 6 bits of length L and the L bits of z. k = 41: every
+ * residual is 0 and takes no bits. Bits are packed MSB first; the last byte is zero-padded.
+ *
+ * Every sample's canonical bytes are rebuilt exactly (v, deviceId and podId from the header, seq = firstSeq + index,
+ * the overall quality from the per-quantity qualities), so a receiver re-hashes every leaf and checks the signed root:
+ * the wire form adds no trust of its own.
  */
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
 import { LightNodeError, invalidField } from '../errors.js';
 import { fromHex, toHex } from './canonical.js';
 import type { BatchHeader, SignedBatch } from './batch.js';
-import { isQuantityName, type QuantityName } from './quantities.js';
+import { QUANTITY_IDS, QUANTITY_NAMES, type QuantityName } from './quantities.js';
 import {
   PROTOCOL_VERSION,
   SAMPLE_SOURCES,
@@ -30,110 +43,241 @@ import {
 
 const FORMAT_CBOR = 0x01;
 const FORMAT_DEFLATE = 0x02;
+const ESCAPE_Q = 24;
+const MAX_K = 40;
+/** k meaning every zigzagged residual is 0: no bits. */
+const K_ALL_ZERO = 41;
 
-class Writer {
-  private buf = new Uint8Array(256);
-  len = 0;
-  private grow(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const b = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    b.set(this.buf.subarray(0, this.len));
-    this.buf = b;
-  }
-  varint(n: number): void {
-    // zigzag for signed safe integers, then LEB128 (7 bits per byte)
-    let z = n >= 0 ? n * 2 : -n * 2 - 1;
-    this.grow(8);
-    while (z >= 0x80) {
-      this.buf[this.len++] = (z % 0x80) | 0x80;
-      z = Math.floor(z / 0x80);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+
+class BitWriter {
+  private readonly out: number[] = [];
+  private cur = 0;
+  private n = 0;
+  bit(b: number): void {
+    this.cur = (this.cur << 1) | b;
+    if (++this.n === 8) {
+      this.out.push(this.cur);
+      this.cur = 0;
+      this.n = 0;
     }
-    this.buf[this.len++] = z;
   }
-  bytes(): Uint8Array {
-    return this.buf.slice(0, this.len);
+  /** The low `n` bits of a non-negative safe integer, MSB first. */
+  bits(v: number, n: number): void {
+    for (let i = n - 1; i >= 0; i--) this.bit(Math.floor(v / 2 ** i) % 2);
+  }
+  finish(): Uint8Array {
+    const out = this.out.slice();
+    if (this.n > 0) out.push(this.cur << (8 - this.n));
+    return new Uint8Array(out);
   }
 }
 
-function readVarints(b: Uint8Array, count: number, field: string): number[] {
-  const out: number[] = [];
-  let i = 0;
-  for (let k = 0; k < count; k++) {
-    let z = 0;
-    let mul = 1;
-    for (;;) {
-      if (i >= b.length)
-        throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} ends after ${k} of ${count} values`, { field });
-      const byte = b[i++]!;
-      z += (byte & 0x7f) * mul;
-      mul *= 0x80;
-      if (byte < 0x80) break;
-      if (mul > 2 ** 56)
-        throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} has an over-long varint`, { field });
-    }
-    out.push(z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+class BitReader {
+  private pos = 0;
+  constructor(private readonly b: Uint8Array) {}
+  bit(): number {
+    const byte = this.b[this.pos >> 3];
+    if (byte === undefined)
+      throw new LightNodeError('DECODE_ERROR', 'batch wire: bits end early', { field: 'wire.bits' });
+    return (byte >> (7 - (this.pos++ & 7))) & 1;
   }
-  if (i !== b.length)
-    throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} has ${b.length - i} trailing bytes`, { field });
+  bits(n: number): number {
+    let v = 0;
+    for (let i = 0; i < n; i++) v = v * 2 + this.bit();
+    return v;
+  }
+  /** Only zero padding may follow. */
+  end(): void {
+    const used = Math.ceil(this.pos / 8);
+    const padBits = used * 8 - this.pos;
+    if (this.b.length !== used || (padBits > 0 && (this.b[used - 1]! & ((1 << padBits) - 1)) !== 0))
+      throw new LightNodeError('DECODE_ERROR', 'batch wire: bits has trailing data', { field: 'wire.bits' });
+  }
+}
+
+const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
+const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+function bitLength(z: number): number {
+  let l = 0;
+  while (z >= 2 ** l) l++;
+  return l;
+}
+const cborIntBits = (v: number): number =>
+  8 * (Math.abs(v) < 24 ? 1 : Math.abs(v) < 256 ? 2 : Math.abs(v) < 65536 ? 3 : Math.abs(v) < 2 ** 32 ? 5 : 9);
+
+function riceBits(zs: readonly number[], k: number): number {
+  let total = 0;
+  const div = 2 ** k;
+  for (const z of zs) {
+    const q = Math.floor(z / div);
+    total += q >= ESCAPE_Q ? ESCAPE_Q + 6 + bitLength(z) : q + 1 + k;
+  }
+  return total;
+}
+
+function riceEncode(w: BitWriter, zs: readonly number[], k: number): void {
+  const div = 2 ** k;
+  for (const z of zs) {
+    const q = Math.floor(z / div);
+    if (q >= ESCAPE_Q) {
+      for (let i = 0; i < ESCAPE_Q; i++) w.bit(1);
+      const L = bitLength(z);
+      w.bits(L, 6);
+      w.bits(z, L);
+    } else {
+      for (let i = 0; i < q; i++) w.bit(1);
+      w.bit(0);
+      w.bits(z - q * div, k);
+    }
+  }
+}
+
+function riceDecode(r: BitReader, k: number, count: number): number[] {
+  const out: number[] = [];
+  for (let n = 0; n < count; n++) {
+    let q = 0;
+    while (q < ESCAPE_Q && r.bit() === 1) q++;
+    if (q === ESCAPE_Q) {
+      const L = r.bits(6);
+      if (L > 54)
+        throw new LightNodeError('DECODE_ERROR', `batch wire: escape length ${L} > 54`, { field: 'wire.bits' });
+      out.push(r.bits(L));
+    } else out.push(q * 2 ** k + r.bits(k));
+  }
   return out;
 }
 
-function deltas(values: number[], order: 1 | 2): number[] {
-  let v = values;
-  for (let o = 0; o < order; o++) v = v.map((x, i) => (i === 0 ? x : x - v[i - 1]!));
+function deltas(values: readonly number[], order: number): number[] {
+  let v = values.slice();
+  for (let o = 0; o < order; o++) {
+    const prev = v;
+    v = prev.map((x, i) => (i <= o ? x : x - prev[i - 1]!));
+  }
   return v;
 }
-function undeltas(d: number[], order: number): number[] {
-  let v = d;
-  for (let o = 0; o < order; o++) {
+function undeltas(d: readonly number[], order: number): number[] {
+  let v = d.slice();
+  for (let o = order - 1; o >= 0; o--) {
     const acc: number[] = [];
-    v.forEach((x, i) => acc.push(i === 0 ? x : acc[i - 1]! + x));
+    v.forEach((x, i) => acc.push(i <= o ? x : acc[i - 1]! + x));
     v = acc;
   }
   return v;
 }
-function encodeColumn(values: number[]): [number, Uint8Array] {
-  let best: [number, Uint8Array] | null = null;
-  for (const order of [1, 2] as const) {
-    const w = new Writer();
-    for (const d of deltas(values, order)) w.varint(d);
-    const b = w.bytes();
-    if (!best || b.length < best[1].length) best = [order, b];
-  }
-  return best!;
+
+interface Column {
+  order: number;
+  k: number;
+  heads: number[];
+  zs: number[];
+  bits: number;
 }
 
-/** Encodes a signed batch in the compact wire form; `deflate` (default true) compresses it. */
+/** Picks the delta order ∈ {0, 1, 2} and Rice k that minimise the column's size. */
+function planColumn(values: readonly number[]): Column {
+  let best: Column = { order: 0, k: 0, heads: [], zs: [], bits: Infinity };
+  for (const order of [0, 1, 2]) {
+    const d = deltas(values, order);
+    const heads = d.slice(0, Math.min(order, d.length));
+    const zs = d.slice(heads.length).map(zigzag);
+    const headBits = heads.reduce((a, h) => a + cborIntBits(h), 0);
+    if (zs.every((z) => z === 0)) {
+      if (headBits < best.bits) best = { order, k: K_ALL_ZERO, heads, zs, bits: headBits };
+      continue;
+    }
+    for (let k = 0; k <= MAX_K; k++) {
+      const bits = headBits + riceBits(zs, k);
+      if (bits < best.bits) best = { order, k, heads, zs, bits };
+    }
+  }
+  return best;
+}
+
+function readColumn(r: BitReader, orderK: unknown, heads: unknown[], count: number, field: string): number[] {
+  if (!isInt(orderK) || orderK < 0 || orderK > K_ALL_ZERO * 3 + 2)
+    throw invalidField('DECODE_ERROR', `${field}.orderK`, `0..${K_ALL_ZERO * 3 + 2}`, orderK);
+  const order = orderK % 3;
+  const k = (orderK - order) / 3;
+  if (heads.length !== Math.min(order, count) || !heads.every(isInt))
+    throw invalidField('DECODE_ERROR', `${field}.heads`, `${Math.min(order, count)} integers`, heads);
+  const rest =
+    k === K_ALL_ZERO
+      ? new Array<number>(count - heads.length).fill(0)
+      : riceDecode(r, k, count - heads.length).map(unzigzag);
+  const values = undeltas([...heads, ...rest], order);
+  for (const v of values)
+    if (!Number.isSafeInteger(v))
+      throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} decodes beyond safe integers`, { field });
+  return values;
+}
+
+/** Per-phase quantities whose sum predicts a total (`activePowerW` ← L1 + L2 + L3), for a column basis. */
+function sumBasis(name: QuantityName): QuantityName[] {
+  const m = /^([a-zA-Z]+?)(W|Var|VA|mA)$/.exec(name);
+  if (!m || /L[123]/.test(name)) return [];
+  return (['L1', 'L2', 'L3'] as const)
+    .map((p) => `${m[1]}${p}${m[2]}`)
+    .filter((x): x is QuantityName => x in QUANTITY_IDS);
+}
+
+/** Encodes a signed batch in the compact wire form; `deflate: false` never compresses (default: whichever is smaller). */
 export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } = {}): Uint8Array {
   const { header: h, samples } = batch;
   const n = samples.length;
-  const srcs = samples.map((s) => s.source);
+  const srcs = samples.map((s) => SAMPLE_SOURCES.indexOf(s.source));
   const src: unknown = srcs.every((s) => s === srcs[0])
     ? srcs[0]
-    : srcs.reduce<[string, number][]>((runs, s) => {
+    : srcs.reduce<[number, number][]>((runs, s) => {
         const last = runs[runs.length - 1];
         if (last && last[0] === s) last[1]++;
         else runs.push([s, 1]);
         return runs;
       }, []);
-  const [to, t] = encodeColumn(samples.map((s) => s.tsMs - h.windowStartMs));
-  const names = new Set<string>();
-  for (const s of samples) for (const k of Object.keys(s.quantities)) names.add(k);
-  const q: Record<string, [number, Uint8Array, Uint8Array]> = {};
-  for (const name of names) {
+  const w = new BitWriter();
+  const put = (c: Column): void => {
+    if (c.k !== K_ALL_ZERO) riceEncode(w, c.zs, c.k);
+  };
+  const tCol = planColumn(samples.map((s) => s.tsMs - h.windowStartMs));
+  put(tCol);
+  const names = new Set<QuantityName>();
+  for (const s of samples) for (const k of Object.keys(s.quantities)) names.add(k as QuantityName);
+  const q: unknown[] = [];
+  const full = new Map<QuantityName, number[]>(); // columns present in every sample: usable as a basis
+  // id order, with totals (which may use their phases as a basis) after everything else
+  const rank = (x: QuantityName): number => QUANTITY_IDS[x] + (sumBasis(x).length ? 1_000_000 : 0);
+  for (const name of [...names].sort((a, b) => rank(a) - rank(b))) {
     const bitmap = new Uint8Array(Math.ceil(n / 8));
     const vals: number[] = [];
-    let all = true;
     samples.forEach((s, i) => {
-      const v = s.quantities[name as QuantityName];
-      if (v === undefined) all = false;
-      else {
+      const v = s.quantities[name];
+      if (v !== undefined) {
         bitmap[i >> 3]! |= 1 << (i & 7);
         vals.push(v);
       }
     });
-    const [order, bytes] = encodeColumn(vals);
-    q[name] = [order, all ? new Uint8Array(0) : bitmap, bytes];
+    const all = vals.length === n;
+    const id = QUANTITY_IDS[name];
+    let col = planColumn(vals);
+    let basis: QuantityName[] = [];
+    const candidates = all ? sumBasis(name).filter((b) => full.has(b)) : [];
+    if (candidates.length >= 2) {
+      const alt = planColumn(vals.map((v, i) => candidates.reduce((acc, b) => acc - full.get(b)![i]!, v)));
+      if (alt.bits + 8 * (candidates.length + 3) < col.bits) {
+        col = alt;
+        basis = candidates;
+      }
+    }
+    put(col);
+    const orderK = col.k * 3 + col.order;
+    q.push(
+      all && basis.length === 0
+        ? [id, orderK, ...col.heads]
+        : [-(id + 1), orderK, all ? new Uint8Array(0) : bitmap, basis.map((b) => QUANTITY_IDS[b]), ...col.heads],
+    );
+    if (all) full.set(name, vals);
   }
   const doc: Record<string, unknown> = {
     h: [
@@ -141,17 +285,16 @@ export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } 
       fromHex(h.deviceId),
       h.podId,
       h.firstSeq,
-      h.lastSeq,
       h.count,
       h.windowStartMs,
-      h.windowEndMs,
+      h.windowEndMs - h.windowStartMs,
       fromHex(h.root),
     ],
     sig: batch.signature,
     src,
-    to,
-    t,
+    t: [tCol.k * 3 + tCol.order, ...tCol.heads],
     q,
+    bits: w.finish(),
   };
   const ql: [number, string, string][] = [];
   const raw: [number, unknown[]][] = [];
@@ -162,21 +305,18 @@ export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } 
   if (ql.length) doc.ql = ql;
   if (raw.length) doc.raw = raw;
   const cbor = encode(doc, rfc8949EncodeOptions);
-  const deflate = opts.deflate ?? true;
-  const body = deflate ? deflateRawSync(cbor, { level: 9 }) : cbor;
+  const deflated = (opts.deflate ?? true) ? deflateRawSync(cbor, { level: 9 }) : null;
+  const useDeflate = deflated !== null && deflated.length < cbor.length;
+  const body = useDeflate ? deflated : cbor;
   const out = new Uint8Array(body.length + 1);
-  out[0] = deflate ? FORMAT_DEFLATE : FORMAT_CBOR;
+  out[0] = useDeflate ? FORMAT_DEFLATE : FORMAT_CBOR;
   out.set(body, 1);
   return out;
 }
 
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-
 /**
- * Decodes the wire form back into a `SignedBatch` (samples validated). Never trusts it: call `verifyBatch` on the
- * result. Garbage → `DECODE_ERROR` naming the part; invalid samples → `SCHEMA_INVALID` naming the field.
+ * Decodes the wire form into a `SignedBatch` (samples validated). Trusts nothing: call `verifyBatch` on the result.
+ * Garbage → `DECODE_ERROR` naming the part; invalid samples → `SCHEMA_INVALID` naming the field.
  */
 export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
   if (!(bytes instanceof Uint8Array) || bytes.length < 2)
@@ -198,7 +338,9 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     throw new LightNodeError(
       'DECODE_ERROR',
       `batch wire: unknown format byte 0x${bytes[0]!.toString(16).padStart(2, '0')} (expected 01 or 02)`,
-      { field: 'format' },
+      {
+        field: 'format',
+      },
     );
   let doc: unknown;
   try {
@@ -214,24 +356,25 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
   }
   if (!isObj(doc)) throw invalidField('DECODE_ERROR', 'wire', 'a CBOR map', doc);
   const hArr = doc.h;
-  if (!Array.isArray(hArr) || hArr.length !== 9)
-    throw invalidField('DECODE_ERROR', 'wire.h', 'a 9-element header array', hArr);
-  const [version, dev, podId, firstSeq, lastSeq, count, ws, we, root] = hArr as unknown[];
+  if (!Array.isArray(hArr) || hArr.length !== 8)
+    throw invalidField('DECODE_ERROR', 'wire.h', 'an 8-element header array', hArr);
+  const [version, dev, podId, firstSeq, count, ws, dur, root] = hArr as unknown[];
   if (version !== PROTOCOL_VERSION)
     throw new LightNodeError(
       'VERSION_UNSUPPORTED',
       `batch wire: header version ${String(version)} is not supported (speaks ${PROTOCOL_VERSION})`,
-      { field: 'header.version' },
+      {
+        field: 'header.version',
+      },
     );
   if (!(dev instanceof Uint8Array) || dev.length !== 20)
     throw invalidField('DECODE_ERROR', 'wire.h.deviceId', '20 bytes', dev);
   if (typeof podId !== 'string') throw invalidField('DECODE_ERROR', 'wire.h.podId', 'a string', podId);
   for (const [name, v] of [
     ['firstSeq', firstSeq],
-    ['lastSeq', lastSeq],
     ['count', count],
     ['windowStartMs', ws],
-    ['windowEndMs', we],
+    ['windowDurationMs', dur],
   ] as const)
     if (!isInt(v) || v < 0) throw invalidField('DECODE_ERROR', `wire.h.${name}`, 'a non-negative integer', v);
   if (!(root instanceof Uint8Array) || root.length !== 32)
@@ -243,46 +386,53 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     deviceId: toHex(dev),
     podId,
     firstSeq: firstSeq as number,
-    lastSeq: lastSeq as number,
+    lastSeq: (firstSeq as number) + n - 1,
     count: n,
     windowStartMs: ws as number,
-    windowEndMs: we as number,
+    windowEndMs: (ws as number) + (dur as number),
     root: toHex(root),
   };
   if (!(doc.sig instanceof Uint8Array) || doc.sig.length !== 65)
     throw invalidField('DECODE_ERROR', 'wire.sig', '65 bytes', doc.sig);
-  // sources
+  const sourceName = (i: unknown): string => {
+    const name = isInt(i) ? SAMPLE_SOURCES[i] : undefined;
+    if (name === undefined)
+      throw invalidField('SCHEMA_INVALID', 'wire.src', `a source index 0..${SAMPLE_SOURCES.length - 1}`, i);
+    return name;
+  };
   let sources: string[];
-  if (typeof doc.src === 'string') sources = new Array<string>(n).fill(doc.src);
+  if (isInt(doc.src)) sources = new Array<string>(n).fill(sourceName(doc.src));
   else if (Array.isArray(doc.src)) {
     sources = [];
     for (const run of doc.src as unknown[]) {
-      if (!Array.isArray(run) || typeof run[0] !== 'string' || !isInt(run[1]) || run[1] < 1)
-        throw invalidField('DECODE_ERROR', 'wire.src', '[source, runLength] runs', run);
-      for (let k = 0; k < run[1]; k++) sources.push(run[0]);
+      if (!Array.isArray(run) || !isInt(run[1]) || run[1] < 1 || sources.length + run[1] > n)
+        throw invalidField('DECODE_ERROR', 'wire.src', '[sourceIndex, runLength] runs', run);
+      const name = sourceName(run[0]);
+      for (let k = 0; k < run[1]; k++) sources.push(name);
     }
-  } else throw invalidField('DECODE_ERROR', 'wire.src', 'a source or runs', doc.src);
+  } else throw invalidField('DECODE_ERROR', 'wire.src', 'a source index or runs', doc.src);
   if (sources.length !== n) throw invalidField('DECODE_ERROR', 'wire.src', `${n} sources`, sources.length);
-  for (const s of sources)
-    if (!(SAMPLE_SOURCES as readonly string[]).includes(s))
-      throw invalidField('SCHEMA_INVALID', 'wire.src', SAMPLE_SOURCES.join(' | '), s);
-  if (!isInt(doc.to) || (doc.to !== 1 && doc.to !== 2)) throw invalidField('DECODE_ERROR', 'wire.to', '1 or 2', doc.to);
-  if (!(doc.t instanceof Uint8Array)) throw invalidField('DECODE_ERROR', 'wire.t', 'a byte string', doc.t);
-  const ts = undeltas(readVarints(doc.t, n, 'wire.t'), doc.to).map((x) => x + header.windowStartMs);
+  if (!(doc.bits instanceof Uint8Array)) throw invalidField('DECODE_ERROR', 'wire.bits', 'a byte string', doc.bits);
+  const r = new BitReader(doc.bits);
+  if (!Array.isArray(doc.t) || doc.t.length < 1)
+    throw invalidField('DECODE_ERROR', 'wire.t', '[orderK, heads…]', doc.t);
+  const ts = readColumn(r, doc.t[0], doc.t.slice(1), n, 'wire.t').map((x) => x + header.windowStartMs);
   const quantities: Record<string, number>[] = Array.from({ length: n }, () => ({}));
-  if (!isObj(doc.q)) throw invalidField('DECODE_ERROR', 'wire.q', 'a map of columns', doc.q);
-  for (const [name, col] of Object.entries(doc.q)) {
-    if (!isQuantityName(name))
-      throw invalidField('SCHEMA_INVALID', `wire.q.${name}`, 'a quantity name from the v1 table', name);
-    if (
-      !Array.isArray(col) ||
-      col.length !== 3 ||
-      (col[0] !== 1 && col[0] !== 2) ||
-      !(col[1] instanceof Uint8Array) ||
-      !(col[2] instanceof Uint8Array)
-    )
-      throw invalidField('DECODE_ERROR', `wire.q.${name}`, '[order, bitmap, deltas]', col);
-    const bitmap = col[1];
+  if (!Array.isArray(doc.q)) throw invalidField('DECODE_ERROR', 'wire.q', 'an array of columns', doc.q);
+  const seen = new Set<number>();
+  const fullCols = new Map<number, number[]>();
+  for (const col of doc.q as unknown[]) {
+    if (!Array.isArray(col) || col.length < 2 || !isInt(col[0]))
+      throw invalidField('DECODE_ERROR', 'wire.q[]', '[quantityId, orderK, …]', col);
+    const extended = col[0] < 0;
+    const id = extended ? -col[0] - 1 : col[0];
+    const name = QUANTITY_NAMES[id];
+    if (name === undefined || seen.has(id))
+      throw invalidField('SCHEMA_INVALID', 'wire.q[].quantityId', `a new id 0..${QUANTITY_NAMES.length - 1}`, id);
+    seen.add(id);
+    const bitmap: unknown = extended ? col[2] : new Uint8Array(0);
+    if (!(bitmap instanceof Uint8Array))
+      throw invalidField('DECODE_ERROR', `wire.q.${name}.bitmap`, 'a byte string', bitmap);
     const present: number[] = [];
     if (bitmap.length === 0) for (let i = 0; i < n; i++) present.push(i);
     else {
@@ -290,9 +440,23 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
         throw invalidField('DECODE_ERROR', `wire.q.${name}.bitmap`, `${Math.ceil(n / 8)} bytes`, bitmap.length);
       for (let i = 0; i < n; i++) if (bitmap[i >> 3]! & (1 << (i & 7))) present.push(i);
     }
-    const vals = undeltas(readVarints(col[2], present.length, `wire.q.${name}`), col[0] as number);
+    const basis: number[][] = [];
+    if (extended) {
+      if (!Array.isArray(col[3]) || (col[3].length > 0 && present.length !== n))
+        throw invalidField('DECODE_ERROR', `wire.q.${name}.basis`, 'quantity ids (full columns only)', col[3]);
+      for (const b of col[3] as unknown[]) {
+        const vals = isInt(b) ? fullCols.get(b) : undefined;
+        if (!vals) throw invalidField('DECODE_ERROR', `wire.q.${name}.basis`, 'ids of earlier full columns', b);
+        basis.push(vals);
+      }
+    }
+    const vals = readColumn(r, col[1], col.slice(extended ? 4 : 2), present.length, `wire.q.${name}`).map((v, i) =>
+      basis.reduce((acc, b) => acc + b[i]!, v),
+    );
+    if (present.length === n) fullCols.set(id, vals);
     present.forEach((i, k) => (quantities[i]![name] = vals[k]!));
   }
+  r.end();
   const qualities: Record<string, string>[] = Array.from({ length: n }, () => ({}));
   if (doc.ql !== undefined) {
     if (!Array.isArray(doc.ql)) throw invalidField('DECODE_ERROR', 'wire.ql', 'an array', doc.ql);
