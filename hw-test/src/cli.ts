@@ -2,5 +2,5 @@
 import type { CommandTree } from '@lightnode/protocols';
 
 export const commands: Record<string, () => Promise<CommandTree>> = {
-  // name: async () => (await import('./cli/name.js')).default,
+  demo: async () => (await import('./cli/demo.js')).default,
 };

@@ -1,2 +1,3 @@
 // Public API of @lightnode/hw-test: simulators, datasets, peers (independent protocol peers), demo stages.
 export * from './datasets/index.js';
+export * from './demo/index.js';

@@ -80,7 +80,14 @@ export function* meterDataset(o: MeterDatasetOptions): Generator<Sample> {
     values.frequencymHz = { value: Math.round(f * 1000), quality: 'good' };
     values.energyImportWh = { value: eImp, quality: 'good' };
     values.energyExportWh = { value: eExp, quality: 'good' };
-    yield makeSample({ deviceId: o.deviceId, podId: o.podId ?? 'IT002E61899978', seq: (o.firstSeq ?? 0) + k, tsMs, source: 'modbus-rtu', values });
+    yield makeSample({
+      deviceId: o.deviceId,
+      podId: o.podId ?? 'IT002E61899978',
+      seq: (o.firstSeq ?? 0) + k,
+      tsMs,
+      source: 'modbus-rtu',
+      values,
+    });
   }
 }
 
