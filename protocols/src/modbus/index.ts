@@ -1,2 +1,6 @@
-// Public surface of protocols/modbus (re-exported by ../index.ts).
-export {};
+// Public surface of protocols/modbus: register types, device profiles (data) and their schema, the read planner.
+export * from './registers.js';
+export * from './profile.js';
+export * from './registry.js';
+export * from './planner.js';
+export * from './frames.js';

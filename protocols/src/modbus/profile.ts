@@ -1,0 +1,216 @@
+/**
+ * Device profiles are data: one JSON document per device model, checked by one zod schema (and a generated JSON
+ * Schema, `profile.schema.json`, for editors). A profile says how to find the device, how to talk to it, where each
+ * quantity lives and how to turn its registers into the protocol's integer units.
+ *
+ * Conversion of a point: value_in_quantity_unit = round(sign × decoded × 10^scale × 10^SF × unitFactor(unit → quantity unit)),
+ * where `scale` is a fixed decimal exponent (e.g. −1 for "×0.1 V"), SF the value of the SunSpec scale-factor point named
+ * by `scaleFactor` (if any), and unitFactor the exact conversion between the register's unit and the quantity's
+ * (V → mV ×1000, kW → W ×1000, kWh → Wh ×1000, Hz → mHz ×1000, ratio → ‰ ×1000, % → ‰ ×10 …).
+ */
+import { z } from 'zod';
+import { LightNodeError } from '../errors.js';
+import { QUANTITIES, isQuantityName, type QuantityName } from '../lightnode/quantities.js';
+import { REGISTER_TYPES, registerCount, type RegisterType, type WordOrder } from './registers.js';
+
+/** Register units a profile may declare, and their factor to each quantity unit they convert to. */
+export const REGISTER_UNITS: Record<string, Partial<Record<string, number>>> = {
+  V: { mV: 1000 },
+  mV: { mV: 1 },
+  A: { mA: 1000 },
+  mA: { mA: 1 },
+  W: { W: 1 },
+  kW: { W: 1000 },
+  var: { var: 1 },
+  kvar: { var: 1000 },
+  VA: { VA: 1 },
+  kVA: { VA: 1000 },
+  Wh: { Wh: 1 },
+  kWh: { Wh: 1000 },
+  varh: { varh: 1 },
+  kvarh: { varh: 1000 },
+  Hz: { mHz: 1000 },
+  mHz: { mHz: 1 },
+  ratio: { '‰': 1000 },
+  '%': { '‰': 10 },
+  '‰': { '‰': 1 },
+  band: { band: 1 },
+  s: { s: 1 },
+};
+
+const fc = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]);
+const address = z.number().int().min(0).max(65535);
+
+export const PointSchema = z
+  .object({
+    /** Name for reference (SunSpec point names such as `W_SF`); required when no quantity. */
+    name: z.string().min(1).optional(),
+    /** The protocol quantity this point feeds; omitted for helper points (scale factors, identification). */
+    quantity: z.string().refine(isQuantityName, { message: 'not a quantity name of the v1 table' }).optional(),
+    fc,
+    /** 0-based PDU address (absolute, or relative to the model start for SunSpec model profiles). */
+    address,
+    type: z.enum(REGISTER_TYPES),
+    /** Registers of a `string` point. */
+    length: z.number().int().min(1).max(64).optional(),
+    wordOrder: z.enum(['be', 'le']).optional(),
+    /** The register's natural unit (see REGISTER_UNITS). */
+    unit: z.string().optional(),
+    /** Fixed decimal exponent: value × 10^scale (e.g. −1 for a register in 0.1 V). */
+    scale: z.number().int().min(-9).max(9).optional(),
+    /** Name of the SunSpec scale-factor point whose value is a further decimal exponent. */
+    scaleFactor: z.string().optional(),
+    /** −1 when the device's sign convention is the opposite of the quantity's (e.g. export positive). */
+    sign: z.union([z.literal(1), z.literal(-1)]).optional(),
+    /** Poll class: `fast` (every cycle) or `slow` (energy counters, identification). Default fast. */
+    class: z.enum(['fast', 'slow']).optional(),
+    access: z.enum(['r', 'rw']).optional(),
+    /** `sum`: several points feed the same quantity and are added (e.g. import power + (−1) × export power). */
+    combine: z.literal('sum').optional(),
+  })
+  .strict()
+  .refine((p) => p.quantity !== undefined || p.name !== undefined, { message: 'a point needs a quantity or a name' })
+  .refine((p) => p.type !== 'string' || p.length !== undefined, { message: 'a string point needs a length' });
+
+export const ProfileSchema = z
+  .object({
+    $schema: z.string().optional(),
+    id: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, 'vendor/model in lowercase'),
+    version: z.number().int().min(1),
+    vendor: z.string().min(1),
+    model: z.string().min(1),
+    description: z.string().min(1),
+    /** Where the register map comes from (manual, public source). */
+    source: z.string().min(1),
+    kind: z.enum(['meter', 'gateway', 'sunspec-model']),
+    phases: z.union([z.literal(1), z.literal(3)]).optional(),
+    /** SunSpec model id when kind = sunspec-model (addresses are relative to the model's ID register). */
+    sunspecModel: z.number().int().min(1).max(65534).optional(),
+    $import: z.array(z.string()).optional(),
+    transport: z
+      .object({
+        baud: z.number().int().min(300).max(921600).optional(),
+        parity: z.enum(['none', 'even', 'odd']).optional(),
+        dataBits: z.union([z.literal(7), z.literal(8)]).optional(),
+        stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
+        unitId: z.number().int().min(0).max(255).optional(),
+        tcpPort: z.number().int().min(1).max(65535).optional(),
+        timeoutMs: z.number().int().min(10).max(60000).optional(),
+        /** Pause after this device before addressing another on the bus (some meters need it). */
+        turnaroundMs: z.number().int().min(0).max(5000).optional(),
+        /** Only one TCP client at a time (gateways such as Sinapsi Alfa). */
+        singleClient: z.boolean().optional(),
+      })
+      .strict(),
+    wordOrder: z.enum(['be', 'le']).optional(),
+    /** Identification registers read by detection: the value expected (number, or string prefix). */
+    identify: z
+      .array(
+        z
+          .object({
+            fc,
+            address,
+            type: z.enum(REGISTER_TYPES),
+            length: z.number().int().optional(),
+            equals: z.union([z.number(), z.string()]),
+          })
+          .strict(),
+      )
+      .optional(),
+    /** Register ranges that must never be read (reading them errors or has side effects). Inclusive. */
+    forbidden: z.array(z.object({ fc, start: address, end: address }).strict()).optional(),
+    /** Quantities every reading of this device must carry (checked by the profile test). */
+    required: z.array(z.string().refine(isQuantityName, { message: 'not a quantity name' })).optional(),
+    points: z.array(PointSchema),
+  })
+  .strict();
+
+export type ProfilePoint = z.infer<typeof PointSchema> & { quantity?: QuantityName };
+export type Profile = Omit<z.infer<typeof ProfileSchema>, 'points'> & { points: ProfilePoint[] };
+
+/** The JSON Schema of a profile document (generated from the zod schema). */
+export function profileJsonSchema(): unknown {
+  return z.toJSONSchema(ProfileSchema, { io: 'input', unrepresentable: 'any' });
+}
+
+/** Validates a profile document; `PROFILE_INVALID` names the JSON path, what was expected and what was received. */
+export function parseProfile(doc: unknown, origin = 'profile'): Profile {
+  const r = ProfileSchema.safeParse(doc);
+  if (!r.success) {
+    const first = r.error.issues[0]!;
+    const path = first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    const received = first.path.reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string | number, unknown>)[k as string] : undefined),
+      doc,
+    );
+    throw new LightNodeError(
+      'PROFILE_INVALID',
+      `${origin}${path}: ${first.message} (received ${JSON.stringify(received) ?? 'nothing'})`,
+      {
+        path: `${origin}${path}`,
+        issues: r.error.issues.length,
+      },
+    );
+  }
+  const p = r.data as Profile;
+  checkProfileSemantics(p, origin);
+  return p;
+}
+
+/** Checks what a schema cannot: units convert, scale factors exist, registers don't overlap, nothing forbidden is mapped. */
+export function checkProfileSemantics(p: Profile, origin = p.id): void {
+  const fail = (msg: string, ctx: Record<string, unknown> = {}): never => {
+    throw new LightNodeError('PROFILE_INVALID', `${origin}: ${msg}`, { profile: p.id, ...ctx });
+  };
+  const names = new Set(p.points.map((x) => x.name).filter(Boolean));
+  const used = new Map<string, string>();
+  for (const [i, pt] of p.points.entries()) {
+    const label = pt.name ?? pt.quantity ?? `points[${i}]`;
+    if (pt.quantity) {
+      const qUnit = QUANTITIES[pt.quantity].unit;
+      if (!pt.unit) fail(`${label}: a quantity point needs a register unit`);
+      const f = REGISTER_UNITS[pt.unit!];
+      if (!f)
+        fail(
+          `${label}: unknown register unit ${JSON.stringify(pt.unit)} (known: ${Object.keys(REGISTER_UNITS).join(', ')})`,
+        );
+      if (f![qUnit] === undefined)
+        fail(`${label}: unit ${pt.unit} does not convert to ${qUnit} (quantity ${pt.quantity})`);
+    }
+    if (pt.scaleFactor && !names.has(pt.scaleFactor))
+      fail(`${label}: scale factor point ${pt.scaleFactor} is not defined`);
+    const n = registerCount(pt.type, pt.length ?? 0);
+    for (let a = pt.address; a < pt.address + n; a++) {
+      const key = `${pt.fc}:${a}`;
+      const other = used.get(key);
+      if (other) fail(`${label} overlaps ${other} at fc ${pt.fc} register ${a}`, { address: a });
+      used.set(key, label);
+      for (const f of p.forbidden ?? [])
+        if (f.fc === pt.fc && a >= f.start && a <= f.end) fail(`${label} maps forbidden register ${a} (fc ${pt.fc})`);
+    }
+    if (pt.address + n - 1 > 65535) fail(`${label} runs past register 65535`);
+  }
+  const byQuantity = new Map<string, ProfilePoint[]>();
+  for (const pt of p.points) if (pt.quantity) byQuantity.set(pt.quantity, [...(byQuantity.get(pt.quantity) ?? []), pt]);
+  for (const [q, pts] of byQuantity)
+    if (pts.length > 1 && !pts.every((x) => x.combine === 'sum'))
+      fail(`quantity ${q} is mapped ${pts.length} times (declare combine: "sum" on each to add them)`);
+  for (const q of p.required ?? [])
+    if (!p.points.some((x) => x.quantity === q)) fail(`required quantity ${q} is not mapped`);
+}
+
+/** Word order of a point (point overrides profile; default big-endian). */
+export function pointWordOrder(p: Profile, pt: ProfilePoint): WordOrder {
+  return pt.wordOrder ?? p.wordOrder ?? 'be';
+}
+
+/** Registers a point occupies. */
+export function pointRegisters(pt: { type: RegisterType; length?: number | undefined }): number {
+  return registerCount(pt.type, pt.length ?? 0);
+}
+
+/** Finds profiles by id. */
+export interface ProfileLookup {
+  get(id: string): Profile;
+  list(): string[];
+}
