@@ -1,2 +1,3 @@
 // Public API of @lightnode/edge.
 export * from './keys/index.js';
+export * from './modbus/index.js';

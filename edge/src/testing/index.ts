@@ -1,2 +1,3 @@
 // Fakes and contract suites of @lightnode/edge (subpath ./testing).
-export {};
+export * from './fake-modbus.js';
+export * from './meter-contract.js';

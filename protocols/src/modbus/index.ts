@@ -4,3 +4,4 @@ export * from './profile.js';
 export * from './registry.js';
 export * from './planner.js';
 export * from './frames.js';
+export * from './image.js';

@@ -1,0 +1,4 @@
+export * from './transport.js';
+export * from './line.js';
+export * from './meter.js';
+export * from './sunspec.js';
