@@ -109,11 +109,21 @@ async function main(argv) {
   }
 }
 
+let settled = false;
+process.on('beforeExit', () => {
+  if (!settled) {
+    settled = true;
+    err('lightnode: the command stopped without a result (a promise that never settled): treating it as a failure');
+    process.exitCode = 1;
+  }
+});
 main(process.argv.slice(2)).then(
   (code) => {
+    settled = true;
     process.exitCode = code;
   },
   (e) => {
+    settled = true;
     err(`lightnode: ${e && e.stack ? e.stack : String(e)}`);
     process.exitCode = 1;
   },

@@ -3,4 +3,5 @@ import type { CommandTree } from '@lightnode/protocols';
 
 export const commands: Record<string, () => Promise<CommandTree>> = {
   protocol: async () => (await import('./cli/protocol.js')).default,
+  meter: async () => (await import('./cli/meter.js')).default,
 };

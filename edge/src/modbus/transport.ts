@@ -165,10 +165,17 @@ export class ModbusSerialTransport implements ModbusTransport {
 
   async close(): Promise<void> {
     this.opened = false;
+    const client = this.client;
+    if (!client.isOpen) return; // modbus-serial never calls back close() on a port that did not open
     await new Promise<void>((resolve) => {
+      const guard = setTimeout(resolve, 1000);
       try {
-        this.client.close(() => resolve());
+        client.close(() => {
+          clearTimeout(guard);
+          resolve();
+        });
       } catch {
+        clearTimeout(guard);
         resolve();
       }
     });
