@@ -3,4 +3,5 @@ import type { CommandTree } from '@lightnode/protocols';
 
 export const commands: Record<string, () => Promise<CommandTree>> = {
   demo: async () => (await import('./cli/demo.js')).default,
+  sim: async () => (await import('./cli/sim.js')).default,
 };

@@ -1,0 +1,3 @@
+export * from './load-model.js';
+export * from './modbus/index.js';
+export * from './serial/pty-pair.js';
