@@ -329,3 +329,41 @@ test('faults: timeouts, exceptions and a corrupted byte are survived and reporte
     await pty.stop();
   }
 });
+
+test('the CLI names the device and the cause: refused TCP connection, missing serial port, unknown profile, exception', async (t) => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn(process.execPath, [join(root, 'bin', 'lightnode.mjs'), 'meter', 'read', ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let e = '';
+      c.stderr.on('data', (d: Buffer) => (e += d.toString()));
+      c.on('exit', (code) => resolve({ code, err: e }));
+    });
+  const port = await freePort();
+  let r = await run(['--profile', 'eastron/sdm630', '--tcp', `127.0.0.1:${port}`]);
+  t.is(r.code, 1);
+  t.regex(r.err, new RegExp(`MODBUS_CONNECT: tcp://127\\.0\\.0\\.1:${port}: connection refused`));
+  r = await run(['--profile', 'eastron/sdm630', '--serial', '/dev/ttyLIGHTNODE-NONE']);
+  t.is(r.code, 1);
+  t.regex(r.err, /MODBUS_PORT_MISSING: rtu:\/\/\/dev\/ttyLIGHTNODE-NONE@9600,8N1/);
+  r = await run(['--profile', 'acme/none', '--tcp', '127.0.0.1:1']);
+  t.is(r.code, 1);
+  t.regex(r.err, /PROFILE_UNKNOWN/);
+  r = await run(['--profile', 'eastron/sdm630']);
+  t.is(r.code, 2);
+  const sim = new MeterSimulator({
+    profile: profiles.get('eastron/sdm630'),
+    unit: 1,
+    clock: systemClock,
+    faults: [{ kind: 'exception', code: 2 }],
+  });
+  const server = await serveTcp([sim]);
+  try {
+    r = await run(['--profile', 'eastron/sdm630', '--tcp', `127.0.0.1:${server.port}`]);
+    t.is(r.code, 1);
+    t.regex(r.err, /MODBUS_EXCEPTION: .*eastron\/sdm630.*no register could be read/);
+  } finally {
+    await server.close();
+  }
+});
