@@ -16,6 +16,11 @@ const TOP = {
   commission: ['provisioning', 'commission a Light Node on site'],
 };
 
+// a closed pipe (`lightnode … | head`) is not an error of the command
+process.stdout.on('error', (e) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 const out = (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const err = (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n');
 

@@ -1,3 +1,6 @@
 // Public API of @lightnode/edge.
 export * from './keys/index.js';
 export * from './modbus/index.js';
+export * from './outbox/index.js';
+export * from './uplink/index.js';
+export * from './agent/index.js';

@@ -13,3 +13,4 @@ export * from './command.js';
 export * from './lightnode/index.js';
 export * from './modbus/index.js';
 export * from './chain2/index.js';
+export * from './agent-config/index.js';

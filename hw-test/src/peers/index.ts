@@ -1,1 +1,2 @@
 export * from './pymodbus.js';
+export * from './mosquitto.js';

@@ -1,0 +1,23 @@
+/** The agent's composition root: config → logger → Agent, wired to the process (signals, stderr). */
+import { LightNodeError, createLogger, systemClock, type CommandIo, type LogLevel } from '@lightnode/protocols';
+import { Agent } from './agent.js';
+import { loadAgentConfig } from './config-file.js';
+
+export async function runAgent(o: { configPath: string; logLevel: string; io: CommandIo }): Promise<number> {
+  const levels = ['trace', 'debug', 'info', 'warn', 'error'];
+  if (!levels.includes(o.logLevel))
+    throw new LightNodeError(
+      'USAGE',
+      `--log-level: expected ${levels.join('|')}, received ${JSON.stringify(o.logLevel)}`,
+    );
+  const config = loadAgentConfig(o.configPath);
+  const logger = createLogger({ level: o.logLevel as LogLevel, sink: (l) => o.io.stderr(l) });
+  const agent = new Agent(config, { clock: systemClock, logger });
+  await agent.start();
+  await new Promise<void>((resolve) => {
+    if (o.io.signal.aborted) return resolve();
+    o.io.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await agent.stop({ drainMs: 2000 });
+  return 0;
+}

@@ -1,0 +1,71 @@
+/** `lightnode status`: asks the running agent over its local socket. */
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { LightNodeError, flagString, parseFlags, type Command, type StatusDocument } from '@lightnode/protocols';
+import { loadAgentConfig } from '../agent/config-file.js';
+
+const USAGE = `Usage: lightnode status (--config FILE | --socket PATH) [--json]
+
+Asks the running agent (over the local socket named in its config, default <stateDir>/agent.sock) how it is:
+meters and their health, outbox depth, oldest undelivered sample age, link state, time sync, alarms.`;
+
+const status: Command = {
+  summary: 'ask the running agent how it is',
+  usage: USAGE,
+  async run(argv, io) {
+    const p = parseFlags(
+      argv,
+      { config: { type: 'string' }, socket: { type: 'string' }, json: { type: 'boolean' } },
+      USAGE,
+      false,
+    );
+    let socket = flagString(p, 'socket', USAGE);
+    const cfg = flagString(p, 'config', USAGE);
+    if (!socket && !cfg) throw new LightNodeError('USAGE', `give --config FILE or --socket PATH\n\n${USAGE}`);
+    if (!socket) {
+      const c = loadAgentConfig(cfg!);
+      socket = c.status.socket ?? join(c.stateDir, 'agent.sock');
+    }
+    const text = await new Promise<string>((resolve, reject) => {
+      const s = createConnection(socket);
+      let buf = '';
+      s.setTimeout(5000, () => s.destroy(new Error('no answer in 5 s')));
+      s.on('data', (d) => (buf += d.toString()));
+      s.on('end', () => resolve(buf));
+      s.on('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new LightNodeError(
+            'AGENT_UNREACHABLE',
+            `no agent answers on ${socket} (${e.code ?? e.message}): is it running?`,
+            { socket },
+          ),
+        ),
+      );
+    });
+    const r = JSON.parse(text) as { status: StatusDocument; details: Record<string, unknown> };
+    if (p.values.json) {
+      io.stdout(JSON.stringify(r));
+      return 0;
+    }
+    const s = r.status;
+    const age =
+      s.outbox?.oldestUndeliveredMs !== undefined
+        ? `${Math.round((s.atMs - s.outbox.oldestUndeliveredMs) / 1000)} s`
+        : '—';
+    io.stdout(`device ${s.deviceId}: ${s.state}`);
+    io.stdout(
+      `  link     ${s.link?.state} since ${new Date(s.link?.since ?? 0).toISOString()} (MQTT ${s.link?.protocolVersion === 5 ? '5' : '3.1.1'})`,
+    );
+    io.stdout(
+      `  outbox   ${s.outbox?.depthSamples} samples / ${s.outbox?.depthBatches} batches undelivered, oldest ${age}, ${s.outbox?.bytes} of ${s.outbox?.quotaBytes} B`,
+    );
+    for (const m of s.meters ?? [])
+      io.stdout(
+        `  meter    ${m.id}: ${m.quality}, ${m.errors} errors${m.latencyMs !== undefined ? `, ${m.latencyMs} ms` : ''}${m.lastGoodMs ? `, last good ${new Date(m.lastGoodMs).toISOString()}` : ''}`,
+      );
+    io.stdout(`  time     ${s.timeSync?.synchronized ? 'synchronized' : 'not known to be synchronized'}`);
+    for (const a of s.alarms ?? []) io.stdout(`  ALARM    ${a.code}: ${a.message}`);
+    return 0;
+  },
+};
+export default status;

@@ -1,0 +1,55 @@
+/**
+ * The sequence high-water file: `{v, deviceId, from, upTo}` written atomically and fsynced whenever the agent
+ * reserves a new block of sequence numbers. Every seq ever used is < upTo. On start, an outbox whose next seq is
+ * below `from` was restored from an older backup: the agent then jumps to `upTo` (and declares the skipped range),
+ * so no seq is ever reused. Kept outside the database precisely so that restoring the database cannot rewind it.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LightNodeError } from '@lightnode/protocols';
+
+export interface SeqReservation {
+  deviceId: string;
+  from: number;
+  upTo: number;
+}
+
+export function readSeqFile(path: string): SeqReservation | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new LightNodeError('IO_ERROR', `seq file ${path}: ${(e as Error).message}`, { path }, { cause: e });
+  }
+  try {
+    const d = JSON.parse(text) as Partial<SeqReservation> & { v?: number };
+    if (d.v !== 1 || typeof d.deviceId !== 'string' || !Number.isSafeInteger(d.from) || !Number.isSafeInteger(d.upTo))
+      throw new Error('bad shape');
+    return { deviceId: d.deviceId, from: d.from!, upTo: d.upTo! };
+  } catch (e) {
+    throw new LightNodeError(
+      'IO_ERROR',
+      `seq file ${path} is unreadable (${(e as Error).message}); refusing to guess a sequence number — restore it or remove it knowingly`,
+      { path },
+    );
+  }
+}
+
+export function writeSeqFile(path: string, r: SeqReservation): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify({ v: 1, ...r }) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dfd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}

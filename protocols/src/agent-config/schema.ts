@@ -1,0 +1,166 @@
+/**
+ * The agent's configuration: one JSON document, validated by this schema. Errors name the JSON path, what was
+ * expected and what was received. Every key and its default is documented in edge/README.md.
+ */
+import { z } from 'zod';
+import { LightNodeError } from '../errors.js';
+import { VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from '../lightnode/eip712.js';
+
+const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+const meter = z
+  .object({
+    id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)'),
+    profile: z.string().min(3),
+    unit: z.number().int().min(0).max(255).optional(),
+    pollMs: ms(100, 3_600_000).default(1000),
+    timeoutMs: ms(10, 60_000).optional(),
+    retries: z.number().int().min(0).max(10).default(1),
+    raw: z.boolean().default(false),
+  })
+  .strict();
+
+const transport = z.union([
+  z
+    .object({
+      tcp: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(502) }).strict(),
+    })
+    .strict(),
+  z
+    .object({
+      rtu: z
+        .object({
+          path: z.string().min(1),
+          baud: z.number().int().min(300).max(921_600).default(9600),
+          parity: z.enum(['none', 'even', 'odd']).default('none'),
+          dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+          stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+        })
+        .strict(),
+    })
+    .strict(),
+]);
+
+export const AgentConfigSchema = z
+  .object({
+    $schema: z.string().optional(),
+    /** PoD of the site (each meter may override). */
+    podId: z.string().regex(/^[A-Z]{2}[0-9A-Z]{1,30}$/, 'a PoD id like IT002E61899978'),
+    /** Directory for the outbox, the seq high-water file and the status socket. */
+    stateDir: z.string().min(1).default('/var/lib/lightnode'),
+    /** Device key file (mode 0600). Default `<stateDir>/device.key`. */
+    keyFile: z.string().optional(),
+    chain: z
+      .object({
+        chainId: z.number().int().min(1).default(VECTOR_CHAIN_ID),
+        keyRegister: z
+          .string()
+          .regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x address')
+          .default(VECTOR_VERIFYING_CONTRACT),
+      })
+      .strict()
+      .default({ chainId: VECTOR_CHAIN_ID, keyRegister: VECTOR_VERIFYING_CONTRACT }),
+    batch: z
+      .object({
+        /** Batch window, ms: from one sample period to 15 min. */
+        windowMs: ms(100, 900_000).default(60_000),
+      })
+      .strict()
+      .default({ windowMs: 60_000 }),
+    outbox: z
+      .object({
+        /** SQLite file. Default `<stateDir>/outbox.db`. */
+        path: z.string().optional(),
+        /** Disk quota for undelivered data, bytes. When full, the oldest sealed batches are replaced by signed gaps. */
+        quotaBytes: z
+          .number()
+          .int()
+          .min(16_384)
+          .default(256 * 1024 * 1024),
+      })
+      .strict()
+      .default({ quotaBytes: 256 * 1024 * 1024 }),
+    uplink: z
+      .object({
+        url: z.string().regex(/^(mqtts?|wss?):\/\//, 'mqtt://, mqtts://, ws:// or wss:// URL'),
+        clientId: z.string().optional(),
+        username: z.string().optional(),
+        password: z.string().optional(),
+        /** PEM files for TLS: CA, client certificate and key. */
+        caFile: z.string().optional(),
+        certFile: z.string().optional(),
+        keyFile: z.string().optional(),
+        /** 240 s suits cellular NAT (carriers drop idle TCP in under 9 min) at ~2.2 MB/month of keepalive. */
+        keepaliveS: z.number().int().min(0).max(65535).default(240),
+        /** 5, 4 (3.1.1) or auto (5, falling back to 3.1.1). */
+        protocolVersion: z.union([z.literal(4), z.literal(5), z.literal('auto')]).default('auto'),
+        /** Batches published and not yet acknowledged at once. */
+        inflight: z.number().int().min(1).max(1000).default(16),
+        reconnectBaseMs: ms(10, 600_000).default(1000),
+        reconnectMaxMs: ms(100, 3_600_000).default(300_000),
+      })
+      .strict(),
+    status: z
+      .object({
+        /** Local socket `lightnode status` asks. Default `<stateDir>/agent.sock`. */
+        socket: z.string().optional(),
+        /** Retained status publication period, ms. */
+        publishEveryMs: ms(1000, 86_400_000).default(60_000),
+      })
+      .strict()
+      .default({ publishEveryMs: 60_000 }),
+    lines: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            transport,
+            interFrameGapMs: z.number().min(0).max(1000).optional(),
+            meters: z.array(meter).min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+  })
+  .strict();
+
+export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
+
+/** Validates a config document; `CONFIG_INVALID` names the path, the expectation and the received value. */
+export function parseAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
+  const r = AgentConfigSchema.safeParse(doc);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    const path = i.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    const received = i.path.reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string | number, unknown>)[k as string] : undefined),
+      doc,
+    );
+    throw new LightNodeError(
+      'CONFIG_INVALID',
+      `${origin}${path}: ${i.message} (received ${received === undefined ? 'nothing' : JSON.stringify(received)})`,
+      {
+        path: `${origin}${path}`,
+        issues: r.error.issues.map((x) => ({ path: x.path.join('.'), message: x.message })),
+      },
+    );
+  }
+  const c = r.data;
+  const ids = new Set<string>();
+  c.lines.forEach((l, li) =>
+    l.meters.forEach((m, mi) => {
+      if (ids.has(m.id))
+        throw new LightNodeError(
+          'CONFIG_INVALID',
+          `${origin}.lines[${li}].meters[${mi}].id: expected a unique meter id, received ${JSON.stringify(m.id)} again`,
+          {},
+        );
+      ids.add(m.id);
+    }),
+  );
+  return c;
+}
+
+export function agentConfigJsonSchema(): unknown {
+  return z.toJSONSchema(AgentConfigSchema, { io: 'input', unrepresentable: 'any' });
+}
