@@ -321,6 +321,17 @@ export class Outbox {
     energyImportWh: number,
     energyExportWh: number,
   ): void {
+    // extend an undelivered declaration that ends right before this one (one gap per run, not one per eviction)
+    const prev = this.db
+      .prepare('SELECT id, first_seq, signed FROM gaps WHERE delivered = 0 AND last_seq = ? AND reason = ?')
+      .get(firstSeq - 1, reason) as { id: number; first_seq: number; signed: string } | undefined;
+    if (prev) {
+      const m = (JSON.parse(prev.signed) as { message: Gap }).message;
+      this.db.prepare('DELETE FROM gaps WHERE id = ?').run(prev.id);
+      firstSeq = prev.first_seq;
+      energyImportWh = m.energyImportWh >= 0 && energyImportWh >= 0 ? m.energyImportWh + energyImportWh : -1;
+      energyExportWh = m.energyExportWh >= 0 && energyExportWh >= 0 ? m.energyExportWh + energyExportWh : -1;
+    }
     const gap: Gap = {
       version: 1,
       deviceId: this.o.signer.address,
