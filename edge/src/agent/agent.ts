@@ -56,6 +56,7 @@ export class Agent {
   private readonly lines: ModbusLine[] = [];
   private readonly meters: MeterSlot[] = [];
   private running = false;
+  private polling = false;
   private cancelCycle: (() => void) | null = null;
   private cancelStatus: (() => void) | null = null;
   private statusServer: Server | null = null;
@@ -147,6 +148,7 @@ export class Agent {
     });
     await this.startStatusServer();
     this.running = true;
+    this.polling = true;
     this.uplink.start();
     this.notify(`READY=1\nSTATUS=polling ${this.meters.length} meter(s), device ${this.deviceId}`);
     this.log.info('agent started', {
@@ -164,7 +166,7 @@ export class Agent {
   }
 
   private scheduleCycle(delayMs: number): void {
-    if (!this.running) return;
+    if (!this.polling) return;
     this.cancelCycle = this.deps.clock.setTimer(delayMs, () => {
       void this.cycle().then((nextIn) => this.scheduleCycle(nextIn));
     });
@@ -183,7 +185,7 @@ export class Agent {
       slot.lastQuality = Object.values(r.values).some((v) => v.quality === 'good') ? 'good' : 'invalid';
       readings.push({ tsMs: r.tsMs, source: slot.source, values: r.values, ...(r.raw ? { raw: r.raw } : {}) });
     });
-    if (!this.running) return 0;
+    if (!this.polling) return 0;
     try {
       this.outbox.appendCycle(readings);
       this.outbox.sealDue(this.config.batch.windowMs);
@@ -306,14 +308,19 @@ export class Agent {
     });
   }
 
-  /** Stops polling, lets in-flight publishes finish briefly, closes everything. */
+  /** Stops polling, seals what was read and ships it for up to `drainMs`, then closes everything. */
   async stop(opts: { drainMs?: number } = {}): Promise<void> {
-    this.running = false;
+    this.polling = false;
     this.notify('STOPPING=1');
     this.cancelCycle?.();
     this.cancelStatus?.();
-    const until = this.deps.clock.monotonic() + (opts.drainMs ?? 0);
-    while (this.inflight.size > 0 && this.deps.clock.monotonic() < until) await this.deps.clock.sleep(20);
+    try {
+      if (this.uplink.state === 'connected') await this.drain(opts.drainMs ?? 0);
+      else this.outbox.sealDue(this.config.batch.windowMs, true);
+    } catch (e) {
+      this.log.error('sealing at stop failed', { error: (e as Error).message });
+    }
+    this.running = false;
     await this.uplink.stop();
     for (const l of this.lines) await l.close();
     await new Promise<void>((resolve) => (this.statusServer ? this.statusServer.close(() => resolve()) : resolve()));

@@ -354,7 +354,8 @@ export class Outbox {
   private enforceQuota(): void {
     let bytes = this.bytes();
     if (bytes <= this.o.quotaBytes) {
-      if (this.fullSince !== undefined && bytes < this.o.quotaBytes * 0.9) this.fullSince = undefined;
+      // the alarm stays until the backlog is back under half the quota (the link is delivering again)
+      if (this.fullSince !== undefined && bytes < this.o.quotaBytes * 0.5) this.fullSince = undefined;
       return;
     }
     this.fullSince ??= this.o.clock.now();

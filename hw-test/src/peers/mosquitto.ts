@@ -23,6 +23,8 @@ export async function startMosquitto(opts: { users?: Record<string, string>; por
   const dir = mkdtempSync(join(tmpdir(), 'ln-mosquitto-'));
   const port = opts.port ?? (await freePort());
   const lines = [
+    // as root, mosquitto drops to the `mosquitto` user, which could not read our 0700 temp dir
+    ...(process.getuid?.() === 0 ? ['user root'] : []),
     `listener ${port} 127.0.0.1`,
     'persistence true',
     `persistence_location ${dir}/`,

@@ -12,7 +12,7 @@ const meter = z
     id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)'),
     profile: z.string().min(3),
     unit: z.number().int().min(0).max(255).optional(),
-    pollMs: ms(100, 3_600_000).default(1000),
+    pollMs: ms(10, 3_600_000).default(1000),
     timeoutMs: ms(10, 60_000).optional(),
     retries: z.number().int().min(0).max(10).default(1),
     raw: z.boolean().default(false),
@@ -74,7 +74,7 @@ export const AgentConfigSchema = z
         quotaBytes: z
           .number()
           .int()
-          .min(16_384)
+          .min(4096)
           .default(256 * 1024 * 1024),
       })
       .strict()

@@ -1,0 +1,191 @@
+// Against a real Mosquitto: the broker stops while the agent samples (LN_OUTAGE_S, 60 s by default in CI), comes back,
+// and everything arrives, in order; a broker refusing the credentials is reported (status alarm) while metering goes on.
+import test from 'ava';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinProfiles, systemClock } from '@lightnode/protocols';
+import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
+import { Subscriber, agentDir, agentStatus, bufferNextSeq, cli, startAgent, waitFor } from './agent-harness.js';
+
+const OUTAGE_S = Number(process.env.LN_OUTAGE_S ?? 60);
+
+test(`broker outage of ${OUTAGE_S} s: nothing lost, everything arrives in order after the broker returns`, async (t) => {
+  const broker = await startMosquitto();
+  const sim = new MeterSimulator({
+    profile: builtinProfiles().get('carlo-gavazzi/em24'),
+    unit: 1,
+    clock: systemClock,
+    load: { seed: 3 },
+  });
+  const meter = await serveTcp([sim]);
+  const sub = new Subscriber(broker.url);
+  await sub.start();
+  const { dir, configPath } = agentDir((d) => ({
+    podId: 'IT002E61899978',
+    stateDir: d,
+    batch: { windowMs: 1000 },
+    uplink: { url: broker.url, keepaliveS: 10, reconnectBaseMs: 200, reconnectMaxMs: 2000 },
+    lines: [
+      {
+        name: 'l1',
+        transport: { tcp: { host: '127.0.0.1', port: meter.port } },
+        meters: [{ id: 'grid', profile: 'carlo-gavazzi/em24', pollMs: 100 }],
+      },
+    ],
+  }));
+  t.is((await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')])).code, 0);
+  const agent = startAgent(configPath);
+  try {
+    await waitFor(() => sub.batches >= 2, 15_000, 'first batches');
+    await broker.stop();
+    const down = Date.now();
+    await new Promise((r) => setTimeout(r, OUTAGE_S * 1000));
+    const during = await agentStatus(configPath);
+    t.truthy(during);
+    t.not(during!.status.link.state, 'connected');
+    t.true(
+      during!.status.outbox.depthSamples >= OUTAGE_S * 5,
+      `backlog ${during!.status.outbox.depthSamples} samples after ${OUTAGE_S} s offline`,
+    );
+    await broker.start();
+    t.log(
+      `broker down for ${Math.round((Date.now() - down) / 1000)} s; backlog ${during!.status.outbox.depthSamples} samples`,
+    );
+    await waitFor(
+      async () =>
+        ((await agentStatus(configPath))?.status.outbox.depthBatches ?? 1) === 0 &&
+        (await agentStatus(configPath))?.status.link.state === 'connected',
+      60_000,
+      'backlog drained',
+    );
+    agent.child.kill('SIGTERM');
+    t.is(await agent.exited, 0, agent.log().slice(-1500));
+    const n = await bufferNextSeq(join(dir, 'outbox.db'));
+    await waitFor(() => sub.missing(n).length === 0, 10_000, 'all samples at the subscriber').catch(() => undefined);
+    t.deepEqual(sub.missing(n).slice(0, 20), [], `of ${n}`);
+    t.deepEqual(sub.bad, []);
+    // in order: batches arrive with increasing firstSeq (a resend after the reconnect may repeat the last ones)
+    const firstArrivals = sub.order.filter((s, i) => sub.order.indexOf(s) === i);
+    t.deepEqual(
+      firstArrivals,
+      [...firstArrivals].sort((a, b) => a - b),
+    );
+  } finally {
+    agent.child.kill('SIGKILL');
+    await sub.stop();
+    await meter.close();
+    await broker.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a broker that refuses the credentials: UPLINK_AUTH alarm in status, metering goes on, data kept', async (t) => {
+  const broker = await startMosquitto({ users: { device: 'right-password' } });
+  const sim = new MeterSimulator({ profile: builtinProfiles().get('eastron/sdm630'), unit: 1, clock: systemClock });
+  const meter = await serveTcp([sim]);
+  const { dir, configPath } = agentDir((d) => ({
+    podId: 'IT002E61899978',
+    stateDir: d,
+    batch: { windowMs: 1000 },
+    uplink: {
+      url: broker.url,
+      username: 'device',
+      password: 'wrong-password',
+      reconnectBaseMs: 200,
+      reconnectMaxMs: 1000,
+    },
+    lines: [
+      {
+        name: 'l1',
+        transport: { tcp: { host: '127.0.0.1', port: meter.port } },
+        meters: [{ id: 'main', profile: 'eastron/sdm630', pollMs: 200 }],
+      },
+    ],
+  }));
+  t.is((await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')])).code, 0);
+  const agent = startAgent(configPath);
+  try {
+    await waitFor(
+      async () =>
+        ((await agentStatus(configPath))?.status.alarms ?? []).some((a: { code: string }) => a.code === 'UPLINK_AUTH'),
+      15_000,
+      'UPLINK_AUTH alarm',
+    );
+    const s = (await agentStatus(configPath))!;
+    t.not(s.status.link.state, 'connected');
+    const c1 = s.details.cycles as number;
+    await new Promise((r) => setTimeout(r, 1000));
+    t.true(((await agentStatus(configPath))!.details.cycles as number) > c1, 'metering goes on');
+    t.regex(agent.log(), /broker refused the credentials/);
+  } finally {
+    agent.child.kill('SIGKILL');
+    await meter.close();
+    await broker.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('disk full: a tiny quota fills, the declared policy applies (signed gaps), the agent keeps sampling and says so', async (t) => {
+  const sim = new MeterSimulator({ profile: builtinProfiles().get('eastron/sdm630'), unit: 1, clock: systemClock });
+  const meter = await serveTcp([sim]);
+  const { dir, configPath } = agentDir((d) => ({
+    podId: 'IT002E61899978',
+    stateDir: d,
+    batch: { windowMs: 500 },
+    outbox: { quotaBytes: 4096 },
+    uplink: { url: 'mqtt://127.0.0.1:1', reconnectBaseMs: 500, reconnectMaxMs: 2000 },
+    lines: [
+      {
+        name: 'l1',
+        transport: { tcp: { host: '127.0.0.1', port: meter.port } },
+        meters: [{ id: 'main', profile: 'eastron/sdm630', pollMs: 50 }],
+      },
+    ],
+  }));
+  t.is((await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')])).code, 0);
+  const agent = startAgent(configPath);
+  try {
+    await waitFor(
+      async () =>
+        ((await agentStatus(configPath))?.status.alarms ?? []).some((a: { code: string }) => a.code === 'OUTBOX_FULL'),
+      60_000,
+      'OUTBOX_FULL alarm',
+    );
+    const s1 = (await agentStatus(configPath))!;
+    await new Promise((r) => setTimeout(r, 1500));
+    const s2 = (await agentStatus(configPath))!;
+    t.true((s2.details.nextSeq as number) > (s1.details.nextSeq as number), 'still sampling');
+    t.true(s2.status.outbox.bytes <= 4096 + 2048, `outbox ${s2.status.outbox.bytes} B`);
+    t.is(s2.status.state, 'degraded');
+    const v = await cli(['buffer', 'verify', '--db', join(dir, 'outbox.db'), '--json']);
+    const r = JSON.parse(v.out) as { ok: boolean; gaps: { declared: boolean; reason?: string }[] };
+    t.true(r.ok, v.out);
+    t.true(r.gaps.some((g) => g.declared && g.reason === 'disk_quota'));
+  } finally {
+    agent.child.kill('SIGKILL');
+    await meter.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bad input: a config error and an unreadable key are refused with clear errors', async (t) => {
+  const { dir, configPath } = agentDir((d) => ({
+    podId: 'bad pod',
+    stateDir: d,
+    uplink: { url: 'mqtt://127.0.0.1:1' },
+  }));
+  let r = await cli(['agent', '--config', configPath]);
+  t.is(r.code, 1);
+  t.regex(r.err, /CONFIG_INVALID: .*config\.json\.podId: a PoD id like IT002E61899978 \(received "bad pod"\)/);
+  const ok = agentDir((d) => ({ podId: 'IT002E61899978', stateDir: d, uplink: { url: 'mqtt://127.0.0.1:1' } }));
+  r = await cli(['agent', '--config', ok.configPath]);
+  t.is(r.code, 1);
+  t.regex(r.err, /KEY_INVALID: key file .*device\.key: cannot read \(ENOENT\)/);
+  r = await cli(['agent', '--config', join(dir, 'missing.json')]);
+  t.regex(r.err, /CONFIG_INVALID: .*missing\.json: cannot read \(ENOENT\)/);
+  r = await cli(['status', '--config', ok.configPath]);
+  t.is(r.code, 1);
+  t.regex(r.err, /AGENT_UNREACHABLE/);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(ok.dir, { recursive: true, force: true });
+});
