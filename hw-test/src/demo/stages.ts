@@ -23,6 +23,7 @@ import {
 } from '@lightnode/protocols';
 import { signerFromKeyFile, writeNewKeyFile } from '@lightnode/edge';
 import { meterDataset } from '../datasets/index.js';
+import { agentStage } from './stage-agent.js';
 
 export interface DemoContext {
   say(line: string): void;
@@ -126,14 +127,13 @@ const verifyStage: DemoStage = {
 const nextStage: DemoStage = {
   name: 'what comes next',
   async run(ctx) {
-    ctx.say('later stages: the agent reads real meters (Modbus RTU/TCP, Chain 2), keeps a durable outbox and ships');
-    ctx.say('batches over MQTT; the cloud BAL verifies them against keys registered on chain, anchors Merkle roots');
-    ctx.say('every 4 s and serves proofs that `lightnode proof verify` checks independently.');
+    ctx.say('later stages: Chain 2 meters; the cloud BAL verifies batches against keys registered on chain, anchors');
+    ctx.say('Merkle roots every 4 s and serves proofs that `lightnode proof verify` checks independently; setpoints.');
   },
 };
 
 /** The stages `lightnode demo` runs, in order. */
-export const DEMO_STAGES: DemoStage[] = [keyStage, sampleStage, sealStage, verifyStage, nextStage];
+export const DEMO_STAGES: DemoStage[] = [keyStage, sampleStage, sealStage, verifyStage, agentStage, nextStage];
 
 export async function runDemo(opts: {
   say: (line: string) => void;
