@@ -23,6 +23,7 @@ import { signerFromKeyFile } from '../keys/index.js';
 import { ModbusLine, ModbusMeter, ModbusSerialTransport, type ModbusTransport } from '../modbus/index.js';
 import { Outbox, type CycleReading } from '../outbox/index.js';
 import { Uplink } from '../uplink/index.js';
+import { Shipper } from './shipper.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -60,8 +61,7 @@ export class Agent {
   private cancelCycle: (() => void) | null = null;
   private cancelStatus: (() => void) | null = null;
   private statusServer: Server | null = null;
-  private readonly inflight = new Set<string>();
-  private shipping = false;
+  private shipper: Shipper | null = null;
   private cycles = 0;
   private lastCycleMs?: number;
   private readonly log: Logger;
@@ -141,11 +141,12 @@ export class Agent {
       ...(c.uplink.certFile ? { certFile: c.uplink.certFile } : {}),
       ...(c.uplink.keyFile ? { keyFile: c.uplink.keyFile } : {}),
       onConnect: () => {
-        this.inflight.clear();
+        this.shipper?.reset();
         void this.publishStatus();
-        void this.ship();
+        this.ship();
       },
     });
+    this.shipper = new Shipper(this.outbox, this.uplink, this.deviceId, c.uplink.inflight);
     await this.startStatusServer();
     this.running = true;
     this.polling = true;
@@ -196,39 +197,13 @@ export class Agent {
     this.cycles++;
     this.lastCycleMs = this.deps.clock.now();
     this.notify('WATCHDOG=1');
-    void this.ship();
+    this.ship();
     const nextDue = Math.min(...this.meters.map((m) => m.nextDueMs));
     return Math.max(0, nextDue - this.deps.clock.now());
   }
 
-  /** Publishes pending batches and gaps in order, up to the in-flight window; marks each delivered on PUBACK. */
-  private async ship(): Promise<void> {
-    if (this.shipping || !this.running || this.uplink.state !== 'connected') return;
-    this.shipping = true;
-    try {
-      for (;;) {
-        const room = this.config.uplink.inflight - this.inflight.size;
-        if (room <= 0 || this.uplink.state !== 'connected') break;
-        const items = this.outbox.pending(room, this.inflight);
-        if (!items.length) break;
-        for (const it of items) {
-          const key = `${it.kind}:${it.id}`;
-          this.inflight.add(key);
-          const topic = it.kind === 'batch' ? topics.batch(this.deviceId) : topics.gap(this.deviceId);
-          this.uplink.publish(topic, it.payload).then(
-            () => {
-              if (!this.running) return;
-              this.outbox.markDelivered(it.kind, it.id);
-              this.inflight.delete(key);
-              void this.ship();
-            },
-            () => this.inflight.delete(key),
-          );
-        }
-      }
-    } finally {
-      this.shipping = false;
-    }
+  private ship(): void {
+    if (this.running) this.shipper?.kick();
   }
 
   status(): StatusDocument {
@@ -321,6 +296,7 @@ export class Agent {
       this.log.error('sealing at stop failed', { error: (e as Error).message });
     }
     this.running = false;
+    this.shipper?.stop();
     await this.uplink.stop();
     for (const l of this.lines) await l.close();
     await new Promise<void>((resolve) => (this.statusServer ? this.statusServer.close(() => resolve()) : resolve()));
@@ -334,7 +310,7 @@ export class Agent {
     const until = this.deps.clock.monotonic() + timeoutMs;
     this.outbox.sealDue(this.config.batch.windowMs, true);
     for (;;) {
-      void this.ship();
+      this.ship();
       const s = this.outbox.stats();
       if (s.undeliveredBatches === 0 && s.undeliveredGaps === 0 && s.unsealedSamples === 0) return true;
       if (this.deps.clock.monotonic() > until) return false;

@@ -1,2 +1,3 @@
 export * from './agent.js';
 export * from './config-file.js';
+export * from './shipper.js';

@@ -1,0 +1,66 @@
+/**
+ * Ships the outbox over the uplink: pending batches and gap declarations in seq order, at most `inflight` published
+ * and not yet acknowledged; each is marked delivered only on its PUBACK. On a reconnect everything not acknowledged is
+ * published again (at least once; receivers deduplicate on (deviceId, seq)).
+ */
+import { topics } from '@lightnode/protocols';
+import type { Outbox } from '../outbox/index.js';
+import type { Uplink } from '../uplink/index.js';
+
+export class Shipper {
+  private readonly inflight = new Set<string>();
+  private busy = false;
+  private stopped = false;
+  delivered = 0;
+
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly uplink: Uplink,
+    private readonly deviceId: string,
+    private readonly window: number,
+  ) {}
+
+  get inFlight(): number {
+    return this.inflight.size;
+  }
+
+  /** Forget what was in flight (after a reconnect it is all published again). */
+  reset(): void {
+    this.inflight.clear();
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Fills the in-flight window; call it after new batches are sealed and on every (re)connection. */
+  kick(): void {
+    if (this.busy || this.stopped || this.uplink.state !== 'connected') return;
+    this.busy = true;
+    try {
+      for (;;) {
+        const room = this.window - this.inflight.size;
+        if (room <= 0 || this.uplink.state !== 'connected') break;
+        const items = this.outbox.pending(room, this.inflight);
+        if (!items.length) break;
+        for (const it of items) {
+          const key = `${it.kind}:${it.id}`;
+          this.inflight.add(key);
+          const topic = it.kind === 'batch' ? topics.batch(this.deviceId) : topics.gap(this.deviceId);
+          this.uplink.publish(topic, it.payload).then(
+            () => {
+              if (this.stopped) return;
+              this.outbox.markDelivered(it.kind, it.id);
+              this.delivered++;
+              this.inflight.delete(key);
+              this.kick();
+            },
+            () => this.inflight.delete(key),
+          );
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+}
