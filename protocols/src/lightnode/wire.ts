@@ -1,7 +1,8 @@
 /**
  * The compact binary wire form of a signed batch (the MQTT payload of `ln/v1/{deviceId}/batch`).
  *
- * Layout: 1 format byte (`0x01` = CBOR, `0x02` = deflate-raw(CBOR), whichever is smaller) then a CBOR map:
+ * Layout: 1 format byte (`0x01` = CBOR, `0x02` = deflate-raw(CBOR), whichever is smaller) then a CBOR array
+ * [h, sig, src, t, q, bits (, ql (, raw))] whose elements are:
  *   `h`    header [version, deviceId (20 B), podId, firstSeq, count, windowStartMs, windowDurationMs, root (32 B)]
  *          (lastSeq = firstSeq + count − 1 and windowEndMs = windowStartMs + windowDurationMs are rebuilt)
  *   `sig`  the 65-byte signature r‖s‖v
@@ -279,8 +280,14 @@ export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } 
     );
     if (all) full.set(name, vals);
   }
-  const doc: Record<string, unknown> = {
-    h: [
+  const ql: [number, string, string][] = [];
+  const raw: [number, unknown[]][] = [];
+  samples.forEach((s, i) => {
+    if (s.qualities) for (const [k, v] of Object.entries(s.qualities)) ql.push([i, k, v]);
+    if (s.raw) raw.push([i, s.raw.map((r) => [r.quantity, r.fc, r.address, r.words, r.type, r.scale])]);
+  });
+  const doc: unknown[] = [
+    [
       h.version,
       fromHex(h.deviceId),
       h.podId,
@@ -290,20 +297,14 @@ export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } 
       h.windowEndMs - h.windowStartMs,
       fromHex(h.root),
     ],
-    sig: batch.signature,
+    batch.signature,
     src,
-    t: [tCol.k * 3 + tCol.order, ...tCol.heads],
+    [tCol.k * 3 + tCol.order, ...tCol.heads],
     q,
-    bits: w.finish(),
-  };
-  const ql: [number, string, string][] = [];
-  const raw: [number, unknown[]][] = [];
-  samples.forEach((s, i) => {
-    if (s.qualities) for (const [k, v] of Object.entries(s.qualities)) ql.push([i, k, v]);
-    if (s.raw) raw.push([i, s.raw.map((r) => [r.quantity, r.fc, r.address, r.words, r.type, r.scale])]);
-  });
-  if (ql.length) doc.ql = ql;
-  if (raw.length) doc.raw = raw;
+    w.finish(),
+  ];
+  if (ql.length || raw.length) doc.push(ql);
+  if (raw.length) doc.push(raw);
   const cbor = encode(doc, rfc8949EncodeOptions);
   const deflated = (opts.deflate ?? true) ? deflateRawSync(cbor, { level: 9 }) : null;
   const useDeflate = deflated !== null && deflated.length < cbor.length;
@@ -354,8 +355,9 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
   } catch (e) {
     throw new LightNodeError('DECODE_ERROR', `batch wire: malformed CBOR (${(e as Error).message})`, {}, { cause: e });
   }
-  if (!isObj(doc)) throw invalidField('DECODE_ERROR', 'wire', 'a CBOR map', doc);
-  const hArr = doc.h;
+  if (!Array.isArray(doc) || doc.length < 6 || doc.length > 8)
+    throw invalidField('DECODE_ERROR', 'wire', 'a CBOR array [h, sig, src, t, q, bits (, ql (, raw))]', doc);
+  const [hArr, sig, srcField, tField, qField, bitsField, qlField, rawField] = doc as unknown[];
   if (!Array.isArray(hArr) || hArr.length !== 8)
     throw invalidField('DECODE_ERROR', 'wire.h', 'an 8-element header array', hArr);
   const [version, dev, podId, firstSeq, count, ws, dur, root] = hArr as unknown[];
@@ -392,8 +394,8 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     windowEndMs: (ws as number) + (dur as number),
     root: toHex(root),
   };
-  if (!(doc.sig instanceof Uint8Array) || doc.sig.length !== 65)
-    throw invalidField('DECODE_ERROR', 'wire.sig', '65 bytes', doc.sig);
+  if (!(sig instanceof Uint8Array) || sig.length !== 65)
+    throw invalidField('DECODE_ERROR', 'wire.sig', '65 bytes', sig);
   const sourceName = (i: unknown): string => {
     const name = isInt(i) ? SAMPLE_SOURCES[i] : undefined;
     if (name === undefined)
@@ -401,27 +403,27 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     return name;
   };
   let sources: string[];
-  if (isInt(doc.src)) sources = new Array<string>(n).fill(sourceName(doc.src));
-  else if (Array.isArray(doc.src)) {
+  if (isInt(srcField)) sources = new Array<string>(n).fill(sourceName(srcField));
+  else if (Array.isArray(srcField)) {
     sources = [];
-    for (const run of doc.src as unknown[]) {
+    for (const run of srcField as unknown[]) {
       if (!Array.isArray(run) || !isInt(run[1]) || run[1] < 1 || sources.length + run[1] > n)
         throw invalidField('DECODE_ERROR', 'wire.src', '[sourceIndex, runLength] runs', run);
       const name = sourceName(run[0]);
       for (let k = 0; k < run[1]; k++) sources.push(name);
     }
-  } else throw invalidField('DECODE_ERROR', 'wire.src', 'a source index or runs', doc.src);
+  } else throw invalidField('DECODE_ERROR', 'wire.src', 'a source index or runs', srcField);
   if (sources.length !== n) throw invalidField('DECODE_ERROR', 'wire.src', `${n} sources`, sources.length);
-  if (!(doc.bits instanceof Uint8Array)) throw invalidField('DECODE_ERROR', 'wire.bits', 'a byte string', doc.bits);
-  const r = new BitReader(doc.bits);
-  if (!Array.isArray(doc.t) || doc.t.length < 1)
-    throw invalidField('DECODE_ERROR', 'wire.t', '[orderK, heads…]', doc.t);
-  const ts = readColumn(r, doc.t[0], doc.t.slice(1), n, 'wire.t').map((x) => x + header.windowStartMs);
+  if (!(bitsField instanceof Uint8Array)) throw invalidField('DECODE_ERROR', 'wire.bits', 'a byte string', bitsField);
+  const r = new BitReader(bitsField);
+  if (!Array.isArray(tField) || tField.length < 1)
+    throw invalidField('DECODE_ERROR', 'wire.t', '[orderK, heads…]', tField);
+  const ts = readColumn(r, tField[0], tField.slice(1), n, 'wire.t').map((x) => x + header.windowStartMs);
   const quantities: Record<string, number>[] = Array.from({ length: n }, () => ({}));
-  if (!Array.isArray(doc.q)) throw invalidField('DECODE_ERROR', 'wire.q', 'an array of columns', doc.q);
+  if (!Array.isArray(qField)) throw invalidField('DECODE_ERROR', 'wire.q', 'an array of columns', qField);
   const seen = new Set<number>();
   const fullCols = new Map<number, number[]>();
-  for (const col of doc.q as unknown[]) {
+  for (const col of qField as unknown[]) {
     if (!Array.isArray(col) || col.length < 2 || !isInt(col[0]))
       throw invalidField('DECODE_ERROR', 'wire.q[]', '[quantityId, orderK, …]', col);
     const extended = col[0] < 0;
@@ -458,9 +460,9 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
   }
   r.end();
   const qualities: Record<string, string>[] = Array.from({ length: n }, () => ({}));
-  if (doc.ql !== undefined) {
-    if (!Array.isArray(doc.ql)) throw invalidField('DECODE_ERROR', 'wire.ql', 'an array', doc.ql);
-    for (const e of doc.ql as unknown[]) {
+  if (qlField !== undefined) {
+    if (!Array.isArray(qlField)) throw invalidField('DECODE_ERROR', 'wire.ql', 'an array', qlField);
+    for (const e of qlField as unknown[]) {
       if (
         !Array.isArray(e) ||
         !isInt(e[0]) ||
@@ -474,9 +476,9 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     }
   }
   const raws: (RawProvenance[] | undefined)[] = new Array<RawProvenance[] | undefined>(n).fill(undefined);
-  if (doc.raw !== undefined) {
-    if (!Array.isArray(doc.raw)) throw invalidField('DECODE_ERROR', 'wire.raw', 'an array', doc.raw);
-    for (const e of doc.raw as unknown[]) {
+  if (rawField !== undefined) {
+    if (!Array.isArray(rawField)) throw invalidField('DECODE_ERROR', 'wire.raw', 'an array', rawField);
+    for (const e of rawField as unknown[]) {
       if (!Array.isArray(e) || !isInt(e[0]) || e[0] < 0 || e[0] >= n || !Array.isArray(e[1]))
         throw invalidField('DECODE_ERROR', 'wire.raw', '[index, provenance] entries', e);
       raws[e[0]] = (e[1] as unknown[]).map((r) => {
@@ -504,5 +506,5 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     if (raws[i]) s.raw = raws[i];
     samples.push(validateSample(s, `samples[${i}]`));
   }
-  return { header, samples, signature: doc.sig };
+  return { header, samples, signature: sig };
 }
