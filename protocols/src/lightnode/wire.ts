@@ -49,8 +49,6 @@ const MAX_K = 40;
 /** k meaning every zigzagged residual is 0: no bits. */
 const K_ALL_ZERO = 41;
 
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
 class BitWriter {
