@@ -60,7 +60,7 @@ function chooseScaleFactors(profile: Profile, values: Partial<Record<QuantityNam
 
 /**
  * Fills `image` (or a new one) with `values` as the profile maps them, at `base` (SunSpec model start).
- * Quantities without a value are written as the type's "not implemented" sentinel. Points combined by `sum` get
+ * Quantities without a value are written as the type's unavailable-value sentinel. Points combined by `sum` get
  * the whole value on the first non-negative point (e.g. import power) and the rest on the others.
  */
 export function imageFromProfile(

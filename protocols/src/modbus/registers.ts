@@ -1,6 +1,6 @@
 /**
  * Modbus register data types and their decoding: 16-bit registers ("words") → numbers, both word orders, scale
- * factors, and "not implemented" sentinels (→ quality `invalid`, never a number).
+ * factors, and the unimplemented-value sentinels of SunSpec and vendors (→ quality `invalid`, never a number).
  * Word order `be` = high word first (Modbus convention, "big-endian"); `le` = low word first ("word-swapped", e.g.
  * Carlo Gavazzi INT32). Bytes within a word are always big-endian (Modbus application protocol §4.2).
  */
@@ -58,7 +58,7 @@ function fromBytes(b: Buffer, order: WordOrder): number[] {
   return order === 'le' ? ws.reverse() : ws;
 }
 
-/** A decoded register value: a number, or `null` when the device says "not implemented / not available". */
+/** A decoded register value: a number, or `null` when the device marks the value unavailable (a sentinel). */
 export interface DecodedValue {
   value: number | null;
   /** Why the value is null (the sentinel seen). */
