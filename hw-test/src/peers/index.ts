@@ -1,2 +1,3 @@
 export * from './pymodbus.js';
 export * from './mosquitto.js';
+export * from './pki.js';

@@ -19,7 +19,17 @@ export interface Mosquitto {
   dispose(): Promise<void>;
 }
 
-export async function startMosquitto(opts: { users?: Record<string, string>; port?: number } = {}): Promise<Mosquitto> {
+/** TLS material for a listener: PEM files of the CA, the server certificate and key; `requireClientCert` for mTLS. */
+export interface MosquittoTls {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  requireClientCert?: boolean;
+}
+
+export async function startMosquitto(
+  opts: { users?: Record<string, string>; port?: number; tls?: MosquittoTls } = {},
+): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'ln-mosquitto-'));
   const port = opts.port ?? (await freePort());
   const lines = [
@@ -34,6 +44,15 @@ export async function startMosquitto(opts: { users?: Record<string, string>; por
     'log_dest stderr',
     'log_type error',
   ];
+  if (opts.tls) {
+    lines.push(
+      `cafile ${opts.tls.caFile}`,
+      `certfile ${opts.tls.certFile}`,
+      `keyfile ${opts.tls.keyFile}`,
+      'tls_version tlsv1.2',
+    );
+    if (opts.tls.requireClientCert) lines.push('require_certificate true', 'use_identity_as_username true');
+  }
   if (opts.users) {
     const pw = join(dir, 'passwd');
     writeFileSync(pw, '');

@@ -4,7 +4,7 @@ import test from 'ava';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
-import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
+import { MeterSimulator, makeTestPki, serveTcp, startMosquitto } from '../index.js';
 import { Subscriber, agentDir, agentStatus, bufferNextSeq, cli, startAgent, waitFor } from './agent-harness.js';
 
 const OUTAGE_S = Number(process.env.LN_OUTAGE_S ?? 60);
@@ -188,4 +188,59 @@ test('bad input: a config error and an unreadable key are refused with clear err
   t.regex(r.err, /AGENT_UNREACHABLE/);
   rmSync(dir, { recursive: true, force: true });
   rmSync(ok.dir, { recursive: true, force: true });
+});
+
+test('TLS with a client certificate (mutual TLS) to Mosquitto: the agent connects and ships; without the certificate it cannot', async (t) => {
+  const pki = makeTestPki();
+  const broker = await startMosquitto({
+    tls: { caFile: pki.caFile, certFile: pki.serverCert, keyFile: pki.serverKey, requireClientCert: true },
+  });
+  const sim = new MeterSimulator({ profile: builtinProfiles().get('eastron/sdm630'), unit: 1, clock: systemClock });
+  const meter = await serveTcp([sim]);
+  const mk = (withCert: boolean) =>
+    agentDir((d) => ({
+      podId: 'IT002E61899978',
+      stateDir: d,
+      batch: { windowMs: 500 },
+      uplink: {
+        url: broker.url,
+        caFile: pki.caFile,
+        ...(withCert ? { certFile: pki.clientCert, keyFile: pki.clientKey } : {}),
+        reconnectBaseMs: 200,
+        reconnectMaxMs: 1000,
+      },
+      lines: [
+        {
+          name: 'l1',
+          transport: { tcp: { host: '127.0.0.1', port: meter.port } },
+          meters: [{ id: 'main', profile: 'eastron/sdm630', pollMs: 100 }],
+        },
+      ],
+    }));
+  const good = mk(true);
+  const bad = mk(false);
+  for (const x of [good, bad]) t.is((await cli(['protocol', 'keygen', '--out', join(x.dir, 'device.key')])).code, 0);
+  const a = startAgent(good.configPath);
+  const b = startAgent(bad.configPath);
+  try {
+    await waitFor(
+      async () =>
+        ((await agentStatus(good.configPath))?.status.outbox.depthBatches ?? 1) === 0 &&
+        (await agentStatus(good.configPath))?.status.link.state === 'connected',
+      20_000,
+      'mTLS agent connected and shipping',
+    );
+    const s = (await agentStatus(good.configPath))!;
+    t.true((s.details.outbox.deliveredBatches as number) >= 1, JSON.stringify(s.details.outbox));
+    await new Promise((r) => setTimeout(r, 1500));
+    const sb = (await agentStatus(bad.configPath))!;
+    t.not(sb.status.link.state, 'connected');
+    t.true(sb.status.outbox.depthSamples > 0);
+  } finally {
+    a.child.kill('SIGKILL');
+    b.child.kill('SIGKILL');
+    await meter.close();
+    await broker.dispose();
+    for (const d of [good.dir, bad.dir, pki.dir]) rmSync(d, { recursive: true, force: true });
+  }
 });
