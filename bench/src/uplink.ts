@@ -29,7 +29,9 @@ import { MeterSimulator, meterDataset, naturalUnits, serveTcp, startMosquitto } 
 import { emit, type BenchResult } from './common.js';
 
 /** A TCP proxy that counts the bytes the client sends. */
-async function countingProxy(targetPort: number): Promise<{ port: number; bytes: () => number; reset(): void; close(): Promise<void> }> {
+async function countingProxy(
+  targetPort: number,
+): Promise<{ port: number; bytes: () => number; reset(): void; close(): Promise<void> }> {
   let up = 0;
   const server: Server = createServer((c) => {
     const b = createConnection({ host: '127.0.0.1', port: targetPort });
@@ -66,10 +68,22 @@ export async function main(args: string[]): Promise<number> {
   try {
     // (a) wire bytes through the real uplink
     const hours = 1;
-    const samples = [...meterDataset({ deviceId: signer.address, count: hours * 3600, startMs: Date.UTC(2021, 5, 23, 8), seed: 20210623 })];
+    const samples = [
+      ...meterDataset({
+        deviceId: signer.address,
+        count: hours * 3600,
+        startMs: Date.UTC(2021, 5, 23, 8),
+        seed: 20210623,
+      }),
+    ];
     const proxy = await countingProxy(broker.port);
     const run = async (publish: (u: Uplink) => Promise<void>): Promise<number> => {
-      const u = new Uplink({ url: `mqtt://127.0.0.1:${proxy.port}`, deviceId: signer.address, clock: systemClock, keepaliveS: 240 });
+      const u = new Uplink({
+        url: `mqtt://127.0.0.1:${proxy.port}`,
+        deviceId: signer.address,
+        clock: systemClock,
+        keepaliveS: 240,
+      });
       u.start();
       await connected(u);
       proxy.reset();
@@ -89,7 +103,11 @@ export async function main(args: string[]): Promise<number> {
       }
       await Promise.all(window);
     });
-    results.push({ name: 'naive.wireBytesPerSample', value: naive / samples.length, unit: 'B/sample (MQTT 5 via the uplink, all bytes sent)' });
+    results.push({
+      name: 'naive.wireBytesPerSample',
+      value: naive / samples.length,
+      unit: 'B/sample (MQTT 5 via the uplink, all bytes sent)',
+    });
     for (const [label, windowMs] of [
       ['batch60s', 60_000],
       ['batch15min', 900_000],
@@ -99,7 +117,15 @@ export async function main(args: string[]): Promise<number> {
         const ws = Math.floor(s.tsMs / windowMs) * windowMs;
         groups.set(ws, [...(groups.get(ws) ?? []), s]);
       }
-      const wires = [...groups].map(([ws, g]) => encodeBatchWire(sealBatch({ deviceId: signer.address, podId: g[0]!.podId, samples: g, windowStartMs: ws, windowEndMs: ws + windowMs }, signer, dom)));
+      const wires = [...groups].map(([ws, g]) =>
+        encodeBatchWire(
+          sealBatch(
+            { deviceId: signer.address, podId: g[0]!.podId, samples: g, windowStartMs: ws, windowEndMs: ws + windowMs },
+            signer,
+            dom,
+          ),
+        ),
+      );
       const bytes = await run(async (u) => {
         for (const w of wires) await u.publish(topics.batch(signer.address), Buffer.from(w));
       });
@@ -110,12 +136,29 @@ export async function main(args: string[]): Promise<number> {
 
     // (b) backlog drain
     const n = days * 86_400;
-    const ob = Outbox.open({ path: join(work, 'outbox.db'), seqFile: join(work, 'seq.hwm'), signer, domain: dom, podId: 'IT002E61899978', clock: { ...systemClock, now: () => Date.UTC(2021, 6, 1) }, quotaBytes: 2 ** 40, seqBlock: 100_000 });
+    const ob = Outbox.open({
+      path: join(work, 'outbox.db'),
+      seqFile: join(work, 'seq.hwm'),
+      signer,
+      domain: dom,
+      podId: 'IT002E61899978',
+      clock: { ...systemClock, now: () => Date.UTC(2021, 6, 1) },
+      quotaBytes: 2 ** 40,
+      seqBlock: 100_000,
+    });
     const t0 = performance.now();
     const gen = meterDataset({ deviceId: signer.address, count: n, startMs: Date.UTC(2021, 5, 23), seed: 1 });
     let chunk: Sample[] = [];
     const flush = (): void => {
-      ob.appendCycle(chunk.map((s) => ({ tsMs: s.tsMs, source: s.source, values: Object.fromEntries(Object.entries(s.quantities).map(([k, v]) => [k, { value: v, quality: 'good' as const }])) })));
+      ob.appendCycle(
+        chunk.map((s) => ({
+          tsMs: s.tsMs,
+          source: s.source,
+          values: Object.fromEntries(
+            Object.entries(s.quantities).map(([k, v]) => [k, { value: v, quality: 'good' as const }]),
+          ),
+        })),
+      );
       chunk = [];
     };
     for (const s of gen) {
@@ -129,7 +172,9 @@ export async function main(args: string[]): Promise<number> {
     ob.sealDue(60_000, true);
     const stored = ob.stats();
     const prepS = (performance.now() - t0) / 1000;
-    process.stderr.write(`stored ${stored.undeliveredSamples} samples in ${stored.undeliveredBatches} batches (${(stored.bytes / 1e6).toFixed(1)} MB) in ${prepS.toFixed(0)} s; draining …\n`);
+    process.stderr.write(
+      `stored ${stored.undeliveredSamples} samples in ${stored.undeliveredBatches} batches (${(stored.bytes / 1e6).toFixed(1)} MB) in ${prepS.toFixed(0)} s; draining …\n`,
+    );
     const u = new Uplink({ url: broker.url, deviceId: signer.address, clock: systemClock });
     u.start();
     await connected(u);
@@ -142,7 +187,9 @@ export async function main(args: string[]): Promise<number> {
       if (performance.now() - lastReport > 5000) {
         lastReport = performance.now();
         const s = ob.stats();
-        process.stderr.write(`  drain: ${stored.undeliveredBatches - s.undeliveredBatches}/${stored.undeliveredBatches} batches\n`);
+        process.stderr.write(
+          `  drain: ${stored.undeliveredBatches - s.undeliveredBatches}/${stored.undeliveredBatches} batches\n`,
+        );
       }
     }
     const drainS = (performance.now() - d0) / 1000;
@@ -161,17 +208,49 @@ export async function main(args: string[]): Promise<number> {
     // (c) agent RSS and CPU polling 4 meters at 1 Hz
     if (!args.includes('--skip-rss')) {
       process.stderr.write('measuring the agent polling 4 meters at 1 Hz for 30 s …\n');
-      const sims = [1, 2, 3, 4].map((unit) => new MeterSimulator({ profile: builtinProfiles().get('eastron/sdm630'), unit, clock: systemClock, load: { seed: unit } }));
+      const sims = [1, 2, 3, 4].map(
+        (unit) =>
+          new MeterSimulator({
+            profile: builtinProfiles().get('eastron/sdm630'),
+            unit,
+            clock: systemClock,
+            load: { seed: unit },
+          }),
+      );
       const meters = await serveTcp(sims);
       const dir = join(work, 'agent');
       const { mkdirSync } = await import('node:fs');
       mkdirSync(dir);
       writeNewKeyFile(join(dir, 'device.key'));
-      const cfg = { podId: 'IT002E61899978', stateDir: dir, batch: { windowMs: 60_000 }, uplink: { url: broker.url }, lines: [{ name: 'l', transport: { tcp: { host: '127.0.0.1', port: meters.port } }, meters: [1, 2, 3, 4].map((u) => ({ id: `m${u}`, profile: 'eastron/sdm630', unit: u, pollMs: 1000 })) }] };
+      const cfg = {
+        podId: 'IT002E61899978',
+        stateDir: dir,
+        batch: { windowMs: 60_000 },
+        uplink: { url: broker.url },
+        lines: [
+          {
+            name: 'l',
+            transport: { tcp: { host: '127.0.0.1', port: meters.port } },
+            meters: [1, 2, 3, 4].map((u) => ({ id: `m${u}`, profile: 'eastron/sdm630', unit: u, pollMs: 1000 })),
+          },
+        ],
+      };
       writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
       // the flags the systemd unit sets for devices (small young generation: Node's default semi-space is 16 MB)
       const nodeFlags = ['--max-semi-space-size=1', '--max-old-space-size=48'];
-      const child = spawn(process.execPath, [...nodeFlags, join(import.meta.dirname, '..', '..', 'bin', 'lightnode.mjs'), 'agent', '--config', join(dir, 'config.json'), '--log-level', 'warn'], { stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        [
+          ...nodeFlags,
+          join(import.meta.dirname, '..', '..', 'bin', 'lightnode.mjs'),
+          'agent',
+          '--config',
+          join(dir, 'config.json'),
+          '--log-level',
+          'warn',
+        ],
+        { stdio: 'ignore' },
+      );
       const stat = (): { cpu: number; rss: number } => {
         const s = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
         const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024;
@@ -191,7 +270,10 @@ export async function main(args: string[]): Promise<number> {
       await new Promise((r) => child.on('exit', r));
       await meters.close();
       const ticks = 100; // USER_HZ
-      results.push({ name: 'agent4x1Hz.rssMB', value: maxRss / 1e6, unit: `MB (max over 30 s; node ${nodeFlags.join(' ')})` }, { name: 'agent4x1Hz.cpuPercentOfCore', value: ((b.cpu - a.cpu) / ticks / wallS) * 100, unit: '% of one core' });
+      results.push(
+        { name: 'agent4x1Hz.rssMB', value: maxRss / 1e6, unit: `MB (max over 30 s; node ${nodeFlags.join(' ')})` },
+        { name: 'agent4x1Hz.cpuPercentOfCore', value: ((b.cpu - a.cpu) / ticks / wallS) * 100, unit: '% of one core' },
+      );
     }
   } finally {
     await broker.dispose();
