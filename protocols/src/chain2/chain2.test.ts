@@ -9,7 +9,6 @@ import {
   parseDlmsDate,
   dlmsDateToUtc,
   romeToUtc,
-  type Chain2Frame,
 } from './index.js';
 
 // Values of real captured frames (meter M1, 2022), as listed in ../shared/reference/chain2.md
@@ -257,5 +256,5 @@ test('Chain2Info and Chain2State envelopes are recognised', (t) => {
   );
   t.true(info.ok && info.frame.kind === 'Chain2Info' && info.frame.id === 'c2g-8E70E3154');
   const state = decodeChain2Frame('{"Chain2State":{"anything":1}}');
-  t.true(state.ok && (state.frame).kind === 'Chain2State');
+  t.true(state.ok && state.frame.kind === 'Chain2State');
 });
