@@ -70,7 +70,7 @@ const decode: Command = {
       const m = mapper?.accept(f);
       for (const d of m?.diagnostics ?? []) io.stderr(JSON.stringify({ line, ...d }));
       if (!p.values.samples) {
-        const { raw: _raw, ...rest } = f as typeof f & { raw: unknown };
+        const { raw: _raw, ...rest } = f;
         io.stdout(JSON.stringify({ line, ...rest, ...(m?.events.length ? { events: m.events } : {}) }));
         continue;
       }
