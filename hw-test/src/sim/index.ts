@@ -1,3 +1,4 @@
 export * from './load-model.js';
 export * from './modbus/index.js';
 export * from './serial/pty-pair.js';
+export * from './chain2/index.js';
