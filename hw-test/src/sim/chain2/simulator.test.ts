@@ -40,9 +40,8 @@ function checkWeek(t: import('ava').ExecutionContext, startMs: number, expectSlo
     const quarters = perDay.get(day);
     if (!quarters) continue;
     for (let b = 1; b <= 3; b++) {
-      const sum = quarters
-        .filter((q) => q.values.TariffCode === b)
-        .reduce((a, q) => a + q.values.CurrQuartActEnergy!, 0);
+      let sum = 0;
+      for (const q of quarters) if (q.values.TariffCode === b) sum += q.values.CurrQuartActEnergy!;
       t.is(
         cf5.values[`DailyTotalActEnergyF${b}`],
         sum,

@@ -140,7 +140,6 @@ export class Chain2MeterSim {
     while (this.t + step <= tMs) {
       const t0 = this.t;
       const t1 = t0 + step;
-      const band = tariffBand(t0);
       const p = this.load(t0);
       const e = (p * step) / 3_600_000;
       this.totalWh += e;
