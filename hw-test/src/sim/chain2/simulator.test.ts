@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import {
   Chain2Mapper,
   decodeChain2Frame,
@@ -19,7 +19,7 @@ function week(startMs: number, days = 7): Data[] {
     .map((r) => r.frame);
 }
 
-function checkWeek(t: import('ava').ExecutionContext, startMs: number, expectSlots: Record<string, number>) {
+function checkWeek(t: ExecutionContext, startMs: number, expectSlots: Record<string, number>) {
   const frames = week(startMs);
   const cf1 = frames.filter((f) => f.type === 'CF1');
   const perDay = new Map<number, Data[]>();
