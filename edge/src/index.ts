@@ -4,3 +4,4 @@ export * from './modbus/index.js';
 export * from './outbox/index.js';
 export * from './uplink/index.js';
 export * from './agent/index.js';
+export * from './chain2/index.js';

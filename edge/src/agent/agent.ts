@@ -24,6 +24,7 @@ import { ModbusLine, ModbusMeter, ModbusSerialTransport, type ModbusTransport } 
 import { Outbox, type CycleReading } from '../outbox/index.js';
 import { Uplink } from '../uplink/index.js';
 import { Shipper } from './shipper.js';
+import { Chain2Source, WsChain2Transport } from '../chain2/index.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -62,6 +63,8 @@ export class Agent {
   private cancelStatus: (() => void) | null = null;
   private statusServer: Server | null = null;
   private shipper: Shipper | null = null;
+  private readonly chain2: Chain2Source[] = [];
+  private readonly chain2Queue: CycleReading[] = [];
   private cycles = 0;
   private lastCycleMs?: number;
   private readonly log: Logger;
@@ -125,6 +128,18 @@ export class Agent {
         });
       }
     }
+    for (const c2 of c.chain2) {
+      const src = new Chain2Source({
+        name: c2.name,
+        transport: new WsChain2Transport({ url: c2.ws, clock: this.deps.clock, logger: this.log }),
+        podId: c.podId,
+        meters: c2.meters,
+        logger: this.log,
+        now: () => this.deps.clock.now(),
+        onReading: (r) => this.chain2Queue.push({ tsMs: r.tsMs, source: 'chain2', values: r.values }),
+      });
+      this.chain2.push(src);
+    }
     this.uplink = new Uplink({
       url: c.uplink.url,
       deviceId: this.deviceId,
@@ -151,6 +166,7 @@ export class Agent {
     this.running = true;
     this.polling = true;
     this.uplink.start();
+    for (const src of this.chain2) src.start();
     this.notify(`READY=1\nSTATUS=polling ${this.meters.length} meter(s), device ${this.deviceId}`);
     this.log.info('agent started', {
       deviceId: this.deviceId,
@@ -177,7 +193,7 @@ export class Agent {
   async cycle(): Promise<number> {
     const now = this.deps.clock.now();
     const due = this.meters.filter((m) => m.nextDueMs <= now);
-    const readings: CycleReading[] = [];
+    const readings: CycleReading[] = this.chain2Queue.splice(0);
     const results = await Promise.all(due.map((m) => m.meter.read()));
     results.forEach((r, i) => {
       const slot = due[i]!;
@@ -198,7 +214,7 @@ export class Agent {
     this.lastCycleMs = this.deps.clock.now();
     this.notify('WATCHDOG=1');
     this.ship();
-    const nextDue = Math.min(...this.meters.map((m) => m.nextDueMs));
+    const nextDue = Math.min(now + 1000, ...this.meters.map((m) => m.nextDueMs));
     return Math.max(0, nextDue - this.deps.clock.now());
   }
 
@@ -229,16 +245,26 @@ export class Agent {
       deviceId: this.deviceId,
       state: alarms.length || this.meters.some((m) => m.lastQuality === 'invalid') ? 'degraded' : 'online',
       atMs: this.deps.clock.now(),
-      meters: this.meters.map((m) => {
-        const h = health.get(m.meter.id);
-        return {
-          id: m.meter.id,
-          quality: (m.lastQuality ?? 'invalid') as 'good' | 'invalid',
-          errors: h?.failures ?? 0,
-          ...(h?.lastGoodMs !== undefined ? { lastGoodMs: h.lastGoodMs } : {}),
-          ...(h?.lastLatencyMs !== undefined ? { latencyMs: Math.round(h.lastLatencyMs * 10) / 10 } : {}),
-        };
-      }),
+      meters: [
+        ...this.chain2.map((src, i) => {
+          const st = src.stats();
+          return {
+            id: `chain2:${this.config.chain2[i]!.name}`,
+            quality: (st.readings > 0 && st.transport.state === 'connected' ? 'good' : 'invalid'),
+            errors: st.undecodable + (st.diagnostics.CHAIN2_GAP ?? 0),
+          };
+        }),
+        ...this.meters.map((m) => {
+          const h = health.get(m.meter.id);
+          return {
+            id: m.meter.id,
+            quality: (m.lastQuality ?? 'invalid') as 'good' | 'invalid',
+            errors: h?.failures ?? 0,
+            ...(h?.lastGoodMs !== undefined ? { lastGoodMs: h.lastGoodMs } : {}),
+            ...(h?.lastLatencyMs !== undefined ? { latencyMs: Math.round(h.lastLatencyMs * 10) / 10 } : {}),
+          };
+        }),
+      ],
       outbox: {
         depthSamples: s.undeliveredSamples,
         depthBatches: s.undeliveredBatches,
@@ -290,6 +316,7 @@ export class Agent {
     this.cancelCycle?.();
     this.cancelStatus?.();
     try {
+      if (this.chain2Queue.length) this.outbox.appendCycle(this.chain2Queue.splice(0));
       if (this.uplink.state === 'connected') await this.drain(opts.drainMs ?? 0);
       else this.outbox.sealDue(this.config.batch.windowMs, true);
     } catch (e) {
@@ -299,6 +326,7 @@ export class Agent {
     this.shipper?.stop();
     await this.uplink.stop();
     for (const l of this.lines) await l.close();
+    for (const src of this.chain2) await src.stop();
     await new Promise<void>((resolve) => (this.statusServer ? this.statusServer.close(() => resolve()) : resolve()));
     rmSync(this.socketPath, { force: true });
     this.outbox.close();

@@ -108,6 +108,20 @@ export const AgentConfigSchema = z
       })
       .strict()
       .default({ publishEveryMs: 60_000 }),
+    /** Chain 2 sources: certified Chain 2 devices (gateways) pushing the meter's frames. */
+    chain2: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            /** The gateway's WebSocket API, e.g. ws://192.168.1.30:81. */
+            ws: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'),
+            /** Meter slots to accept (M1 = exchange meter, M2… = production meters). */
+            meters: z.array(z.string().min(1)).min(1).default(['M1']),
+          })
+          .strict(),
+      )
+      .default([]),
     lines: z
       .array(
         z

@@ -175,9 +175,18 @@ test('CF1 stream: a missed quarter is detected from the next cumulative energy, 
   const r4 = m.accept(cf1(4, 0, 0));
   t.true(r4.diagnostics.some((d) => d.code === 'CHAIN2_TOTAL_DECREASED'));
   t.deepEqual(r4.readings[0]!.values.energyImportWh, { quality: 'invalid' });
+  t.deepEqual(r4.readings[0]!.values.quarterEnergyImportWh, { quality: 'invalid' });
+  // the next good CF1 accounts for the untrusted quarter as a gap with its energy
+  const r5 = m.accept(cf1(5, 11_650, 350));
+  t.deepEqual(r5.diagnostics.find((d) => d.code === 'CHAIN2_GAP')?.data, {
+    missedQuarters: 1,
+    fromS: q0 + 2700,
+    toS: q0 + 4500,
+    energyWh: 300,
+  });
   // a duplicate is dropped with a diagnostic
   t.deepEqual(
-    m.accept(cf1(4, 11_300, 300)).diagnostics.map((d) => d.code),
+    m.accept(cf1(5, 11_650, 350)).diagnostics.map((d) => d.code),
     ['CHAIN2_DUPLICATE'],
   );
 });

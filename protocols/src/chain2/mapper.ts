@@ -142,6 +142,18 @@ export class Chain2Mapper {
             data: { from: st.lastTotalWh, to: total },
           });
           values.energyImportWh = { quality: 'invalid' };
+          // this quarter's figures are not trusted: the next good CF1 accounts for it as a gap with its energy
+          out.readings.push({
+            meter,
+            type: 'CF1',
+            tsMs: measure * 1000,
+            values: {
+              ...values,
+              quarterEnergyImportWh: { quality: 'invalid' },
+              quarterAveragePowerW: { quality: 'invalid' },
+            },
+          });
+          return out;
         } else {
           if (st.lastMeasureS !== undefined && st.lastTotalWh !== undefined) {
             const quarters = Math.round((measure - st.lastMeasureS) / 900);

@@ -1,1 +1,2 @@
 export * from './simulator.js';
+export * from './gateway.js';
