@@ -16,6 +16,7 @@ import {
   type AgentConfig,
   type Clock,
   type Logger,
+  type Quality,
   type SampleSource,
   type StatusDocument,
 } from '@lightnode/protocols';
@@ -248,9 +249,10 @@ export class Agent {
       meters: [
         ...this.chain2.map((src, i) => {
           const st = src.stats();
+          const quality: Quality = st.readings > 0 && st.transport.state === 'connected' ? 'good' : 'invalid';
           return {
             id: `chain2:${this.config.chain2[i]!.name}`,
-            quality: (st.readings > 0 && st.transport.state === 'connected' ? 'good' : 'invalid'),
+            quality,
             errors: st.undecodable + (st.diagnostics.CHAIN2_GAP ?? 0),
           };
         }),
