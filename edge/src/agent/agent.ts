@@ -283,6 +283,7 @@ export class Agent {
   /** Extra figures for `lightnode status` (not on the wire). */
   details(): Record<string, unknown> {
     return {
+      chain2: Object.fromEntries(this.chain2.map((src, i) => [this.config.chain2[i]!.name, src.stats()])),
       cycles: this.cycles,
       lastCycleMs: this.lastCycleMs,
       nextSeq: this.outbox.nextSeq,

@@ -4,7 +4,7 @@
  * jitter); CF21 / CF51 on every power step ≥ Gap W; CF22 when power exceeds the available power (with a countdown);
  * CF23 after a supply interruption; CF5 daily after local midnight, CF9 weekly, CF10 monthly — with F1/F2/F3 from the
  * Europe/Rome calendar (DST aware). Time is whatever the caller says: `runUntil(tMs)` can run a week in a second.
- * Faults: lost, late and duplicate frames, a gateway reboot (its counters read 0 for the next quarter), malformed JSON.
+ * Faults: lost, late and duplicate frames, a gateway reboot (its counters read 0 for a few quarters), malformed JSON.
  */
 import {
   encodeChain2Frame,
@@ -53,7 +53,7 @@ export class Chain2MeterSim {
   private powerW = 0;
   private lastReportedW = 0;
   private eventsCounter = 0;
-  private rebootPending = false;
+  private rebootQuarters = 0;
   private readonly queue: EmittedFrame[] = [];
   private rnd: () => number;
   readonly stats = { cf1: 0, lost: 0, duplicated: 0, malformed: 0 };
@@ -92,9 +92,9 @@ export class Chain2MeterSim {
     return this.o.meter ?? 'M1';
   }
 
-  /** The gateway restarts: no frames for a moment, then counters read 0 until the meter's next quarter. */
-  reboot(): void {
-    this.rebootPending = true;
+  /** The gateway restarts: its counters read 0 for the next `quarters` quarters (default 3) before it resyncs. */
+  reboot(quarters = 3): void {
+    this.rebootQuarters = quarters;
   }
 
   private emit(type: CfType, atMs: number, payload: Record<string, unknown>, fault = true): void {
@@ -192,8 +192,8 @@ export class Chain2MeterSim {
     this.monthMaxQuarterW = Math.max(this.monthMaxQuarterW, quarter * 4);
     const s = boundaryMs / 1000;
     const jitter = Math.floor(this.rnd() * ((this.o.jitterS ?? 5) + 1));
-    const rebooted = this.rebootPending;
-    this.rebootPending = false;
+    const rebooted = this.rebootQuarters > 0;
+    if (rebooted) this.rebootQuarters--;
     this.stats.cf1++;
     this.emit('CF1', boundaryMs + jitter * 1000, {
       MessagePosixTimestamp: s + jitter,
