@@ -25,7 +25,13 @@ import { ModbusLine, ModbusMeter, ModbusSerialTransport, type ModbusTransport } 
 import { Outbox, type CycleReading } from '../outbox/index.js';
 import { Uplink } from '../uplink/index.js';
 import { Shipper } from './shipper.js';
-import { Chain2Source, WsChain2Transport } from '../chain2/index.js';
+import {
+  AlfaChain2Transport,
+  Chain2Source,
+  HttpChain2Transport,
+  SerialChain2Transport,
+  WsChain2Transport,
+} from '../chain2/index.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -132,7 +138,21 @@ export class Agent {
     for (const c2 of c.chain2) {
       const src = new Chain2Source({
         name: c2.name,
-        transport: new WsChain2Transport({ url: c2.ws, clock: this.deps.clock, logger: this.log }),
+        transport: c2.ws
+          ? new WsChain2Transport({ url: c2.ws, clock: this.deps.clock, logger: this.log })
+          : c2.http
+            ? new HttpChain2Transport({ baseUrl: c2.http, clock: this.deps.clock, pollMs: c2.pollMs, logger: this.log })
+            : c2.serial
+              ? new SerialChain2Transport({ path: c2.serial.path, baud: c2.serial.baud, logger: this.log })
+              : new AlfaChain2Transport({
+                  host: c2.alfa!.host,
+                  port: c2.alfa!.port,
+                  unit: c2.alfa!.unit,
+                  clock: this.deps.clock,
+                  pollMs: c2.pollMs,
+                  logger: this.log,
+                  meter: c2.meters[0]!,
+                }),
         podId: c.podId,
         meters: c2.meters,
         logger: this.log,

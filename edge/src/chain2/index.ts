@@ -1,2 +1,3 @@
 export * from './transport.js';
 export * from './source.js';
+export * from './more-transports.js';

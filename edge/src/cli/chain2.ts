@@ -7,11 +7,15 @@ import {
   decodeChain2Frame,
   flagString,
   makeSample,
+  createLogger,
   parseFlags,
+  parseHostPort,
   sampleToJson,
+  systemClock,
   type Command,
   type CommandGroup,
 } from '@lightnode/protocols';
+import { HttpChain2Transport, WsChain2Transport } from '../chain2/index.js';
 
 const DECODE_USAGE = `Usage: lightnode chain2 decode [FILE|-] [--samples] [--pod ID] [--meters M1,M2] [--device 0xADDRESS]
 
@@ -99,8 +103,50 @@ const decode: Command = {
   },
 };
 
+const LISTEN_USAGE = `Usage: lightnode chain2 listen (--ws HOST:PORT | --http HOST:PORT) [--raw]
+
+Connects to a certified Chain 2 gateway's local API (WebSocket: sends "!" and receives pushed frames, reconnecting
+with backoff; HTTP: polls /lastcf.json) and prints every frame live as a normalised JSON record (--raw: the frame as
+received). Undecodable frames are reported on stderr. Runs until interrupted.`;
+
+const listen: Command = {
+  summary: 'show live frames from a Chain 2 gateway',
+  usage: LISTEN_USAGE,
+  async run(argv, io) {
+    const p = parseFlags(
+      argv,
+      { ws: { type: 'string' }, http: { type: 'string' }, raw: { type: 'boolean' } },
+      LISTEN_USAGE,
+      false,
+    );
+    const ws = flagString(p, 'ws', LISTEN_USAGE);
+    const http = flagString(p, 'http', LISTEN_USAGE);
+    if ((ws === undefined) === (http === undefined))
+      throw new LightNodeError('USAGE', `give exactly one of --ws HOST:PORT or --http HOST:PORT\n\n${LISTEN_USAGE}`);
+    const hp = parseHostPort((ws ?? http)!, ws ? 'ws' : 'http', ws ? 81 : 80);
+    const logger = createLogger({ level: 'info', sink: (l) => io.stderr(l) });
+    const transport = ws
+      ? new WsChain2Transport({ url: `ws://${hp.host}:${hp.port}`, clock: systemClock, logger })
+      : new HttpChain2Transport({ baseUrl: `http://${hp.host}:${hp.port}`, clock: systemClock, pollMs: 2000, logger });
+    transport.start((text) => {
+      if (p.values.raw) return io.stdout(text);
+      const r = decodeChain2Frame(text);
+      if (!r.ok) return io.stderr(JSON.stringify({ code: r.code, error: r.error }));
+      const { raw: _raw, ...rest } = r.frame;
+      io.stdout(JSON.stringify(rest));
+    });
+    await new Promise<void>((resolve) => {
+      if (io.signal.aborted) return resolve();
+      io.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await transport.stop();
+    io.stderr(JSON.stringify({ stopped: true, ...transport.stats() }));
+    return 0;
+  },
+};
+
 const group: CommandGroup = {
-  summary: 'Chain 2: decode frames from certified Chain 2 devices',
-  subcommands: { decode },
+  summary: 'Chain 2: decode frames from certified Chain 2 devices, listen to a gateway',
+  subcommands: { decode, listen },
 };
 export default group;

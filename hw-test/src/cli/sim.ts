@@ -2,9 +2,10 @@
 import type { CommandGroup } from '@lightnode/protocols';
 
 const group: CommandGroup = {
-  summary: 'simulators for the bench: Modbus meters over TCP or RTU',
+  summary: 'simulators for the bench: Modbus meters over TCP or RTU, Chain 2 gateways',
   subcommands: {
     meter: async () => (await import('./sim-meter.js')).default,
+    chain2: async () => (await import('./sim-chain2.js')).default,
   },
 };
 export default group;

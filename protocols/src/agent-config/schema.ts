@@ -114,12 +114,37 @@ export const AgentConfigSchema = z
         z
           .object({
             name: z.string().min(1),
-            /** The gateway's WebSocket API, e.g. ws://192.168.1.30:81. */
-            ws: z.string().regex(/^wss?:\/\//, 'a ws:// or wss:// URL'),
+            /** Exactly one way in: the gateway's WebSocket API (ws://192.168.1.30:81), its HTTP API (polled), a
+             *  PLC modem on a serial line (one frame per line), or a Sinapsi Alfa over Modbus TCP. */
+            ws: z
+              .string()
+              .regex(/^wss?:\/\//, 'a ws:// or wss:// URL')
+              .optional(),
+            http: z
+              .string()
+              .regex(/^https?:\/\//, 'an http:// or https:// URL')
+              .optional(),
+            serial: z
+              .object({ path: z.string().min(1), baud: z.number().int().min(300).max(921_600).default(9600) })
+              .strict()
+              .optional(),
+            alfa: z
+              .object({
+                host: z.string().min(1),
+                port: z.number().int().min(1).max(65535).default(502),
+                unit: z.number().int().min(0).max(255).default(1),
+              })
+              .strict()
+              .optional(),
+            /** HTTP / Alfa polling period, ms. */
+            pollMs: ms(500, 600_000).default(5000),
             /** Meter slots to accept (M1 = exchange meter, M2… = production meters). */
             meters: z.array(z.string().min(1)).min(1).default(['M1']),
           })
-          .strict(),
+          .strict()
+          .refine((c) => [c.ws, c.http, c.serial, c.alfa].filter((x) => x !== undefined).length === 1, {
+            message: 'exactly one of ws, http, serial, alfa',
+          }),
       )
       .default([]),
     lines: z

@@ -1,2 +1,3 @@
 export * from './simulator.js';
 export * from './gateway.js';
+export * from './servers.js';

@@ -1,0 +1,252 @@
+/**
+ * More Chain 2 transports behind the same interface:
+ * - HTTP polling of a certified gateway's local API (`/info.json` once, then `/lastcf.json` and
+ *   `/getcf.json?type=cf1` every `pollMs`; a frame already delivered is not delivered again);
+ * - a serial line for PLC modems: bytes → frames with a pluggable framer (newline-delimited by default; a modem
+ *   vendor's framing plugs in here);
+ * - Sinapsi Alfa over Modbus TCP (through the `sinapsi/alfa` profile): quarter records synthesised from the cumulative
+ *   registers at every quarter boundary, as CF1 frames, so that the same mapper checks them (a restart reading 0 is
+ *   caught as a decreasing total, never taken as truth).
+ */
+import { SerialPort } from 'serialport';
+import {
+  builtinProfiles,
+  encodeChain2Frame,
+  makeChain2Data,
+  silentLogger,
+  type Clock,
+  type Logger,
+} from '@lightnode/protocols';
+import { ModbusLine, ModbusMeter, ModbusSerialTransport, type ModbusTransport } from '../modbus/index.js';
+import type { Chain2Transport, Chain2TransportStats } from './transport.js';
+
+export class HttpChain2Transport implements Chain2Transport {
+  private stopped = true;
+  private cancel: (() => void) | null = null;
+  private readonly seen = new Set<string>();
+  private readonly s: Chain2TransportStats = {
+    connects: 0,
+    disconnects: 0,
+    messages: 0,
+    bytes: 0,
+    state: 'disconnected',
+  };
+  readonly endpoint: string;
+  private readonly log: Logger;
+
+  constructor(private readonly o: { baseUrl: string; clock: Clock; pollMs?: number; logger?: Logger }) {
+    this.endpoint = o.baseUrl.replace(/\/$/, '');
+    this.log = (o.logger ?? silentLogger).child({ component: 'chain2-http', url: this.endpoint });
+  }
+
+  start(onFrame: (text: string) => void): void {
+    this.stopped = false;
+    const tick = async (first: boolean): Promise<void> => {
+      if (this.stopped) return;
+      const paths = first
+        ? ['/info.json', '/getcf.json?type=cf1', '/lastcf.json']
+        : ['/getcf.json?type=cf1', '/lastcf.json'];
+      let ok = true;
+      for (const p of paths) {
+        try {
+          const res = await fetch(this.endpoint + p, { signal: AbortSignal.timeout(5000) });
+          if (!res.ok) continue;
+          const text = (await res.text()).trim();
+          if (!text || this.seen.has(text)) continue;
+          this.seen.add(text);
+          if (this.seen.size > 1000) this.seen.delete(this.seen.values().next().value!);
+          this.s.messages++;
+          this.s.bytes += text.length;
+          onFrame(text);
+        } catch (e) {
+          ok = false;
+          this.log.warn('gateway poll failed', { path: p, error: (e as Error).message });
+          break;
+        }
+      }
+      if (ok && this.s.state !== 'connected') this.s.connects++;
+      if (!ok && this.s.state === 'connected') this.s.disconnects++;
+      this.s.state = ok ? 'connected' : 'disconnected';
+      this.cancel = this.o.clock.setTimer(this.o.pollMs ?? 5000, () => void tick(!ok));
+    };
+    void tick(true);
+  }
+
+  stats(): Chain2TransportStats {
+    return { ...this.s };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancel?.();
+    this.s.state = 'disconnected';
+  }
+}
+
+/** Cuts a byte stream into frame texts; keeps what is incomplete. Default: one frame per line. */
+export type Chain2Framer = (chunk: string, carry: { rest: string }) => string[];
+export const lineFramer: Chain2Framer = (chunk, carry) => {
+  const parts = (carry.rest + chunk).split(/\r?\n/);
+  carry.rest = parts.pop() ?? '';
+  if (carry.rest.length > 65_536) carry.rest = ''; // no newline for 64 KiB: garbage, resynchronise
+  return parts.filter((p) => p.trim().length > 0);
+};
+
+export class SerialChain2Transport implements Chain2Transport {
+  private port: SerialPort | null = null;
+  private readonly s: Chain2TransportStats = {
+    connects: 0,
+    disconnects: 0,
+    messages: 0,
+    bytes: 0,
+    state: 'disconnected',
+  };
+  readonly endpoint: string;
+  constructor(private readonly o: { path: string; baud?: number; framer?: Chain2Framer; logger?: Logger }) {
+    this.endpoint = `serial://${o.path}@${o.baud ?? 9600}`;
+  }
+  start(onFrame: (text: string) => void): void {
+    const carry = { rest: '' };
+    const framer = this.o.framer ?? lineFramer;
+    this.port = new SerialPort({ path: this.o.path, baudRate: this.o.baud ?? 9600 }, (e) => {
+      if (e) {
+        (this.o.logger ?? silentLogger).error('cannot open the Chain 2 modem port', {
+          path: this.o.path,
+          error: e.message,
+        });
+        this.s.state = 'disconnected';
+        return;
+      }
+      this.s.connects++;
+      this.s.state = 'connected';
+    });
+    this.port.on('data', (d: Buffer) => {
+      this.s.bytes += d.length;
+      for (const f of framer(d.toString('utf8'), carry)) {
+        this.s.messages++;
+        onFrame(f);
+      }
+    });
+    this.port.on('error', (e) =>
+      (this.o.logger ?? silentLogger).warn('Chain 2 modem port error', { path: this.o.path, error: e.message }),
+    );
+    this.port.on('close', () => {
+      this.s.disconnects++;
+      this.s.state = 'disconnected';
+    });
+  }
+  stats(): Chain2TransportStats {
+    return { ...this.s };
+  }
+  async stop(): Promise<void> {
+    const p = this.port;
+    this.port = null;
+    if (p?.isOpen) await new Promise<void>((r) => p.close(() => r()));
+  }
+}
+
+export class AlfaChain2Transport implements Chain2Transport {
+  private line: ModbusLine | null = null;
+  private meter: ModbusMeter | null = null;
+  private cancel: (() => void) | null = null;
+  private stopped = true;
+  private lastBoundary: number | null = null;
+  private totalAtBoundary: number | null = null;
+  private readonly s: Chain2TransportStats = {
+    connects: 0,
+    disconnects: 0,
+    messages: 0,
+    bytes: 0,
+    state: 'disconnected',
+  };
+  readonly endpoint: string;
+
+  constructor(
+    private readonly o: {
+      host: string;
+      port?: number;
+      unit?: number;
+      clock: Clock;
+      pollMs?: number;
+      logger?: Logger;
+      transport?: ModbusTransport;
+      gatewayId?: string;
+      meter?: string;
+    },
+  ) {
+    this.endpoint = `alfa+tcp://${o.host}:${o.port ?? 502}`;
+  }
+
+  start(onFrame: (text: string) => void): void {
+    this.stopped = false;
+    const transport =
+      this.o.transport ?? new ModbusSerialTransport({ tcp: { host: this.o.host, port: this.o.port ?? 502 } });
+    this.line = new ModbusLine(transport, { clock: this.o.clock, ...(this.o.logger ? { logger: this.o.logger } : {}) });
+    const profile = builtinProfiles().get('sinapsi/alfa');
+    this.meter = new ModbusMeter({
+      id: 'alfa',
+      profile,
+      device: this.line.addDevice({ name: 'alfa', unit: this.o.unit ?? 1, timeoutMs: 2000, retries: 1 }),
+      clock: this.o.clock,
+      slowEvery: 1,
+    });
+    const tick = async (): Promise<void> => {
+      if (this.stopped || !this.meter) return;
+      const r = await this.meter.read({ includeSlow: true });
+      const ok = r.timings.failedRequests < r.timings.requests;
+      if (ok && this.s.state !== 'connected') this.s.connects++;
+      if (!ok && this.s.state === 'connected') this.s.disconnects++;
+      this.s.state = ok ? 'connected' : 'disconnected';
+      const now = this.o.clock.now();
+      const boundary = Math.floor(now / 900_000) * 900_000;
+      const total = r.values.energyImportWh?.quality === 'good' ? r.values.energyImportWh.value! : null;
+      if (
+        ok &&
+        total !== null &&
+        this.lastBoundary !== null &&
+        this.totalAtBoundary !== null &&
+        boundary > this.lastBoundary
+      ) {
+        const s = boundary / 1000;
+        const frame = makeChain2Data({
+          id: this.o.gatewayId ?? 'alfa',
+          tsMs: now,
+          meter: this.o.meter ?? 'M1',
+          type: 'CF1',
+          payload: {
+            MessagePosixTimestamp: Math.floor(now / 1000),
+            MeasurePosixTimestamp: s,
+            TariffCode: r.values.tariffBand?.value ?? 0,
+            TotalActEnergy: total,
+            CurrQuartActEnergy: Math.max(0, total - this.totalAtBoundary),
+            QuartAveragePower: r.values.quarterAveragePowerW?.value ?? 0,
+            InstantPower: r.values.activePowerW?.value ?? 0,
+            SynthesisedFrom: 'sinapsi/alfa registers',
+          },
+        });
+        const text = encodeChain2Frame(frame);
+        this.s.messages++;
+        this.s.bytes += text.length;
+        onFrame(text);
+      }
+      if (ok && total !== null && (this.lastBoundary === null || boundary > this.lastBoundary)) {
+        // the first boundary only starts the reference: a quarter is reported once it was observed from its start
+        this.totalAtBoundary = this.lastBoundary === null ? null : total;
+        this.lastBoundary = boundary;
+      }
+      this.cancel = this.o.clock.setTimer(this.o.pollMs ?? 10_000, () => void tick());
+    };
+    void tick();
+  }
+
+  stats(): Chain2TransportStats {
+    return { ...this.s };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancel?.();
+    await this.line?.close();
+    this.s.state = 'disconnected';
+  }
+}
