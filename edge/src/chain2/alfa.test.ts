@@ -1,13 +1,7 @@
 // Sinapsi Alfa over Modbus TCP (fake transport, fake clock): quarter records synthesised at quarter boundaries from
 // the cumulative registers; a restart reading 0 is caught by the mapper as a decreasing total, never taken as truth.
 import test from 'ava';
-import {
-  builtinProfiles,
-  decodeChain2Frame,
-  imageFromProfile,
-  Chain2Mapper,
-  type QuantityName,
-} from '@lightnode/protocols';
+import { builtinProfiles, decodeChain2Frame, imageFromProfile, Chain2Mapper } from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
 import { FakeModbusTransport } from '../testing/index.js';
 import { AlfaChain2Transport, lineFramer } from './more-transports.js';
