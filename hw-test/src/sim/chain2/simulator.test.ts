@@ -104,3 +104,19 @@ test('faults: lost and duplicate frames and a gateway reboot are caught by the m
   const after = decode(r.runUntil(start + 3 * 3_600_000));
   t.true(after.some((d) => d.code === 'CHAIN2_TOTAL_DECREASED'));
 });
+
+test('an outage is reported as CF23 and becomes an outage event', (t) => {
+  const start = romeToUtc(2024, 1, 10);
+  const sim = new Chain2MeterSim({ pod: 'IT001E01524052', startMs: start, seed: 1 });
+  sim.runUntil(start + 600_000);
+  sim.outage(180);
+  const frames = sim.runUntil(start + 1_200_000).filter((f) => f.type === 'CF23');
+  t.is(frames.length, 1);
+  const r = decodeChain2Frame(frames[0]!.text);
+  if (!r.ok) return t.fail(r.error);
+  const ev = new Chain2Mapper({ podId: 'IT001E01524052', meters: ['M1'] }).accept(r.frame).events;
+  t.deepEqual(
+    ev.map((e) => [e.type, e.data.outageDurationS]),
+    [['outage', 180]],
+  );
+});

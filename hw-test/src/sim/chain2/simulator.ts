@@ -92,6 +92,12 @@ export class Chain2MeterSim {
     return this.o.meter ?? 'M1';
   }
 
+  /** A supply interruption of `durationS` ending now: the meter reports it with CF23 (and counts the event). */
+  outage(durationS: number): void {
+    this.eventsCounter++;
+    this.emit('CF23', this.t, { EventType: 1, EventsCounter: this.eventsCounter, OutageDuration: durationS });
+  }
+
   /** The gateway restarts: its counters read 0 for the next `quarters` quarters (default 3) before it resyncs. */
   reboot(quarters = 3): void {
     this.rebootQuarters = quarters;
