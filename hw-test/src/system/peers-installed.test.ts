@@ -20,6 +20,14 @@ const peers: { name: string; cmd: string; args: string[]; expect: RegExp; pkg: s
   },
   { name: 'mbpoll Modbus master', cmd: 'mbpoll', args: ['-V'], expect: /\d+\.\d+/, pkg: 'mbpoll' },
   { name: 'socat (pty pairs)', cmd: 'socat', args: ['-V'], expect: /socat version \d/, pkg: 'socat' },
+  { name: 'openssl (test PKI for TLS)', cmd: 'openssl', args: ['version'], expect: /OpenSSL \d/, pkg: 'openssl' },
+  {
+    name: 'pyserial for pymodbus RTU (system python)',
+    cmd: '/usr/bin/python3',
+    args: ['-c', 'import serial, serial_asyncio; print("pyserial", serial.VERSION)'],
+    expect: /pyserial \d/,
+    pkg: 'python3-serial python3-serial-asyncio',
+  },
   {
     name: 'pymodbus (Debian, system python)',
     cmd: '/usr/bin/python3',
