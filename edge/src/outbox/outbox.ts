@@ -111,6 +111,7 @@ export class Outbox {
   private next: number;
   private reservedUpTo: number;
   private fullSince: number | undefined;
+  private deliveredSinceEviction = true;
   private readonly log: Logger;
   private recovered: OutboxStats['recovered'];
 
@@ -354,11 +355,13 @@ export class Outbox {
   private enforceQuota(): void {
     let bytes = this.bytes();
     if (bytes <= this.o.quotaBytes) {
-      // the alarm stays until the backlog is back under half the quota (the link is delivering again)
-      if (this.fullSince !== undefined && bytes < this.o.quotaBytes * 0.5) this.fullSince = undefined;
+      // the alarm stays until the link delivers again after the last eviction and the backlog is under half the quota
+      if (this.fullSince !== undefined && this.deliveredSinceEviction && bytes < this.o.quotaBytes * 0.5)
+        this.fullSince = undefined;
       return;
     }
     this.fullSince ??= this.o.clock.now();
+    this.deliveredSinceEviction = false;
     const target = this.o.quotaBytes * 0.9;
     const victims = this.db
       .prepare('SELECT id, first_seq, last_seq, wire FROM batches WHERE delivered = 0 ORDER BY first_seq')
@@ -456,6 +459,7 @@ export class Outbox {
 
   /** The broker acknowledged it (PUBACK): delivered. */
   markDelivered(kind: 'batch' | 'gap', id: number): void {
+    this.deliveredSinceEviction = true;
     if (kind === 'batch') this.db.prepare("UPDATE batches SET delivered = 1, wire = X'' WHERE id = ?").run(id);
     else this.db.prepare('UPDATE gaps SET delivered = 1 WHERE id = ?').run(id);
   }
@@ -497,6 +501,15 @@ export function verifyOutboxFile(path: string, domain: Eip712Domain, verify: (b:
   if (!existsSync(path)) throw new LightNodeError('NOT_FOUND', `outbox ${path} does not exist`, { path });
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
+    // one read transaction: a consistent snapshot even while an agent keeps writing (WAL)
+    return db.transaction(() => verifySnapshot(db, verify))();
+  } finally {
+    db.close();
+  }
+}
+
+function verifySnapshot(db: Database.Database, verify: (b: SignedBatch) => void): VerifyReport {
+  {
     const integrity = db.pragma('integrity_check', { simple: true }) as string;
     const ranges: { first: number; last: number; kind: string; reason?: string }[] = [];
     const badBatches: VerifyReport['badBatches'] = [];
@@ -568,7 +581,5 @@ export function verifyOutboxFile(path: string, domain: Eip712Domain, verify: (b:
       badBatches,
       ...(ranges.length ? { firstSeq: ranges[0]!.first, lastSeq: Math.max(...ranges.map((r) => r.last)) } : {}),
     };
-  } finally {
-    db.close();
   }
 }
