@@ -9,8 +9,13 @@ import { Outbox, verifyOutboxFile, type CycleReading } from './index.js';
 const dom = testDomain();
 const signer = testSigner();
 let n = 0;
+const dirs: string[] = [];
+test.after.always(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 function setup(quotaBytes = 10_000_000) {
   const dir = mkdtempSync(join(tmpdir(), `ln-outbox-${n++}-`));
+  dirs.push(dir);
   const clock = new FakeClock(Date.UTC(2024, 0, 10, 9));
   const open = () =>
     Outbox.open({
@@ -25,7 +30,6 @@ function setup(quotaBytes = 10_000_000) {
     });
   return { dir, clock, open };
 }
-test.afterEach.always(() => undefined);
 
 let energy = 1_000_000;
 const reading = (tsMs: number): CycleReading => {
