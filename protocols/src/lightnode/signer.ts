@@ -20,6 +20,8 @@ const HALF_N = N >> 1n;
 export interface Signer {
   /** Lowercase 0x address. */
   readonly address: string;
+  /** 0x + 128 hex: the uncompressed public key x‖y (what a key register stores), when the signer can tell. */
+  readonly publicKey?: string;
   /** 65-byte r‖s‖v signature (v ∈ {27,28}, low-s) over a 32-byte digest (no further hashing). */
   signDigest(digest: Uint8Array): Uint8Array;
 }
@@ -46,11 +48,18 @@ export function addressFromPrivateKey(hexKey: string): string {
   return addressFromPublicKey(secp.getPublicKey(keyBytes(hexKey), false));
 }
 
+/** 0x + 128 hex: the uncompressed public key x‖y of a private key. */
+export function publicKeyFromPrivateKey(hexKey: string): string {
+  return toHex(secp.getPublicKey(keyBytes(hexKey), false).subarray(1));
+}
+
 export function privateKeySigner(hexKey: string): Signer {
   const k = keyBytes(hexKey);
-  const address = addressFromPublicKey(secp.getPublicKey(k, false));
+  const pub = secp.getPublicKey(k, false);
+  const address = addressFromPublicKey(pub);
   return {
     address,
+    publicKey: toHex(pub.subarray(1)),
     signDigest(digest) {
       if (digest.length !== 32)
         throw new LightNodeError(
