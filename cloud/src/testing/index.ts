@@ -1,2 +1,11 @@
-// Fakes and contract suites of @lightnode/cloud (subpath ./testing).
-export {};
+// Fakes and helpers of @lightnode/cloud (subpath ./testing).
+export { MemoryKeyRegistry } from '../bal/registry.js';
+
+/** Polls `cond` every 50 ms until it holds; throws after `timeoutMs` with `what`. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

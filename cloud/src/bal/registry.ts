@@ -1,0 +1,75 @@
+/**
+ * Device key lookups for the BAL: the on-chain LightNodeKeyRegister behind a short cache (a revocation is seen
+ * within `ttlMs`), or an in-memory register for tests and benches.
+ */
+import { LightNodeError, addressFromPublicKey, fromHex, type Clock } from '@lightnode/protocols';
+import type { ChainClient, RegisteredKey } from '../chain/client.js';
+
+export interface KeyRegistry {
+  /** The key registered for a device (active or not); `registeredAtS` 0 when unknown. */
+  lookup(deviceId: string): Promise<RegisteredKey>;
+}
+
+/** The address a registered device's batches must recover to; throws DEVICE_UNREGISTERED / DEVICE_REVOKED. */
+export function expectedSigner(k: RegisteredKey): string {
+  if (k.registeredAtS === 0)
+    throw new LightNodeError('DEVICE_UNREGISTERED', `device ${k.deviceId} has no key in the register`, {
+      deviceId: k.deviceId,
+    });
+  if (k.revokedAtS !== 0)
+    throw new LightNodeError(
+      'DEVICE_REVOKED',
+      `device ${k.deviceId} was revoked at ${new Date(k.revokedAtS * 1000).toISOString()}`,
+      { deviceId: k.deviceId, revokedAtS: k.revokedAtS },
+    );
+  return addressFromPublicKey(fromHex(`0x04${k.publicKey.slice(2)}`));
+}
+
+export class ChainKeyRegistry implements KeyRegistry {
+  private readonly cache = new Map<string, { key: RegisteredKey; atMs: number }>();
+  constructor(
+    private readonly chain: ChainClient,
+    private readonly clock: Clock,
+    private readonly ttlMs = 2000,
+  ) {}
+
+  async lookup(deviceId: string): Promise<RegisteredKey> {
+    const id = deviceId.toLowerCase();
+    const hit = this.cache.get(id);
+    if (hit && this.clock.now() - hit.atMs < this.ttlMs) return hit.key;
+    const key = await this.chain.keyOf(id);
+    this.cache.set(id, { key, atMs: this.clock.now() });
+    return key;
+  }
+}
+
+export class MemoryKeyRegistry implements KeyRegistry {
+  private readonly keys = new Map<string, RegisteredKey>();
+  register(deviceId: string, publicKey: string, atS = 1): void {
+    this.keys.set(deviceId.toLowerCase(), {
+      deviceId: deviceId.toLowerCase(),
+      publicKey,
+      registeredAtS: atS,
+      revokedAtS: 0,
+      enroller: '0x0000000000000000000000000000000000000000',
+      active: true,
+    });
+  }
+  revoke(deviceId: string, atS = 2): void {
+    const k = this.keys.get(deviceId.toLowerCase());
+    if (k) this.keys.set(k.deviceId, { ...k, revokedAtS: atS, active: false });
+  }
+  lookup(deviceId: string): Promise<RegisteredKey> {
+    const id = deviceId.toLowerCase();
+    return Promise.resolve(
+      this.keys.get(id) ?? {
+        deviceId: id,
+        publicKey: '0x',
+        registeredAtS: 0,
+        revokedAtS: 0,
+        enroller: '0x0000000000000000000000000000000000000000',
+        active: false,
+      },
+    );
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * Per-platform credentials of the SCD: static bearer tokens and OAuth2 client credentials (RFC 6749 §4.4:
+ * `POST /oauth/token` with grant_type=client_credentials → a short-lived bearer token). Secrets are kept as SHA-256
+ * digests and compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { LightNodeError, invalidField, type Clock } from '@lightnode/protocols';
+
+export const ROLES = ['aggregator', 'dso', 'tso', 'market', 'bal'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Platform {
+  id: string;
+  role: Role;
+}
+
+export const CredentialsSchema = z.strictObject({
+  platforms: z
+    .array(
+      z.strictObject({
+        id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1..64)'),
+        role: z.enum(ROLES),
+        token: z.string().min(16, 'at least 16 characters').optional(),
+        clientSecret: z.string().min(16, 'at least 16 characters').optional(),
+      }),
+    )
+    .min(1),
+});
+export type Credentials = z.infer<typeof CredentialsSchema>;
+
+export function parseCredentials(x: unknown, source = 'credentials'): Credentials {
+  const r = CredentialsSchema.safeParse(x);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw invalidField('CONFIG_INVALID', `${source}: ${i.path.join('.')}`, i.message, undefined);
+  }
+  const ids = new Set<string>();
+  for (const p of r.data.platforms) {
+    if (ids.has(p.id)) throw invalidField('CONFIG_INVALID', `${source}: platforms.id`, 'unique ids', p.id);
+    ids.add(p.id);
+  }
+  return r.data;
+}
+
+export function loadCredentials(path: string): Credentials {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new LightNodeError('CONFIG_INVALID', `credentials ${path}: ${(e as Error).message}`, { path }, { cause: e });
+  }
+  try {
+    return parseCredentials(JSON.parse(text), path);
+  } catch (e) {
+    if (e instanceof LightNodeError) throw e;
+    throw new LightNodeError('CONFIG_INVALID', `credentials ${path}: not JSON (${(e as Error).message})`, { path });
+  }
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+export class Auth {
+  private readonly tokens: { hash: Buffer; platform: Platform }[] = [];
+  private readonly clients = new Map<string, { hash: Buffer; platform: Platform }>();
+  private readonly issued = new Map<string, { platform: Platform; expiresMs: number }>();
+  readonly platforms: Platform[];
+
+  constructor(
+    creds: Credentials,
+    private readonly clock: Clock,
+    private readonly tokenTtlS = 3600,
+  ) {
+    this.platforms = creds.platforms.map((p) => ({ id: p.id, role: p.role }));
+    for (const p of creds.platforms) {
+      if (p.token) this.tokens.push({ hash: digest(p.token), platform: { id: p.id, role: p.role } });
+      if (p.clientSecret)
+        this.clients.set(p.id, { hash: digest(p.clientSecret), platform: { id: p.id, role: p.role } });
+    }
+  }
+
+  /** The platform behind an `Authorization` header; throws UNAUTHORIZED naming what is wrong. */
+  authenticate(header: string | undefined): Platform {
+    if (!header) throw new LightNodeError('UNAUTHORIZED', 'no Authorization header: send "Bearer <token>"', {});
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m) throw new LightNodeError('UNAUTHORIZED', 'Authorization: expected "Bearer <token>"', {});
+    const h = digest(m[1]!);
+    for (const t of this.tokens) if (timingSafeEqual(t.hash, h)) return t.platform;
+    const issued = this.issued.get(h.toString('hex'));
+    if (issued) {
+      if (issued.expiresMs > this.clock.now()) return issued.platform;
+      this.issued.delete(h.toString('hex'));
+      throw new LightNodeError('UNAUTHORIZED', 'the access token has expired: ask /oauth/token for a new one', {});
+    }
+    throw new LightNodeError('UNAUTHORIZED', 'unknown bearer token', {});
+  }
+
+  /** OAuth2 client credentials grant. */
+  issueToken(
+    clientId: string | undefined,
+    clientSecret: string | undefined,
+  ): { access_token: string; token_type: 'Bearer'; expires_in: number } {
+    if (!clientId || !clientSecret)
+      throw new LightNodeError('UNAUTHORIZED', 'client_id and client_secret are required (body or HTTP Basic)', {});
+    const c = this.clients.get(clientId);
+    if (!c || !timingSafeEqual(c.hash, digest(clientSecret)))
+      throw new LightNodeError('UNAUTHORIZED', `invalid client credentials for ${clientId}`, {});
+    const token = randomBytes(32).toString('base64url');
+    this.issued.set(digest(token).toString('hex'), {
+      platform: c.platform,
+      expiresMs: this.clock.now() + this.tokenTtlS * 1000,
+    });
+    return { access_token: token, token_type: 'Bearer', expires_in: this.tokenTtlS };
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The cloud tier on one machine (the embedded default of `lightnode cloud up` and `npm start`), each part
+ * replaceable by its production counterpart: broker (aedes in process | Mosquitto/EMQX URL), chain (anvil child
+ * process + deployed contracts | any JSON-RPC with an address book and a key), SCD store (SQLite | PostgreSQL).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { lightNodeDomain, silentLogger, systemClock, type Clock, type Logger } from '@lightnode/protocols';
+import { BalLedger } from './bal/ledger.js';
+import { BalMqtt } from './bal/mqtt.js';
+import { selectRecover, type RecoverImpl } from './bal/recover.js';
+import { ChainKeyRegistry } from './bal/registry.js';
+import { Bal } from './bal/service.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+import { devAccountKey, startAnvil, type AnvilHandle } from './chain/anvil.js';
+import { ChainClient, type AddressBook } from './chain/client.js';
+import type { GapDelivery, ScdSink, WindowDelivery } from './delivery.js';
+import { HttpScdSink, createScdServer, listen } from './scd/api.js';
+import { Auth, parseCredentials, type Credentials } from './scd/auth.js';
+import { ScdService, type Outbound } from './scd/service.js';
+import { openStore } from './scd/sql.js';
+import { ScdStore } from './scd/store.js';
+
+export interface CloudStackOptions {
+  dir: string;
+  /** Broker URL; default an embedded aedes broker. */
+  brokerUrl?: string;
+  /** Join the MQTT 5 shared subscription `$share/bal/…` (Mosquitto, EMQX). */
+  shared?: boolean;
+  /** Chain: default an anvil child process with freshly deployed contracts. */
+  chain?: { rpcUrl: string; privateKey: string; book?: AddressBook };
+  /** SCD store: `sqlite:PATH` / a path / `postgres://…`; default `<dir>/scd.sqlite`. */
+  store?: string;
+  scdPort?: number;
+  /** Forward to a remote SCD instead of running one: its URL and the BAL's token. */
+  remoteScd?: { url: string; token: string };
+  runScd?: boolean;
+  runBal?: boolean;
+  windowMs?: number;
+  recover?: RecoverImpl | 'auto';
+  registryTtlMs?: number;
+  credentials?: Credentials;
+  balId?: string;
+  clock?: Clock;
+  log?: Logger;
+}
+
+export interface CloudStack {
+  brokerUrl: string;
+  book: AddressBook;
+  /** A chain client with the deployer / BAL key (enroller and anchorer on the embedded chain). */
+  chain: ChainClient;
+  scdUrl?: string;
+  /** Bearer tokens by platform id (the generated credentials; empty when given). */
+  tokens: Record<string, string>;
+  bal?: Bal;
+  balMqtt?: BalMqtt;
+  scd?: ScdService;
+  recoverImpl: RecoverImpl;
+  anvil?: AnvilHandle;
+  stop(): Promise<void>;
+}
+
+/** Credentials for the reference field test's platforms, with fresh random tokens. */
+export function generateCredentials(aggregators: readonly string[] = ['ACEAE', 'ACEAE_2']): {
+  credentials: Credentials;
+  tokens: Record<string, string>;
+} {
+  const tokens: Record<string, string> = {};
+  const platforms = [
+    ...aggregators.map((id) => ({ id, role: 'aggregator' as const })),
+    { id: 'dso', role: 'dso' as const },
+    { id: 'tso', role: 'tso' as const },
+    { id: 'market', role: 'market' as const },
+    { id: 'bal', role: 'bal' as const },
+  ].map((p) => {
+    const token = randomBytes(24).toString('base64url');
+    const clientSecret = randomBytes(24).toString('base64url');
+    tokens[p.id] = token;
+    return { ...p, token, clientSecret };
+  });
+  return { credentials: parseCredentials({ platforms }), tokens };
+}
+
+class MqttOutbound implements Outbound {
+  constructor(private readonly client: MqttClient) {}
+  publish(topic: string, payload: string): void {
+    this.client.publish(topic, payload, { qos: 1 });
+  }
+}
+
+export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
+  const log = o.log ?? silentLogger;
+  const clock = o.clock ?? systemClock;
+  mkdirSync(o.dir, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of stops.reverse())
+      await s().catch((e: unknown) => log.warn('stop step failed', { error: (e as Error).message }));
+  };
+  try {
+    let broker: EmbeddedBroker | undefined;
+    let brokerUrl = o.brokerUrl;
+    if (!brokerUrl) {
+      broker = await startEmbeddedBroker();
+      brokerUrl = broker.url;
+      stops.push(() => broker!.stop());
+      log.info('embedded broker (aedes) listening', { url: brokerUrl });
+    }
+    let anvil: AnvilHandle | undefined;
+    let chain: ChainClient;
+    if (!o.chain) {
+      anvil = await startAnvil({ log });
+      stops.push(() => anvil!.stop());
+      chain = await ChainClient.deploy(anvil.url, devAccountKey(0), log);
+    } else if (o.chain.book) chain = ChainClient.connect(o.chain.book, o.chain.privateKey, log);
+    else chain = await ChainClient.deploy(o.chain.rpcUrl, o.chain.privateKey, log);
+    stops.push(() => Promise.resolve(chain.close()));
+    writeFileSync(join(o.dir, 'address-book.json'), JSON.stringify(chain.book, null, 2) + '\n');
+
+    const gen = o.credentials ? { credentials: o.credentials, tokens: {} } : generateCredentials();
+    if (!o.credentials)
+      writeFileSync(join(o.dir, 'credentials.json'), JSON.stringify(gen.credentials, null, 2) + '\n', { mode: 0o600 });
+    const auth = new Auth(gen.credentials, clock);
+
+    let scd: ScdService | undefined;
+    let scdUrl: string | undefined;
+    if (o.runScd ?? !o.remoteScd) {
+      const db = await openStore(o.store ?? `sqlite:${join(o.dir, 'scd.sqlite')}`);
+      const store = new ScdStore(db);
+      stops.push(() => store.close());
+      await store.init();
+      const pub = mqtt.connect(brokerUrl, { clientId: `scd-${randomBytes(4).toString('hex')}`, protocolVersion: 4 });
+      pub.on('error', (e) => log.warn('SCD outbound MQTT error', { error: e.message }));
+      stops.push(() => pub.endAsync());
+      scd = new ScdService(store, { clock, platforms: auth.platforms, outbound: new MqttOutbound(pub), log });
+      const server = createScdServer(scd, auth, log);
+      scdUrl = await listen(server, o.scdPort ?? 0);
+      stops.push(
+        () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      );
+      log.info('SCD listening', { url: scdUrl, store: db.kind, at: db.location });
+    }
+
+    const { impl, recover } = selectRecover(o.recover ?? 'auto');
+    let bal: Bal | undefined;
+    let balMqtt: BalMqtt | undefined;
+    if (o.runBal ?? true) {
+      const balId = o.balId ?? `bal-${randomBytes(3).toString('hex')}`;
+      const ledger = new BalLedger(join(o.dir, `${balId}.ledger.sqlite`));
+      stops.push(() => Promise.resolve(ledger.close()));
+      const local = scd;
+      const sink: ScdSink = o.remoteScd
+        ? (new HttpScdSink(o.remoteScd.url, o.remoteScd.token))
+        : {
+            ingestWindow: (d: WindowDelivery) => local!.ingestWindowTrusted(d),
+            ingestGaps: (d: GapDelivery) => local!.store.ingestGaps(d),
+          };
+      bal = new Bal({
+        id: balId,
+        ledger,
+        registry: new ChainKeyRegistry(chain, clock, o.registryTtlMs ?? 2000),
+        anchorer: chain,
+        sink,
+        domain: lightNodeDomain(chain.book.chainId, chain.book.keyRegister),
+        recover,
+        clock,
+        log,
+        ...(o.windowMs ? { windowMs: o.windowMs } : {}),
+        continuity: !o.shared,
+      });
+      balMqtt = new BalMqtt(bal, {
+        url: brokerUrl,
+        clientId: balId,
+        ...(o.shared ? { shared: { group: 'bal' } } : {}),
+        log,
+      });
+      await balMqtt.start();
+      bal.start();
+      const b = bal;
+      const m = balMqtt;
+      stops.push(async () => {
+        await m.stop();
+        await b.stop({ flush: true });
+      });
+      log.info('BAL running', { id: balId, windowMs: bal.windowMs, verify: impl, shared: !!o.shared });
+    }
+    return {
+      brokerUrl,
+      book: chain.book,
+      chain,
+      ...(scdUrl ? { scdUrl } : {}),
+      tokens: gen.tokens,
+      ...(bal ? { bal } : {}),
+      ...(balMqtt ? { balMqtt } : {}),
+      ...(scd ? { scd } : {}),
+      recoverImpl: impl,
+      ...(anvil ? { anvil } : {}),
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
