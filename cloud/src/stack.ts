@@ -157,7 +157,7 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
       stops.push(() => Promise.resolve(ledger.close()));
       const local = scd;
       const sink: ScdSink = o.remoteScd
-        ? (new HttpScdSink(o.remoteScd.url, o.remoteScd.token))
+        ? new HttpScdSink(o.remoteScd.url, o.remoteScd.token)
         : {
             ingestWindow: (d: WindowDelivery) => local!.ingestWindowTrusted(d),
             ingestGaps: (d: GapDelivery) => local!.store.ingestGaps(d),
