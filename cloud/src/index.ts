@@ -1,2 +1,49 @@
-// Public API of @lightnode/cloud.
-export {};
+/**
+ * Public API of @lightnode/cloud: the chain (contracts, anvil, ethers client), the BAL, the SCD, proofs, and the
+ * one-machine stack. Talks to the edge only through @lightnode/protocols.
+ */
+export {
+  compileContracts,
+  solcVersion,
+  CONTRACT_NAMES,
+  type CompiledContract,
+  type ContractName,
+} from './chain/compile.js';
+export { startAnvil, devAccountKey, anvilBinary, freePort, DEV_MNEMONIC, type AnvilHandle } from './chain/anvil.js';
+export {
+  ChainClient,
+  rpcChainId,
+  type AddressBook,
+  type AnchorReceipt,
+  type AnchorRecord,
+  type RegisteredKey,
+} from './chain/client.js';
+export { BalLedger, type DeadLetter, type GapRow, type WindowRow } from './bal/ledger.js';
+export { Bal, type Anchorer, type BalOptions, type BalCounters, type IngestOutcome } from './bal/service.js';
+export { BalMqtt, type BalMqttOptions } from './bal/mqtt.js';
+export { ChainKeyRegistry, MemoryKeyRegistry, expectedSigner, type KeyRegistry } from './bal/registry.js';
+export { selectRecover, nativeRecover, loadNative, type RecoverImpl } from './bal/recover.js';
+export type { WindowDelivery, GapDelivery, IngestResult, ScdSink } from './delivery.js';
+export { openSqlite, openPostgres, openStore, type SqlDb } from './scd/sql.js';
+export { ScdStore, type BatchRow, type PodRow, type GapView } from './scd/store.js';
+export { ScdService, outboundTopic, type Outbound } from './scd/service.js';
+export {
+  Auth,
+  loadCredentials,
+  parseCredentials,
+  ROLES,
+  type Credentials,
+  type Platform,
+  type Role,
+} from './scd/auth.js';
+export { createScdServer, listen, HttpScdSink } from './scd/api.js';
+export {
+  buildProof,
+  verifyProof,
+  ProofDocumentSchema,
+  type ProofDocument,
+  type ProofReport,
+  type ProofCheck,
+} from './proof.js';
+export { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+export { startCloud, generateCredentials, type CloudStack, type CloudStackOptions } from './stack.js';

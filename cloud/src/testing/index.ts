@@ -9,3 +9,4 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+export { scdContract, windowOf, sealedBatch } from './scd-contract.js';
