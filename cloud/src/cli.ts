@@ -2,5 +2,6 @@
 import type { CommandTree } from '@lightnode/protocols';
 
 export const commands: Record<string, () => Promise<CommandTree>> = {
-  // name: async () => (await import('./cli/name.js')).default,
+  cloud: async () => (await import('./cli/cloud.js')).default,
+  proof: async () => (await import('./cli/proof.js')).default,
 };

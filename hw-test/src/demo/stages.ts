@@ -127,8 +127,8 @@ const verifyStage: DemoStage = {
 const nextStage: DemoStage = {
   name: 'what comes next',
   async run(ctx) {
-    ctx.say('later stages: Chain 2 meters; the cloud BAL verifies batches against keys registered on chain, anchors');
-    ctx.say('Merkle roots every 4 s and serves proofs that `lightnode proof verify` checks independently; setpoints.');
+    ctx.say('later stages: setpoints from the DSO platform to the battery, the day-ahead market, the Tor di Valle');
+    ctx.say('end-to-end run. Meanwhile: `npx lightnode cloud up` runs this cloud tier on its own.');
   },
 };
 
