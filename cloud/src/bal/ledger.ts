@@ -146,6 +146,20 @@ export class BalLedger {
    * reveals (`continuity: true`), if any.
    */
   recordBatch(b: LedgerBatch, continuity = true): { gap?: SeqRange } {
+    return this.io('recording a batch', () => this.recordBatchTx(b, continuity));
+  }
+
+  /** Storage failures (disk full, closed file) become IO_ERROR: the caller must not acknowledge the message. */
+  private io<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      if (e instanceof LightNodeError) throw e;
+      throw new LightNodeError('IO_ERROR', `BAL ledger: ${what} failed (${(e as Error).message})`, {}, { cause: e });
+    }
+  }
+
+  private recordBatchTx(b: LedgerBatch, continuity: boolean): { gap?: SeqRange } {
     return this.db.transaction(() => {
       const same = this.st.byFirst.get(b.deviceId, b.firstSeq);
       if (same && same.digest === b.digest && same.last_seq === b.lastSeq)
@@ -190,6 +204,10 @@ export class BalLedger {
 
   /** Records a device's verified gap declaration; it explains (closes) the observed gaps it covers. */
   recordDeclaredGap(g: Gap, signedJson: string, atMs: number): void {
+    this.io('recording a declared gap', () => this.recordDeclaredGapTx(g, signedJson, atMs));
+  }
+
+  private recordDeclaredGapTx(g: Gap, signedJson: string, atMs: number): void {
     this.db.transaction(() => {
       this.cut(g.deviceId, 'observed', g);
       this.st.insertGap.run(
