@@ -112,8 +112,9 @@ export class BalLedger {
       byFirst: db.prepare<[string, number], { digest: string; last_seq: number }>(
         'SELECT digest, last_seq FROM batches WHERE device_id = ? AND first_seq = ?',
       ),
-      overlap: db.prepare<[string, number, number], { first_seq: number; last_seq: number }>(
-        'SELECT first_seq, last_seq FROM batches WHERE device_id = ? AND first_seq <= ? AND last_seq >= ? LIMIT 1',
+      // accepted batches never overlap, so only the last one starting at or before lastSeq can overlap [first, last]
+      overlap: db.prepare<[string, number], { first_seq: number; last_seq: number }>(
+        'SELECT first_seq, last_seq FROM batches WHERE device_id = ? AND first_seq <= ? ORDER BY first_seq DESC LIMIT 1',
       ),
       insertBatch: db.prepare(
         'INSERT INTO batches (device_id, first_seq, last_seq, digest, wire, received_ms) VALUES (?, ?, ?, ?, ?, ?)',
@@ -168,9 +169,12 @@ export class BalLedger {
           `batch ${b.deviceId}/${b.firstSeq}..${b.lastSeq} was already accepted (dropped, idempotent)`,
           { deviceId: b.deviceId, firstSeq: b.firstSeq },
         );
+      const prev = same ? undefined : this.st.overlap.get(b.deviceId, b.lastSeq);
       const o = same
         ? { first_seq: b.firstSeq, last_seq: same.last_seq }
-        : this.st.overlap.get(b.deviceId, b.lastSeq, b.firstSeq);
+        : prev && prev.last_seq >= b.firstSeq
+          ? prev
+          : undefined;
       if (o)
         throw new LightNodeError(
           'SEQ_CONFLICT',

@@ -16,7 +16,7 @@ import {
   type InterfaceAbi,
 } from 'ethers';
 import { LightNodeError, type Logger } from '@lightnode/protocols';
-import { compileContracts } from './compile.js';
+import { committedAbi, compileContracts } from './compile.js';
 
 /** Where the contracts live: written by `deploy`, read by every service and by `lightnode proof verify`. */
 export interface AddressBook {
@@ -66,7 +66,7 @@ const REFUSALS: Record<string, 'FORBIDDEN' | 'CONFLICT' | 'INPUT_INVALID'> = {
 };
 
 export function abiOf(name: 'LightNodeKeyRegister' | 'ChainProof'): InterfaceAbi {
-  return compileContracts()[name].abi;
+  return committedAbi(name);
 }
 
 /** Maps an ethers failure to a LightNodeError naming what the chain said. */

@@ -4,8 +4,8 @@
  * so that other platforms can read them without a compiler; a test keeps them equal to what solc produces.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import solcModule from 'solc';
 import { LightNodeError } from '@lightnode/protocols';
 
 export const CONTRACT_NAMES = ['LightNodeKeyRegister', 'ChainProof'] as const;
@@ -21,8 +21,22 @@ export interface CompiledContract {
 /** `cloud/contracts/` (the same relative path from src/chain and dist/chain). */
 export const CONTRACTS_DIR = fileURLToPath(new URL('../../contracts/', import.meta.url));
 
-/** solc's typings are loose (`any`): the two calls we use, typed. */
-const solc = solcModule as { compile(input: string): string; version(): string };
+/** solc-js, loaded on first use (its compiler is ~9 MB of JavaScript: services that only talk to deployed contracts
+ * read the committed ABIs instead). Its typings are loose (`any`): the two calls we use, typed. */
+interface Solc {
+  compile(input: string): string;
+  version(): string;
+}
+let solcLoaded: Solc | undefined;
+function solc(): Solc {
+  solcLoaded ??= createRequire(import.meta.url)('solc') as Solc;
+  return solcLoaded;
+}
+
+/** The committed ABI of a contract (cloud/contracts/abi/NAME.json), without compiling. */
+export function committedAbi(name: ContractName): readonly Record<string, unknown>[] {
+  return JSON.parse(readFileSync(`${CONTRACTS_DIR}abi/${name}.json`, 'utf8')) as Record<string, unknown>[];
+}
 
 let cache: Record<ContractName, CompiledContract> | undefined;
 
@@ -44,12 +58,12 @@ export function compileContracts(): Record<ContractName, CompiledContract> {
       outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
     },
   };
-  const out = JSON.parse(solc.compile(JSON.stringify(input))) as SolcOutput;
+  const out = JSON.parse(solc().compile(JSON.stringify(input))) as SolcOutput;
   const errors = (out.errors ?? []).filter((e) => e.severity === 'error');
   if (errors.length > 0)
     throw new LightNodeError(
       'INTERNAL',
-      `solc ${solc.version()}: ${errors.map((e) => e.formattedMessage).join('\n')}`,
+      `solc ${solc().version()}: ${errors.map((e) => e.formattedMessage).join('\n')}`,
       {},
     );
   const result = {} as Record<ContractName, CompiledContract>;
@@ -63,5 +77,5 @@ export function compileContracts(): Record<ContractName, CompiledContract> {
 }
 
 export function solcVersion(): string {
-  return solc.version();
+  return solc().version();
 }

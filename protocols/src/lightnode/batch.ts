@@ -3,10 +3,17 @@
  * A single sample is provable by (sample, Merkle path, header, signature).
  */
 import { LightNodeError, invalidField } from '../errors.js';
-import { fromHex, toHex } from './canonical.js';
+import { encodeCanonical, fromHex, toHex } from './canonical.js';
 import { typedDataDigest, type Eip712Domain } from './eip712.js';
 import { leafHash, merkleLevels, merkleProof, verifyMerkleProof } from './merkle.js';
-import { PROTOCOL_VERSION, decodeSample, encodeSample, validateSample, type Sample } from './sample.js';
+import {
+  PROTOCOL_VERSION,
+  decodeSample,
+  encodeSample,
+  sampleToCanonical,
+  validateSample,
+  type Sample,
+} from './sample.js';
 import { checkSignatureShape, recoverAddress, type RecoverFn, type Signer } from './signer.js';
 
 /** The signed header: the EIP-712 `Batch` struct. */
@@ -122,10 +129,9 @@ export function verifyBatch(
 ): { signer: string; digest: Uint8Array; leafHashes: Uint8Array[] } {
   const h = batch.header;
   checkConsistency(h, batch.samples);
-  const leaves = batch.samples.map((s, i) => {
-    validateSample(s, `samples[${i}]`);
-    return leafHash(encodeSample(s));
-  });
+  const leaves = batch.samples.map((s, i) =>
+    leafHash(encodeCanonical(sampleToCanonical(validateSample(s, `samples[${i}]`)))),
+  );
   const root = merkleLevels(leaves).at(-1)![0]!;
   if (toHex(root) !== h.root.toLowerCase())
     throw new LightNodeError(

@@ -27,6 +27,12 @@ import {
   signSetpoint,
   privateKeySigner,
   QUANTITIES,
+  encodeCanonicalReference,
+  keccak256,
+  keccak256Js,
+  keccakBackend,
+  sampleToCanonical,
+  type CanonicalValue,
   type QuantityName,
   type Sample,
 } from '../index.js';
@@ -354,4 +360,67 @@ test('garbage and truncated wire bytes never crash: a DECODE/SCHEMA error or a b
     { numRuns: 500 },
   );
   t.pass();
+});
+
+// ---- the fast paths of a verifier: identical bytes and hashes to the reference implementations ----
+const arbCanonical: fc.Arbitrary<CanonicalValue> = fc.letrec<{ v: CanonicalValue }>((tie) => ({
+  v: fc.oneof(
+    { depthSize: 'small' },
+    fc.integer({ min: Number.MIN_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+    fc.integer({ min: -70_000, max: 70_000 }),
+    fc.constantFrom(
+      23,
+      24,
+      255,
+      256,
+      65535,
+      65536,
+      2 ** 32 - 1,
+      2 ** 32,
+      -24,
+      -25,
+      -256,
+      -257,
+      -(2 ** 32),
+      -(2 ** 32) - 1,
+    ),
+    fc.string({ unit: 'grapheme', maxLength: 40 }),
+    fc.string({ maxLength: 300 }),
+    fc.boolean(),
+    fc.uint8Array({ maxLength: 300 }),
+    fc.array(tie('v'), { maxLength: 30 }),
+    fc.dictionary(fc.string({ unit: 'grapheme', maxLength: 30 }), tie('v'), { maxKeys: 30 }),
+  ),
+})).v;
+
+test('canonical CBOR: the fast writer produces exactly cborg RFC 8949 bytes (property)', (t) => {
+  fc.assert(
+    fc.property(arbCanonical, (v) => {
+      const outcome = (f: (x: CanonicalValue) => Uint8Array): string => {
+        try {
+          return Buffer.from(f(v)).toString('hex');
+        } catch (e) {
+          return `error ${(e as Error).message}`;
+        }
+      };
+      return outcome(encodeCanonical) === outcome(encodeCanonicalReference);
+    }),
+    { numRuns: 3000 },
+  );
+  fc.assert(
+    fc.property(arbSample, (s) => Buffer.from(encodeSample(s)).equals(encodeCanonicalReference(sampleToCanonical(s)))),
+  );
+  t.throws(() => encodeCanonical({ a: 1.5 }), { message: /\$\.a: expected a safe integer/ });
+  t.throws(() => encodeCanonical({ a: [null as unknown as number] }), { message: /\$\.a\[0\]: a null/ });
+  t.is(Buffer.from(encodeCanonical(-0)).toString('hex'), Buffer.from(encodeCanonicalReference(-0)).toString('hex'));
+});
+
+test('keccak256: the WebAssembly backend equals @noble/hashes (property)', (t) => {
+  t.is(keccakBackend(), 'wasm');
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 400 }), { maxLength: 4 }), (parts) =>
+      Buffer.from(keccak256(...parts)).equals(keccak256Js(...parts)),
+    ),
+    { numRuns: 2000 },
+  );
 });
