@@ -4,13 +4,16 @@
  * one-character change anywhere in a proof makes it fail.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   batchDigest,
   encodeBatchWire,
+  isLightNodeError,
+  type Command,
+  type CommandGroup,
   generatePrivateKey,
   privateKeySigner,
   sealBatch,
@@ -24,6 +27,7 @@ import { testSamples } from '@lightnode/protocols/testing';
 import { startCloud, type CloudStack } from './stack.js';
 import { verifyProof } from './proof.js';
 import { waitFor } from './testing/index.js';
+import { commands } from './cli.js';
 import { lightNodeDomain } from '@lightnode/protocols';
 
 let dir: string;
@@ -93,6 +97,17 @@ async function api(path: string, token: string, init: RequestInit = {}): Promise
 
 test.serial('good batches: verified, anchored, in the SCD, with proofs that verify on chain', async (t) => {
   const dev = await newDevice();
+  // the SCD's outbound streams: the PoD's aggregator and the DSO get the samples, the other aggregator does not
+  const streams: Record<string, number> = {};
+  const sub = mqtt.connect(cloud.brokerUrl, { protocolVersion: 4 });
+  sub.on('message', (topic, payload) => {
+    const m = JSON.parse(payload.toString()) as { samples: unknown[] };
+    streams[topic] = (streams[topic] ?? 0) + m.samples.length;
+  });
+  await new Promise<void>((r) => sub.once('connect', () => r()));
+  await sub.subscribeAsync(['scd/v1/ACEAE/measurements', 'scd/v1/ACEAE_2/measurements', 'scd/v1/dso/measurements'], {
+    qos: 1,
+  });
   t.is(
     (
       await api('/pods', cloud.tokens.ACEAE!, {
@@ -105,6 +120,11 @@ test.serial('good batches: verified, anchored, in the SCD, with proofs that veri
   for (let i = 0; i < 5; i++) await publish(dev.address, batch(dev, i * 60, 60));
   await waitFor(async () => (await cloud.scd!.store.counts()).measurements >= 300, 20_000, '300 samples in the SCD');
   t.is((await cloud.scd!.store.measurements({ deviceId: dev.address, limit: 1000 })).length, 300);
+  await waitFor(() => (streams['scd/v1/ACEAE/measurements'] ?? 0) >= 300, 5000, 'the aggregator stream');
+  t.is(streams['scd/v1/ACEAE/measurements'], 300);
+  t.is(streams['scd/v1/dso/measurements'], 300);
+  t.is(streams['scd/v1/ACEAE_2/measurements'], undefined, 'an aggregator never receives another one’s PoDs');
+  await sub.endAsync();
   const { status, body: proof } = await api(`/proof/${dev.address}/137`, cloud.tokens.ACEAE!);
   t.is(status, 200);
   t.is(proof.seq, 137);
@@ -157,6 +177,28 @@ test.serial('good batches: verified, anchored, in the SCD, with proofs that veri
     if (r.ok) t.fail(`a change at ${i} (${c}→${d}) in …${text.slice(Math.max(0, i - 30), i + 10)}… still verifies`);
   }
   t.true(tried > 300, `${tried} mutations tried`);
+
+  // the CLI: lightnode proof verify FILE --rpc … (exit 0), the same file with one digit changed (exit 1), a bad flag
+  const file = join(dir, 'proof.json');
+  const bookFile = join(dir, 'address-book.json');
+  writeFileSync(file, JSON.stringify(proof, null, 2));
+  const out: string[] = [];
+  const io = {
+    stdout: (x: string) => out.push(x),
+    stderr: () => undefined,
+    env: {},
+    cwd: dir,
+    signal: new AbortController().signal,
+  };
+  const verify = ((await commands.proof!()) as CommandGroup).subcommands.verify as Command;
+  t.is(await verify.run([file, '--rpc', cloud.book.rpcUrl, '--address-book', bookFile], io), 0);
+  t.regex(out.at(-1)!, /VALID/);
+  writeFileSync(file, JSON.stringify({ ...proof, sample: { ...proof.sample, tsMs: proof.sample.tsMs + 1 } }));
+  t.is(await verify.run([file, '--rpc', cloud.book.rpcUrl, '--address-book', bookFile], io), 1);
+  t.regex(out.join('\n'), /✘ sample → batch root → signature/);
+  const usage = await t.throwsAsync(verify.run([file, '--rcp', 'x'], io));
+  t.true(isLightNodeError(usage, 'USAGE'));
+  t.regex(usage.message, /--rcp/);
 });
 
 test.serial('bad batches are refused to the dead-letter log with the right reason', async (t) => {

@@ -92,6 +92,10 @@ export async function startAnvil(
   child.stdout!.resume();
   child.stderr!.resume();
   const url = `http://127.0.0.1:${port}`;
+  // a crash of this process (uncaught exception, process.exit) must not leave the chain running
+  const killOnExit = (): void => void child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   opts.log?.info('anvil started', { url, pid: child.pid, chainId });
   return {
     url,
