@@ -68,6 +68,16 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
   );
   asPostgres(`${PG_BIN}/createdb`, ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', db], 'createdb');
   let stopped = false;
+  // a crash of the test process must not leave the server running
+  const onExit = (): void => {
+    if (!stopped)
+      try {
+        asPostgres(`${PG_BIN}/pg_ctl`, ['stop', '-m', 'immediate', '-D', data], 'stop');
+      } catch {
+        /* best effort */
+      }
+  };
+  process.once('exit', onExit);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/${db}`,
     port,
@@ -81,6 +91,7 @@ export async function startPostgres(opts: { database?: string } = {}): Promise<P
     stop() {
       if (!stopped) {
         stopped = true;
+        process.removeListener('exit', onExit);
         try {
           asPostgres(`${PG_BIN}/pg_ctl`, ['stop', '-w', '-m', 'fast', '-D', data], 'stop');
         } finally {
