@@ -141,7 +141,12 @@ export async function rpcChainId(rpcUrl: string, timeoutMs = 5000): Promise<numb
 }
 
 export function makeProvider(rpcUrl: string, chainId: number): JsonRpcProvider {
-  return new JsonRpcProvider(rpcUrl, Network.from(chainId), { staticNetwork: true, pollingInterval: 100 });
+  // no response cache: a nonce or a registration read 250 ms ago may be stale on an instant-mining chain
+  return new JsonRpcProvider(rpcUrl, Network.from(chainId), {
+    staticNetwork: true,
+    pollingInterval: 100,
+    cacheTimeout: -1,
+  });
 }
 
 export class ChainClient {
@@ -225,21 +230,30 @@ export class ChainClient {
     logs: readonly { topics: readonly string[]; data: string; address: string }[];
   }> {
     this.requireSigner(what);
-    try {
-      // eth_call first: a revert is reported with its custom error, before any nonce is used.
-      await c.getFunction(fn).staticCall(...args);
-      const tx = (await c.getFunction(fn).send(...args)) as { hash: string; wait(): Promise<unknown> };
-      const receipt = (await tx.wait()) as {
-        blockNumber: number;
-        status: number;
-        logs: readonly { topics: readonly string[]; data: string; address: string }[];
-      } | null;
-      if (!receipt || receipt.status !== 1)
-        throw new LightNodeError('INTERNAL', `${what}: transaction ${tx.hash} failed`, { txHash: tx.hash });
-      return { txHash: tx.hash, blockNumber: receipt.blockNumber, logs: receipt.logs };
-    } catch (e) {
-      this.signer?.reset();
-      throw chainError(e, what, iface);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // eth_call first: a revert is reported with its custom error, before any nonce is used.
+        await c.getFunction(fn).staticCall(...args);
+        const tx = (await c.getFunction(fn).send(...args)) as { hash: string; wait(): Promise<unknown> };
+        const receipt = (await tx.wait()) as {
+          blockNumber: number;
+          status: number;
+          logs: readonly { topics: readonly string[]; data: string; address: string }[];
+        } | null;
+        if (!receipt || receipt.status !== 1)
+          throw new LightNodeError('INTERNAL', `${what}: transaction ${tx.hash} failed`, { txHash: tx.hash });
+        return { txHash: tx.hash, blockNumber: receipt.blockNumber, logs: receipt.logs };
+      } catch (e) {
+        this.signer?.reset();
+        const err = e as { code?: string; message?: string };
+        // another sender with this key (or a stale count) took the nonce: ask the chain again, once
+        if (
+          attempt < 3 &&
+          (err.code === 'NONCE_EXPIRED' || /nonce (has already been used|too low)/i.test(err.message ?? ''))
+        )
+          continue;
+        throw chainError(e, what, iface);
+      }
     }
   }
 
