@@ -3,7 +3,7 @@
  * (optionally with a password file), started and stopped by PID; restartable on the same port (outage tests).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,8 +66,15 @@ export async function startMosquitto(
   let child: ChildProcess | undefined;
   let log = '';
   const start = async (): Promise<void> => {
+    if (!existsSync('/usr/sbin/mosquitto'))
+      throw new LightNodeError(
+        'IO_ERROR',
+        'mosquitto is not installed (/usr/sbin/mosquitto): apt-get install mosquitto',
+        {},
+      );
     child = spawn('/usr/sbin/mosquitto', ['-c', join(dir, 'mosquitto.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    child.on('error', (e) => (log += e.message));
     const deadline = Date.now() + 10_000;
     for (;;) {
       const ok = await new Promise<boolean>((resolve) => {
@@ -90,7 +97,13 @@ export async function startMosquitto(
       c.once('exit', () => resolve());
       c.kill('SIGTERM');
     });
-  await start();
+  try {
+    await start();
+  } catch (e) {
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
