@@ -16,17 +16,15 @@ import {
   type CommandGroup,
   generatePrivateKey,
   privateKeySigner,
-  sealBatch,
   signGap,
   topics,
   type Eip712Domain,
   type SignedBatch,
   type Signer,
 } from '@lightnode/protocols';
-import { testSamples } from '@lightnode/protocols/testing';
 import { startCloud, type CloudStack } from './stack.js';
 import { verifyProof } from './proof.js';
-import { waitFor } from './testing/index.js';
+import { sealedBatch, waitFor } from './testing/index.js';
 import { commands } from './cli.js';
 import { lightNodeDomain } from '@lightnode/protocols';
 
@@ -55,25 +53,8 @@ async function newDevice(register = true): Promise<Signer> {
   return s;
 }
 
-function batch(s: Signer, firstSeq: number, n: number, seed = 1): SignedBatch {
-  const samples = testSamples(n, {
-    deviceId: s.address,
-    firstSeq,
-    seed,
-    startMs: Date.UTC(2021, 5, 23, 10) + firstSeq * 1000,
-  });
-  return sealBatch(
-    {
-      deviceId: s.address,
-      podId: POD,
-      samples,
-      windowStartMs: samples[0]!.tsMs,
-      windowEndMs: samples.at(-1)!.tsMs + 1000,
-    },
-    s,
-    domain,
-  );
-}
+const batch = (s: Signer, firstSeq: number, n: number, seed = 1): SignedBatch =>
+  sealedBatch(s, firstSeq, n, { podId: POD, seed, domain });
 
 async function publish(deviceId: string, b: SignedBatch | Uint8Array): Promise<void> {
   await pub.publishAsync(topics.batch(deviceId), Buffer.from(b instanceof Uint8Array ? b : encodeBatchWire(b)), {

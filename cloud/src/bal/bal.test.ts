@@ -13,16 +13,16 @@ import {
   encodeBatchWire,
   isLightNodeError,
   lightNodeDomain,
-  sealBatch,
   systemClock,
   toHighS,
   topics,
   type SignedBatch,
 } from '@lightnode/protocols';
-import { TEST_DEVICE_KEY, testSamples, testSigner } from '@lightnode/protocols/testing';
+import { TEST_DEVICE_KEY, testSigner } from '@lightnode/protocols/testing';
 import { publicKeyFromPrivateKey } from '@lightnode/protocols';
 import type { AnchorReceipt } from '../chain/client.js';
 import type { GapDelivery, IngestResult, ScdSink, WindowDelivery } from '../delivery.js';
+import { sealedBatch } from '../testing/scd-contract.js';
 import { BalLedger } from './ledger.js';
 import { loadNative, nativeRecover, selectRecover } from './recover.js';
 import { MemoryKeyRegistry } from './registry.js';
@@ -33,20 +33,7 @@ const dev = testSigner();
 const registry = new MemoryKeyRegistry();
 registry.register(dev.address, publicKeyFromPrivateKey(TEST_DEVICE_KEY));
 
-function batch(firstSeq: number, n = 10): SignedBatch {
-  const samples = testSamples(n, { firstSeq, startMs: Date.UTC(2021, 5, 23) + firstSeq * 1000 });
-  return sealBatch(
-    {
-      deviceId: dev.address,
-      podId: 'IT002E61899978',
-      samples,
-      windowStartMs: samples[0]!.tsMs,
-      windowEndMs: samples.at(-1)!.tsMs + 1000,
-    },
-    dev,
-    domain,
-  );
-}
+const batch = (firstSeq: number, n = 10): SignedBatch => sealedBatch(dev, firstSeq, n, { domain });
 
 class FlakyChain implements Anchorer {
   failuresLeft: number;

@@ -311,10 +311,6 @@ export class ScdService {
 
   /** In-process path (the embedded BAL) and the body of `POST /ingest`. */
   async ingestWindowTrusted(d: WindowDelivery): Promise<IngestResult> {
-    await this.store.db.run(
-      'INSERT INTO anchors (tx_hash, root, anchorer, block_number) VALUES (?, ?, ?, ?) ON CONFLICT (tx_hash) DO NOTHING',
-      [d.anchor.txHash, d.window.root, d.anchor.anchorer.toLowerCase(), d.anchor.blockNumber],
-    );
     const r = await this.store.ingestWindow(d, this.o.clock.now());
     if (this.o.outbound && r.stored.length > 0) await this.publish(r.stored, d);
     this.log.debug('window stored', {

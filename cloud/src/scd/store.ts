@@ -268,6 +268,10 @@ export class ScdStore {
       return { b, batch, digest: toHex(digest) };
     });
     return this.db.tx(async (db) => {
+      await db.run(
+        'INSERT INTO anchors (tx_hash, root, anchorer, block_number) VALUES (?, ?, ?, ?) ON CONFLICT (tx_hash) DO NOTHING',
+        [d.anchor.txHash, d.window.root, d.anchor.anchorer.toLowerCase(), d.anchor.blockNumber],
+      );
       let stored = 0;
       let dup = 0;
       const storedBatches: SignedBatch[] = [];

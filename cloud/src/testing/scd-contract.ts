@@ -16,6 +16,7 @@ import {
   sealBatch,
   systemClock,
   toHex,
+  type Eip712Domain,
   type SignedBatch,
   type Signer,
 } from '@lightnode/protocols';
@@ -63,17 +64,25 @@ export function windowOf(batches: SignedBatch[], bal = 'bal-test'): WindowDelive
   };
 }
 
-export function sealedBatch(s: Signer, firstSeq: number, n: number, podId = POD_A): SignedBatch {
+/** A signed batch of `n` test samples from `firstSeq` (1 s apart), for tests and benches. */
+export function sealedBatch(
+  s: Signer,
+  firstSeq: number,
+  n: number,
+  opts: { podId?: string; seed?: number; domain?: Eip712Domain } = {},
+): SignedBatch {
+  const podId = opts.podId ?? POD_A;
   const samples = testSamples(n, {
     deviceId: s.address,
     podId,
     firstSeq,
     startMs: Date.UTC(2021, 5, 23, 10) + firstSeq * 1000,
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
   });
   return sealBatch(
     { deviceId: s.address, podId, samples, windowStartMs: samples[0]!.tsMs, windowEndMs: samples.at(-1)!.tsMs + 1000 },
     s,
-    lightNodeDomain(CHAIN, REGISTER),
+    opts.domain ?? lightNodeDomain(CHAIN, REGISTER),
   );
 }
 

@@ -13,11 +13,10 @@ import {
   generatePrivateKey,
   lightNodeDomain,
   privateKeySigner,
-  sealBatch,
   topics,
   type Signer,
 } from '@lightnode/protocols';
-import { testSamples } from '@lightnode/protocols/testing';
+import { sealedBatch, waitFor } from '@lightnode/cloud/testing';
 import {
   ChainClient,
   devAccountKey,
@@ -48,14 +47,6 @@ test.after.always(async () => {
   await broker?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(cond: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 test.serial('two BAL instances on a shared subscription split the load: nothing lost, nothing doubled', async (t) => {
   const owner = await ChainClient.deploy(anvil.url, devAccountKey(0));
@@ -99,28 +90,17 @@ test.serial('two BAL instances on a shared subscription split the load: nothing 
   await new Promise<void>((r) => pub.once('connect', () => r()));
   for (let k = 0; k < BATCHES_PER_DEVICE; k++)
     for (const s of devices) {
-      const samples = testSamples(SAMPLES_PER_BATCH, {
-        deviceId: s.address,
-        firstSeq: k * SAMPLES_PER_BATCH,
-        startMs: Date.UTC(2021, 5, 23, 10) + k * SAMPLES_PER_BATCH * 1000,
-      });
-      const batch = sealBatch(
-        {
-          deviceId: s.address,
-          podId: 'IT002E61899978',
-          samples,
-          windowStartMs: samples[0]!.tsMs,
-          windowEndMs: samples.at(-1)!.tsMs + 1000,
-        },
-        s,
-        domain,
-      );
+      const batch = sealedBatch(s, k * SAMPLES_PER_BATCH, SAMPLES_PER_BATCH, { domain });
       await pub.publishAsync(topics.batch(s.address), Buffer.from(encodeBatchWire(batch)), { qos: 1 });
     }
   await pub.endAsync();
 
   const total = DEVICES * BATCHES_PER_DEVICE * SAMPLES_PER_BATCH;
-  await until(async () => (await scd.scd!.store.counts()).measurements >= total, 60_000, `${total} samples in the SCD`);
+  await waitFor(
+    async () => (await scd.scd!.store.counts()).measurements >= total,
+    60_000,
+    `${total} samples in the SCD`,
+  );
   await new Promise((r) => setTimeout(r, 1500)); // anything doubled would arrive now
   const counts = await scd.scd!.store.counts();
   t.is(counts.measurements, total, 'every sample exactly once');
