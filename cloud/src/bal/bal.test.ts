@@ -162,3 +162,50 @@ test('high-s signatures are refused by the native verifier and the pure-JS one',
   const b = batch(0);
   t.is(nativeRecover(new Uint8Array(32).fill(7), b.signature).length, 42);
 });
+
+class FlakyRegistry extends MemoryKeyRegistry {
+  failures: number;
+  constructor(failures: number) {
+    super();
+    this.failures = failures;
+    this.register(dev.address, publicKeyFromPrivateKey(TEST_DEVICE_KEY));
+  }
+  override lookup(deviceId: string) {
+    if (this.failures-- > 0) return Promise.reject(new LightNodeError('CHAIN_UNAVAILABLE', 'register down', {}));
+    return super.lookup(deviceId);
+  }
+}
+
+test('an unreachable key register: the batch waits and is accepted when it answers, never dead-lettered', async (t) => {
+  const ledger = new BalLedger(join(dir, 'regdown.sqlite'));
+  const bal = new Bal({
+    id: 'bal-t',
+    ledger,
+    registry: new FlakyRegistry(3),
+    anchorer: new FlakyChain(0),
+    sink: new MemorySink(),
+    domain,
+    recover: selectRecover('auto').recover,
+    clock: systemClock,
+  });
+  t.like(await bal.ingestBatch(topic, encodeBatchWire(batch(0))), { status: 'accepted' });
+  t.is(ledger.deadLetters().length, 0);
+  // stopping while it waits: the message is not acknowledged (IO_ERROR), nothing is dead-lettered
+  const stuck = new Bal({
+    id: 'bal-u',
+    ledger,
+    registry: new FlakyRegistry(1_000_000),
+    anchorer: new FlakyChain(0),
+    sink: new MemorySink(),
+    domain,
+    recover: selectRecover('auto').recover,
+    clock: systemClock,
+  });
+  const p = stuck.ingestBatch(topic, encodeBatchWire(batch(10)));
+  await new Promise((r) => setTimeout(r, 300));
+  await stuck.stop({ flush: false });
+  const e = await t.throwsAsync(p);
+  t.true(isLightNodeError(e, 'IO_ERROR'), String(e));
+  t.is(ledger.deadLetters().length, 0);
+  ledger.close();
+});

@@ -2,7 +2,7 @@
  * Device key lookups for the BAL: the on-chain LightNodeKeyRegister behind a short cache (a revocation is seen
  * within `ttlMs`), or an in-memory register for tests and benches.
  */
-import { LightNodeError, addressFromPublicKey, fromHex, type Clock } from '@lightnode/protocols';
+import { LightNodeError, addressFromPublicKey, fromHex, isLightNodeError, type Clock } from '@lightnode/protocols';
 import type { ChainClient, RegisteredKey } from '../chain/client.js';
 
 export interface KeyRegistry {
@@ -37,7 +37,14 @@ export class ChainKeyRegistry implements KeyRegistry {
     const id = deviceId.toLowerCase();
     const hit = this.cache.get(id);
     if (hit && this.clock.now() - hit.atMs < this.ttlMs) return hit.key;
-    const key = await this.chain.keyOf(id);
+    let key: RegisteredKey;
+    try {
+      key = await this.chain.keyOf(id);
+    } catch (e) {
+      // the chain does not answer: a key read before is still the best knowledge (a revocation needs the chain too)
+      if (hit && isLightNodeError(e, 'CHAIN_UNAVAILABLE')) return hit.key;
+      throw e;
+    }
     this.cache.set(id, { key, atMs: this.clock.now() });
     return key;
   }

@@ -114,6 +114,40 @@ export class Bal {
     return { status: 'rejected', code: err.code, message: err.message, ...(deviceId ? { deviceId } : {}) };
   }
 
+  private closing = new AbortController();
+  private chainDownSince: number | undefined;
+
+  /**
+   * The registered key, waiting while the chain does not answer: a batch is never refused because the register is
+   * unreachable — it waits (and the broker holds the ones behind it) until the chain is back. Stopping the BAL
+   * during the wait leaves the message unacknowledged (redelivered after a restart).
+   */
+  private async lookupKey(deviceId: string): Promise<Awaited<ReturnType<KeyRegistry['lookup']>>> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const k = await this.o.registry.lookup(deviceId);
+        if (this.chainDownSince !== undefined) {
+          this.log.info('key register reachable again', { downMs: this.o.clock.now() - this.chainDownSince });
+          this.chainDownSince = undefined;
+        }
+        return k;
+      } catch (e) {
+        if (!isLightNodeError(e, 'CHAIN_UNAVAILABLE')) throw e;
+        if (this.closing.signal.aborted)
+          throw new LightNodeError('IO_ERROR', `BAL stopping while the key register is unreachable (${e.message})`, {});
+        if (this.chainDownSince === undefined) {
+          this.chainDownSince = this.o.clock.now();
+          this.log.warn('key register unreachable: batches wait (not acknowledged) until it answers', {
+            error: e.message,
+          });
+        }
+        await this.o.clock
+          .sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5000), this.closing.signal)
+          .catch(() => undefined);
+      }
+    }
+  }
+
   async ingestBatch(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
     const t = parseTopic(topic);
     let deviceId = t?.deviceId;
@@ -128,7 +162,7 @@ export class Bal {
           topicDevice: t.deviceId,
           batchDevice: h.deviceId,
         });
-      const key = await this.o.registry.lookup(h.deviceId);
+      const key = await this.lookupKey(h.deviceId);
       const expected = expectedSigner(key);
       const { digest } = verifyBatch(batch, this.o.domain, { expectedSigner: expected, recover: this.o.recover });
       const r = this.o.ledger.recordBatch(
@@ -186,7 +220,7 @@ export class Bal {
       deviceId = String(g.deviceId).toLowerCase();
       if (deviceId !== t.deviceId)
         throw new LightNodeError('SCHEMA_INVALID', `gap for ${deviceId} arrived on the topic of ${t.deviceId}`, {});
-      const expected = expectedSigner(await this.o.registry.lookup(deviceId));
+      const expected = expectedSigner(await this.lookupKey(deviceId));
       verifySigned(signed, this.o.domain, { expectedSigner: expected, recover: this.o.recover });
       this.o.ledger.recordDeclaredGap(g, JSON.stringify(signed), this.o.clock.now());
       this.counters.gapsDeclared += 1;
@@ -316,6 +350,7 @@ export class Bal {
   /** Stops the timer and runs a last tick, so that what was accepted is anchored and forwarded when possible. */
   async stop(opts: { flush?: boolean } = {}): Promise<void> {
     this.running = false;
+    this.closing.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.ticking;

@@ -4,6 +4,8 @@ import { VECTOR_VERIFYING_CONTRACT, isLightNodeError, publicKeyFromPrivateKey } 
 import { TEST_DEVICE_KEY, testSigner } from '@lightnode/protocols/testing';
 import { startAnvil, devAccountKey, type AnvilHandle } from './anvil.js';
 import { ChainClient } from './client.js';
+import { ChainKeyRegistry } from '../bal/registry.js';
+import { systemClock } from '@lightnode/protocols';
 import { compileContracts } from './compile.js';
 import { readFileSync } from 'node:fs';
 import { CONTRACTS_DIR } from './compile.js';
@@ -108,8 +110,16 @@ test.serial('anchor, read back by root and by transaction; a retry returns the s
 test.serial('a stopped chain is CHAIN_UNAVAILABLE, not a hang', async (t) => {
   const other = await startAnvil();
   const c = await ChainClient.deploy(other.url, devAccountKey(0));
+  const s = testSigner();
+  await c.registerDevice(s.address, publicKeyFromPrivateKey(TEST_DEVICE_KEY));
+  const registry = new ChainKeyRegistry(c, systemClock, 0);
+  t.true((await registry.lookup(s.address)).active);
   await other.stop();
-  const e = await t.throwsAsync(c.keyOf(testSigner().address));
+  const e = await t.throwsAsync(c.keyOf(s.address));
   t.true(isLightNodeError(e, 'CHAIN_UNAVAILABLE'), String(e));
+  // the BAL's registry keeps serving what it read before; an unknown device still needs the chain
+  t.true((await registry.lookup(s.address)).active, 'stale but known');
+  const e2 = await t.throwsAsync(registry.lookup(Wallet.createRandom().address));
+  t.true(isLightNodeError(e2, 'CHAIN_UNAVAILABLE'));
   c.close();
 });

@@ -158,6 +158,9 @@ export class ChainClient {
   readonly registerIface: Interface;
   readonly proofIface: Interface;
 
+  /** How long to wait for a transaction to be mined (default 60 s). */
+  txTimeoutMs = 60_000;
+
   private constructor(
     readonly book: AddressBook,
     privateKey: string | undefined,
@@ -234,8 +237,12 @@ export class ChainClient {
       try {
         // eth_call first: a revert is reported with its custom error, before any nonce is used.
         await c.getFunction(fn).staticCall(...args);
-        const tx = (await c.getFunction(fn).send(...args)) as { hash: string; wait(): Promise<unknown> };
-        const receipt = (await tx.wait()) as {
+        const tx = (await c.getFunction(fn).send(...args)) as {
+          hash: string;
+          wait(confirms?: number, timeoutMs?: number): Promise<unknown>;
+        };
+        // a chain that takes the transaction but never mines it must not hang the caller: retried later
+        const receipt = (await tx.wait(1, this.txTimeoutMs)) as {
           blockNumber: number;
           status: number;
           logs: readonly { topics: readonly string[]; data: string; address: string }[];
