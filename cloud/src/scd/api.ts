@@ -20,6 +20,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LightNodeError, isLightNodeError, silentLogger, type Logger } from '@lightnode/protocols';
+import type { GapDelivery, IngestResult, ScdSink, WindowDelivery } from '../delivery.js';
 import type { Auth, Platform } from './auth.js';
 import type { ScdService } from './service.js';
 
@@ -223,12 +224,12 @@ export async function listen(server: Server, port = 0, host = '127.0.0.1'): Prom
 }
 
 /** The SCD seen from the BAL over HTTP (`POST /ingest`), with the BAL's bearer token. */
-export class HttpScdSink {
+export class HttpScdSink implements ScdSink {
   constructor(
     private readonly baseUrl: string,
     private readonly token: string,
   ) {}
-  private async post(path: string, body: unknown): Promise<never> {
+  private async post(path: string, body: unknown): Promise<IngestResult> {
     let r: Response;
     try {
       r = await fetch(`${this.baseUrl}${path}`, {
@@ -252,12 +253,12 @@ export class HttpScdSink {
         `SCD ${path}: HTTP ${r.status} ${j.error?.code ?? ''} ${j.error?.message ?? ''}`.trim(),
         { status: r.status },
       );
-    return j as never;
+    return j as IngestResult;
   }
-  ingestWindow(d: unknown): Promise<never> {
+  ingestWindow(d: WindowDelivery): Promise<IngestResult> {
     return this.post('/ingest', d);
   }
-  ingestGaps(d: unknown): Promise<never> {
+  ingestGaps(d: GapDelivery): Promise<IngestResult> {
     return this.post('/ingest/gaps', d);
   }
 }

@@ -292,9 +292,7 @@ export class ScdService {
     await this.deviceAccess(caller, deviceId, 'read proofs');
     const row = await this.store.batchOf(deviceId, seq);
     if (!row) throw new LightNodeError('NOT_FOUND', `no stored sample ${deviceId}/${seq}`, { deviceId, seq });
-    const anchorer = (
-      await this.store.db.all<{ anchorer: string }>('SELECT anchorer FROM anchors WHERE tx_hash = ?', [row.txHash])
-    )[0]?.anchorer;
+    const anchorer = await this.store.anchorerOf(row.txHash);
     return buildProof(row, seq, anchorer ?? '0x0000000000000000000000000000000000000000');
   }
 

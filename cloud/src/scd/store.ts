@@ -407,6 +407,12 @@ export class ScdStore {
     return r[0] && batchFromDb(r[0]);
   }
 
+  /** The BAL key that anchored a transaction (recorded with its window). */
+  async anchorerOf(txHash: string): Promise<string | undefined> {
+    return (await this.db.all<{ anchorer: string }>('SELECT anchorer FROM anchors WHERE tx_hash = ?', [txHash]))[0]
+      ?.anchorer;
+  }
+
   /** Holes in a device's stored seqs, each marked declared when the device declared it (signed gap). */
   async gaps(deviceId: string): Promise<GapView[]> {
     const id = deviceId.toLowerCase();

@@ -10,6 +10,7 @@ import {
   PROTOCOL_VERSION,
   decodeSample,
   encodeSample,
+  isDecodedValid,
   sampleToCanonical,
   validateSample,
   type Sample,
@@ -130,7 +131,7 @@ export function verifyBatch(
   const h = batch.header;
   checkConsistency(h, batch.samples);
   const leaves = batch.samples.map((s, i) =>
-    leafHash(encodeCanonical(sampleToCanonical(validateSample(s, `samples[${i}]`)))),
+    leafHash(encodeCanonical(sampleToCanonical(isDecodedValid(s) ? s : validateSample(s, `samples[${i}]`)))),
   );
   const root = merkleLevels(leaves).at(-1)![0]!;
   if (toHex(root) !== h.root.toLowerCase())

@@ -424,3 +424,25 @@ test('keccak256: the WebAssembly backend equals @noble/hashes (property)', (t) =
     { numRuns: 2000 },
   );
 });
+
+test('verifyBatch validates decoded samples once, and still refuses one changed in place after decoding', (t) => {
+  const b = sealBatch(
+    {
+      deviceId: signer.address,
+      podId: 'IT002E61899978',
+      samples: testSamples(5),
+      windowStartMs: Date.UTC(2021, 5, 23, 10, 30),
+      windowEndMs: Date.UTC(2021, 5, 23, 10, 31),
+    },
+    signer,
+    dom,
+  );
+  const back = decodeBatchWire(encodeBatchWire(b));
+  t.notThrows(() => verifyBatch(back, dom));
+  back.samples[2]!.quantities.activePowerW! += 1;
+  t.throws(() => verifyBatch(back, dom), { message: /MERKLE_ROOT_MISMATCH/ });
+  (back.samples[3]!.quantities as Record<string, unknown>).bogusW = 1;
+  t.throws(() => verifyBatch(back, dom), { message: /MERKLE_ROOT_MISMATCH|SCHEMA_INVALID/ });
+  back.samples[2]!.quantities.activePowerW = 1.5;
+  t.throws(() => verifyBatch(back, dom), { instanceOf: LightNodeError });
+});

@@ -84,6 +84,19 @@ function int(v: unknown, field: string, min: number, max: number): number {
   return v;
 }
 
+/**
+ * Samples that came out of a decoder already validated (decodeBatchWire). verifyBatch skips validating them again:
+ * any later change to such an object changes its canonical bytes, which the root check refuses anyway.
+ */
+const decodedValid = new WeakSet<object>();
+export function markDecodedValid(s: Sample): Sample {
+  decodedValid.add(s);
+  return s;
+}
+export function isDecodedValid(s: unknown): boolean {
+  return typeof s === 'object' && s !== null && decodedValid.has(s);
+}
+
 /** Checks a Sample-shaped value field by field; throws `SCHEMA_INVALID` / `VERSION_UNSUPPORTED` naming the field. */
 export function validateSample(x: unknown, path = 'sample'): Sample {
   if (!isObj(x)) throw invalidField('SCHEMA_INVALID', path, 'a sample object', x);

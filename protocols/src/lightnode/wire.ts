@@ -36,6 +36,7 @@ import { QUANTITY_IDS, QUANTITY_NAMES, type QuantityName } from './quantities.js
 import {
   PROTOCOL_VERSION,
   SAMPLE_SOURCES,
+  markDecodedValid,
   validateSample,
   worstQuality,
   type RawProvenance,
@@ -502,7 +503,7 @@ export function decodeBatchWire(bytes: Uint8Array): SignedBatch {
     };
     if (Object.keys(ql).length) s.qualities = ql;
     if (raws[i]) s.raw = raws[i];
-    samples.push(validateSample(s, `samples[${i}]`));
+    samples.push(markDecodedValid(validateSample(s, `samples[${i}]`)));
   }
   return { header, samples, signature: sig };
 }
