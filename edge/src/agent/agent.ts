@@ -25,13 +25,8 @@ import { ModbusLine, ModbusMeter, ModbusSerialTransport, type ModbusTransport } 
 import { Outbox, type CycleReading } from '../outbox/index.js';
 import { Uplink } from '../uplink/index.js';
 import { Shipper } from './shipper.js';
-import {
-  AlfaChain2Transport,
-  Chain2Source,
-  HttpChain2Transport,
-  SerialChain2Transport,
-  WsChain2Transport,
-} from '../chain2/index.js';
+import { AlfaSource } from '../sources/index.js';
+import { Chain2Source, HttpChain2Transport, SerialChain2Transport, WsChain2Transport } from '../chain2/index.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -71,6 +66,7 @@ export class Agent {
   private statusServer: Server | null = null;
   private shipper: Shipper | null = null;
   private readonly chain2: Chain2Source[] = [];
+  private readonly alfa: AlfaSource[] = [];
   private readonly chain2Queue: CycleReading[] = [];
   private cycles = 0;
   private lastCycleMs?: number;
@@ -136,23 +132,26 @@ export class Agent {
       }
     }
     for (const c2 of c.chain2) {
+      if (c2.alfa) {
+        const a = new AlfaSource({
+          id: `chain2:${c2.name}`,
+          host: c2.alfa.host,
+          port: c2.alfa.port,
+          unit: c2.alfa.unit,
+          clock: this.deps.clock,
+          pollMs: c2.pollMs,
+          logger: this.log,
+        });
+        this.alfa.push(a);
+        continue;
+      }
       const src = new Chain2Source({
         name: c2.name,
         transport: c2.ws
           ? new WsChain2Transport({ url: c2.ws, clock: this.deps.clock, logger: this.log })
           : c2.http
             ? new HttpChain2Transport({ baseUrl: c2.http, clock: this.deps.clock, pollMs: c2.pollMs, logger: this.log })
-            : c2.serial
-              ? new SerialChain2Transport({ path: c2.serial.path, baud: c2.serial.baud, logger: this.log })
-              : new AlfaChain2Transport({
-                  host: c2.alfa!.host,
-                  port: c2.alfa!.port,
-                  unit: c2.alfa!.unit,
-                  clock: this.deps.clock,
-                  pollMs: c2.pollMs,
-                  logger: this.log,
-                  meter: c2.meters[0]!,
-                }),
+            : new SerialChain2Transport({ path: c2.serial!.path, baud: c2.serial!.baud, logger: this.log }),
         podId: c.podId,
         meters: c2.meters,
         logger: this.log,
@@ -188,6 +187,7 @@ export class Agent {
     this.polling = true;
     this.uplink.start();
     for (const src of this.chain2) src.start();
+    for (const a of this.alfa) a.start((r) => this.chain2Queue.push(r));
     this.notify(`READY=1\nSTATUS=polling ${this.meters.length} meter(s), device ${this.deviceId}`);
     this.log.info('agent started', {
       deviceId: this.deviceId,
@@ -350,6 +350,7 @@ export class Agent {
     await this.uplink.stop();
     for (const l of this.lines) await l.close();
     for (const src of this.chain2) await src.stop();
+    for (const a of this.alfa) await a.stop();
     await new Promise<void>((resolve) => (this.statusServer ? this.statusServer.close(() => resolve()) : resolve()));
     rmSync(this.socketPath, { force: true });
     this.outbox.close();

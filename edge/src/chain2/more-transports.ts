@@ -3,21 +3,11 @@
  * - HTTP polling of a certified gateway's local API (`/info.json` once, then `/lastcf.json` and
  *   `/getcf.json?type=cf1` every `pollMs`; a frame already delivered is not delivered again);
  * - a serial line for PLC modems: bytes → frames with a pluggable framer (newline-delimited by default; a modem
- *   vendor's framing plugs in here);
- * - Sinapsi Alfa over Modbus TCP (through the `sinapsi/alfa` profile): quarter records synthesised from the cumulative
- *   registers at every quarter boundary, as CF1 frames, so that the same mapper checks them (a restart reading 0 is
- *   caught as a decreasing total, never taken as truth).
+ *   vendor's framing plugs in here).
+ * (Sinapsi Alfa is no Chain 2 transport: its registers become readings directly, edge/src/sources/alfa-source.ts.)
  */
 import { SerialPort } from 'serialport';
-import {
-  builtinProfiles,
-  encodeChain2Frame,
-  makeChain2Data,
-  silentLogger,
-  type Clock,
-  type Logger,
-} from '@lightnode/protocols';
-import { ModbusLine, ModbusMeter, ModbusSerialTransport, type ModbusTransport } from '../modbus/index.js';
+import { silentLogger, type Clock, type Logger } from '@lightnode/protocols';
 import type { Chain2Transport, Chain2TransportStats } from './transport.js';
 
 export class HttpChain2Transport implements Chain2Transport {
@@ -142,111 +132,5 @@ export class SerialChain2Transport implements Chain2Transport {
     const p = this.port;
     this.port = null;
     if (p?.isOpen) await new Promise<void>((r) => p.close(() => r()));
-  }
-}
-
-export class AlfaChain2Transport implements Chain2Transport {
-  private line: ModbusLine | null = null;
-  private meter: ModbusMeter | null = null;
-  private cancel: (() => void) | null = null;
-  private stopped = true;
-  private lastBoundary: number | null = null;
-  private totalAtBoundary: number | null = null;
-  private readonly s: Chain2TransportStats = {
-    connects: 0,
-    disconnects: 0,
-    messages: 0,
-    bytes: 0,
-    state: 'disconnected',
-  };
-  readonly endpoint: string;
-
-  constructor(
-    private readonly o: {
-      host: string;
-      port?: number;
-      unit?: number;
-      clock: Clock;
-      pollMs?: number;
-      logger?: Logger;
-      transport?: ModbusTransport;
-      gatewayId?: string;
-      meter?: string;
-    },
-  ) {
-    this.endpoint = `alfa+tcp://${o.host}:${o.port ?? 502}`;
-  }
-
-  start(onFrame: (text: string) => void): void {
-    this.stopped = false;
-    const transport =
-      this.o.transport ?? new ModbusSerialTransport({ tcp: { host: this.o.host, port: this.o.port ?? 502 } });
-    this.line = new ModbusLine(transport, { clock: this.o.clock, ...(this.o.logger ? { logger: this.o.logger } : {}) });
-    const profile = builtinProfiles().get('sinapsi/alfa');
-    this.meter = new ModbusMeter({
-      id: 'alfa',
-      profile,
-      device: this.line.addDevice({ name: 'alfa', unit: this.o.unit ?? 1, timeoutMs: 2000, retries: 1 }),
-      clock: this.o.clock,
-      slowEvery: 1,
-    });
-    const tick = async (): Promise<void> => {
-      if (this.stopped || !this.meter) return;
-      const r = await this.meter.read({ includeSlow: true });
-      const ok = r.timings.failedRequests < r.timings.requests;
-      if (ok && this.s.state !== 'connected') this.s.connects++;
-      if (!ok && this.s.state === 'connected') this.s.disconnects++;
-      this.s.state = ok ? 'connected' : 'disconnected';
-      const now = this.o.clock.now();
-      const boundary = Math.floor(now / 900_000) * 900_000;
-      const total = r.values.energyImportWh?.quality === 'good' ? r.values.energyImportWh.value! : null;
-      if (
-        ok &&
-        total !== null &&
-        this.lastBoundary !== null &&
-        this.totalAtBoundary !== null &&
-        boundary > this.lastBoundary
-      ) {
-        const s = boundary / 1000;
-        const frame = makeChain2Data({
-          id: this.o.gatewayId ?? 'alfa',
-          tsMs: now,
-          meter: this.o.meter ?? 'M1',
-          type: 'CF1',
-          payload: {
-            MessagePosixTimestamp: Math.floor(now / 1000),
-            MeasurePosixTimestamp: s,
-            TariffCode: r.values.tariffBand?.value ?? 0,
-            TotalActEnergy: total,
-            CurrQuartActEnergy: Math.max(0, total - this.totalAtBoundary),
-            QuartAveragePower: r.values.quarterAveragePowerW?.value ?? 0,
-            InstantPower: r.values.activePowerW?.value ?? 0,
-            SynthesisedFrom: 'sinapsi/alfa registers',
-          },
-        });
-        const text = encodeChain2Frame(frame);
-        this.s.messages++;
-        this.s.bytes += text.length;
-        onFrame(text);
-      }
-      if (ok && total !== null && (this.lastBoundary === null || boundary > this.lastBoundary)) {
-        // the first boundary only starts the reference: a quarter is reported once it was observed from its start
-        this.totalAtBoundary = this.lastBoundary === null ? null : total;
-        this.lastBoundary = boundary;
-      }
-      this.cancel = this.o.clock.setTimer(this.o.pollMs ?? 10_000, () => void tick());
-    };
-    void tick();
-  }
-
-  stats(): Chain2TransportStats {
-    return { ...this.s };
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.cancel?.();
-    await this.line?.close();
-    this.s.state = 'disconnected';
   }
 }

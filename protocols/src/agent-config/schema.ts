@@ -8,6 +8,8 @@ import { podIdSchema } from '../lightnode/pod.js';
 import { VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from '../lightnode/eip712.js';
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
+/** What a meter measures at the site: the PoD (exchange) meter, PV production, a load, the storage system. */
+const role = z.enum(['pod', 'pv', 'load', 'ess']);
 const meter = z
   .object({
     id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1–64)'),
@@ -17,6 +19,8 @@ const meter = z
     timeoutMs: ms(10, 60_000).optional(),
     retries: z.number().int().min(0).max(10).default(1),
     raw: z.boolean().default(false),
+    /** Site role; at most one `pod` meter in the whole config. */
+    role: role.optional(),
   })
   .strict();
 
@@ -141,10 +145,21 @@ export const AgentConfigSchema = z
             pollMs: ms(500, 600_000).default(5000),
             /** Meter slots to accept (M1 = exchange meter, M2… = production meters). */
             meters: z.array(z.string().min(1)).min(1).default(['M1']),
+            /** Slot → role; default `M1` pod, `M2…` pv. Keys must be among `meters`. */
+            roles: z.record(z.string().min(1), role).default({}),
           })
           .strict()
           .refine((c) => [c.ws, c.http, c.serial, c.alfa].filter((x) => x !== undefined).length === 1, {
             message: 'exactly one of ws, http, serial, alfa',
+          })
+          .superRefine((c, ctx) => {
+            for (const slot of Object.keys(c.roles))
+              if (!c.meters.includes(slot))
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['roles', slot],
+                  message: `a slot among meters (${c.meters.join(', ')})`,
+                });
           }),
       )
       .default([]),
@@ -198,7 +213,34 @@ export function parseAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
       ids.add(m.id);
     }),
   );
+  checkSinglePod(c, origin);
   return c;
+}
+
+/** The role of each Chain 2 slot: configured, else `M1` pod and `M2…` pv. */
+export function chain2Roles(c: AgentConfig['chain2'][number]): Record<string, AgentMeterRole> {
+  return Object.fromEntries(c.meters.map((slot) => [slot, c.roles[slot] ?? (slot === 'M1' ? 'pod' : 'pv')]));
+}
+
+export type AgentMeterRole = z.infer<typeof role>;
+
+function checkSinglePod(c: AgentConfig, origin: string): void {
+  const pods: string[] = [];
+  c.chain2.forEach((s, i) => {
+    for (const [slot, r] of Object.entries(chain2Roles(s)))
+      if (r === 'pod') pods.push(`${origin}.chain2[${i}].roles.${slot}${s.roles[slot] ? '' : ' (default of M1)'}`);
+  });
+  c.lines.forEach((l, li) =>
+    l.meters.forEach((m, mi) => {
+      if (m.role === 'pod') pods.push(`${origin}.lines[${li}].meters[${mi}].role`);
+    }),
+  );
+  if (pods.length > 1)
+    throw new LightNodeError(
+      'CONFIG_INVALID',
+      `${pods[1]!}: expected at most one meter with role "pod", received a second one (the first: ${pods[0]!})`,
+      { path: pods[1]!.replace(/ \(.*\)$/, ''), first: pods[0]! },
+    );
 }
 
 export function agentConfigJsonSchema(): unknown {
