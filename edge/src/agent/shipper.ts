@@ -1,23 +1,27 @@
 /**
- * Ships the outbox over the uplink: pending batches and gap declarations in seq order, at most `inflight` published
- * and not yet acknowledged; each is marked delivered only on its PUBACK. On a reconnect everything not acknowledged is
- * published again (at least once; receivers deduplicate on (deviceId, seq)).
+ * Ships the durable queue over the link: acks, QoS reports and reports first, then batches and gaps in seq order (the
+ * queue's `pending` order), at most `window` published and not yet acknowledged; each item is marked delivered only
+ * on its PUBACK. On a reconnect everything not acknowledged is published again (at least once; receivers
+ * deduplicate). Each item's payload was encoded once by its leaf's codec and is published as is.
  */
-import { topics } from '@lightnode/protocols';
-import type { Outbox } from '../outbox/index.js';
-import type { Uplink } from '../uplink/index.js';
+import { silentLogger, type Logger } from '@lightnode/protocols';
+import type { Link } from '../link/link.js';
+import type { DurableQueue } from '../store/index.js';
 
 export class Shipper {
-  private readonly inflight = new Set<string>();
+  private readonly inflight = new Set<number>();
   private busy = false;
   private stopped = false;
+  private generation = 0;
   delivered = 0;
+  /** Publishes that failed (dropped connection); the item is published again later. */
+  failed = 0;
 
   constructor(
-    private readonly outbox: Outbox,
-    private readonly uplink: Uplink,
-    private readonly deviceId: string,
+    private readonly queue: DurableQueue,
+    private readonly link: Link,
     private readonly window: number,
+    private readonly log: Logger = silentLogger,
   ) {}
 
   get inFlight(): number {
@@ -26,6 +30,7 @@ export class Shipper {
 
   /** Forget what was in flight (after a reconnect it is all published again). */
   reset(): void {
+    this.generation++;
     this.inflight.clear();
   }
 
@@ -33,29 +38,36 @@ export class Shipper {
     this.stopped = true;
   }
 
-  /** Fills the in-flight window; call it after new batches are sealed and on every (re)connection. */
+  /** Fills the in-flight window; call it after new items are queued and on every (re)connection. */
   kick(): void {
-    if (this.busy || this.stopped || this.uplink.state !== 'connected') return;
+    if (this.busy || this.stopped || this.link.state !== 'connected') return;
     this.busy = true;
     try {
       for (;;) {
         const room = this.window - this.inflight.size;
-        if (room <= 0 || this.uplink.state !== 'connected') break;
-        const items = this.outbox.pending(room, this.inflight);
+        if (room <= 0 || this.link.state !== 'connected') break;
+        const items = this.queue.pending(room, this.inflight);
         if (!items.length) break;
         for (const it of items) {
-          const key = `${it.kind}:${it.id}`;
-          this.inflight.add(key);
-          const topic = it.kind === 'batch' ? topics.batch(this.deviceId) : topics.gap(this.deviceId);
-          this.uplink.publish(topic, it.payload).then(
+          this.inflight.add(it.id);
+          const gen = this.generation;
+          this.link.publish(it.kind, it.payload).then(
             () => {
               if (this.stopped) return;
-              this.outbox.markDelivered(it.kind, it.id);
-              this.delivered++;
-              this.inflight.delete(key);
+              try {
+                this.queue.markDelivered(it.id);
+                this.delivered++;
+              } catch (e) {
+                // not marked: published again later (at least once)
+                this.log.warn('marking an item delivered failed', { id: it.id, error: (e as Error).message });
+              }
+              if (gen === this.generation) this.inflight.delete(it.id);
               this.kick();
             },
-            () => this.inflight.delete(key),
+            () => {
+              this.failed++;
+              if (gen === this.generation) this.inflight.delete(it.id);
+            },
           );
         }
       }
