@@ -1,2 +1,2 @@
 export * from './outbox.js';
-export * from './seq-file.js';
+

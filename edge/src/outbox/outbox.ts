@@ -34,7 +34,7 @@ import {
   type SignedBatch,
   type Signer,
 } from '@lightnode/protocols';
-import { readSeqFile, writeSeqFile } from './seq-file.js';
+import { readSeqFile, writeSeqFile } from '../store/seq-file.js';
 
 export interface OutboxOptions {
   path: string;

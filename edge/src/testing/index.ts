@@ -3,3 +3,5 @@ export * from './fake-modbus.js';
 export * from './meter-contract.js';
 export * from './fake-link.js';
 export * from './fake-notify.js';
+export * from './fake-queue.js';
+export * from './queue-contract.js';

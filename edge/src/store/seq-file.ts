@@ -3,15 +3,18 @@
  * reserves a new block of sequence numbers. Every seq ever used is < upTo. On start, an outbox whose next seq is
  * below `from` was restored from an older backup: the agent then jumps to `upTo` (and declares the skipped range),
  * so no seq is ever reused. Kept outside the database precisely so that restoring the database cannot rewind it.
+ * The store keeps one for the sample seq (`seq.hwm`) and one for the message seq (`message-seq.hwm`).
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LightNodeError } from '@lightnode/protocols';
+import type { HighWaterMark, SeqReservation } from './backend.js';
 
-export interface SeqReservation {
-  deviceId: string;
-  from: number;
-  upTo: number;
+export type { SeqReservation } from './backend.js';
+
+/** A high-water file as the store's `HighWaterMark` (one per sequence: samples, messages). */
+export function fileHighWater(path: string): HighWaterMark {
+  return { read: () => readSeqFile(path), write: (r) => writeSeqFile(path, r) };
 }
 
 export function readSeqFile(path: string): SeqReservation | null {
