@@ -36,7 +36,11 @@ export class UplinkLink implements Link {
     return this.uplink.stop();
   }
 
-  publish<K extends OutboundLeaf>(leaf: K, payload: TopicPayloads[K] | Uint8Array, opts?: PublishOptions): Promise<void> {
+  publish<K extends OutboundLeaf>(
+    leaf: K,
+    payload: TopicPayloads[K] | Uint8Array,
+    opts?: PublishOptions,
+  ): Promise<void> {
     const bytes = payload instanceof Uint8Array ? payload : topicCodecs[leaf].encode(payload);
     return this.uplink.publish(topics[leaf](this.o.deviceId), Buffer.from(bytes), opts).catch((e: unknown) => {
       this.publishFailures++;

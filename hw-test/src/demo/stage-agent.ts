@@ -82,7 +82,7 @@ export const agentStage: DemoStage = {
           },
         ],
       });
-      const agent = new Agent(config, { clock: systemClock, notify: () => undefined });
+      const agent = new Agent(config, { clock: systemClock });
       await agent.start();
       ctx.say('agent polling a simulated SDM630 at 5 Hz, sealing 2-s signed batches, shipping them over MQTT …');
       const bal = cloud.bal!;

@@ -1,0 +1,161 @@
+/**
+ * Wiring: the agent config → its parts (the device key, the store, the sources, the link, the status socket). The only
+ * code that reads config shapes; everything it builds is a library part with its own options, and a test replaces
+ * any of them (`AgentDeps.store`, `.sources`, `.link`).
+ */
+import { join } from 'node:path';
+import {
+  builtinProfiles,
+  chain2Roles,
+  lightNodeDomain,
+  type AgentConfig,
+  type Clock,
+  type Logger,
+  type Signer,
+} from '@lightnode/protocols';
+import { HttpChain2Transport, SerialChain2Transport, WsChain2Transport } from '../chain2/index.js';
+import { signerFromKeyFile } from '../keys/index.js';
+import type { Link } from '../link/link.js';
+import { ModbusLine, ModbusMeter, ModbusSerialTransport } from '../modbus/index.js';
+import { AlfaSource, Chain2MeterSource, ModbusMeterSource, type MeterSource } from '../sources/index.js';
+import type { Store } from '../store/index.js';
+import type { UplinkOptions } from '../uplink/index.js';
+import { UplinkLink } from './uplink-link.js';
+
+export interface AgentParts {
+  signer: Signer;
+  store: Store;
+  sources: MeterSource[];
+  /** Modbus lines the sources share: closed after the sources stopped. */
+  lines: ModbusLine[];
+  link: Link;
+  socketPath: string;
+  /** Commit period: the fastest meter's poll period, at most 1 s. */
+  cycleMs: number;
+}
+
+export interface WiringDeps {
+  clock: Clock;
+  logger: Logger;
+  sources?: MeterSource[];
+  store?: Store;
+  link?: Link;
+  random?: () => number;
+}
+
+export async function wireAgent(c: AgentConfig, deps: WiringDeps): Promise<AgentParts> {
+  const signer = signerFromKeyFile(c.keyFile ?? join(c.stateDir, 'device.key'));
+  const lines: ModbusLine[] = [];
+  const sources = deps.sources ?? [...modbusSources(c, deps, lines), ...chain2Sources(c, deps)];
+  const store = deps.store ?? (await openStore(c, signer, deps));
+  const link = deps.link ?? new UplinkLink(uplinkOptions(c, signer.address, deps));
+  const polls = c.lines.flatMap((l) => l.meters.map((m) => m.pollMs));
+  return {
+    signer,
+    store,
+    sources,
+    lines,
+    link,
+    socketPath: c.status.socket ?? join(c.stateDir, 'agent.sock'),
+    cycleMs: Math.min(1000, ...polls),
+  };
+}
+
+async function openStore(c: AgentConfig, signer: Signer, deps: WiringDeps): Promise<Store> {
+  // TODO(merge): a static import once edge/src/store exports SqliteStore
+  const { SqliteStore } = (await import('../store/index.js')) as unknown as {
+    SqliteStore: { open(o: Record<string, unknown>): Store };
+  };
+  return SqliteStore.open({
+    path: c.outbox.path ?? join(c.stateDir, 'outbox.db'),
+    seqFile: join(c.stateDir, 'seq.hwm'),
+    signer,
+    domain: lightNodeDomain(c.chain.chainId, c.chain.keyRegister),
+    podId: c.podId,
+    clock: deps.clock,
+    quotaBytes: c.outbox.quotaBytes,
+    windowMs: c.batch.windowMs,
+    logger: deps.logger,
+  });
+}
+
+function modbusSources(c: AgentConfig, deps: WiringDeps, lines: ModbusLine[]): MeterSource[] {
+  const profiles = builtinProfiles();
+  return c.lines.flatMap((l) => {
+    const transport = new ModbusSerialTransport(
+      'tcp' in l.transport ? { tcp: l.transport.tcp } : { rtu: l.transport.rtu },
+    );
+    const line = new ModbusLine(transport, {
+      clock: deps.clock,
+      logger: deps.logger,
+      ...('rtu' in l.transport ? { baud: l.transport.rtu.baud } : {}),
+      ...(l.interFrameGapMs !== undefined ? { interFrameGapMs: l.interFrameGapMs } : {}),
+      ...(deps.random ? { random: deps.random } : {}),
+    });
+    lines.push(line);
+    return l.meters.map((m) => {
+      const profile = profiles.get(m.profile);
+      const device = line.addDevice({
+        name: m.id,
+        unit: m.unit ?? profile.transport.unitId ?? 1,
+        timeoutMs: m.timeoutMs ?? profile.transport.timeoutMs ?? 300,
+        retries: m.retries,
+        turnaroundMs: profile.transport.turnaroundMs ?? 0,
+      });
+      return new ModbusMeterSource({
+        meter: new ModbusMeter({ id: m.id, profile, device, clock: deps.clock, raw: m.raw }),
+        device,
+        clock: deps.clock,
+        pollMs: m.pollMs,
+        source: 'tcp' in l.transport ? 'modbus-tcp' : 'modbus-rtu',
+        ...(m.role ? { role: m.role } : {}),
+      });
+    });
+  });
+}
+
+function chain2Sources(c: AgentConfig, deps: WiringDeps): MeterSource[] {
+  const { clock, logger } = deps;
+  return c.chain2.map((c2) => {
+    const roles = chain2Roles(c2);
+    if (c2.alfa)
+      return new AlfaSource({
+        id: `chain2:${c2.name}`,
+        host: c2.alfa.host,
+        port: c2.alfa.port,
+        unit: c2.alfa.unit,
+        clock,
+        pollMs: c2.pollMs,
+        logger,
+        ...(roles[c2.meters[0]!] ? { role: roles[c2.meters[0]!]! } : {}),
+      });
+    const transport = c2.ws
+      ? new WsChain2Transport({ url: c2.ws, clock, logger })
+      : c2.http
+        ? new HttpChain2Transport({ baseUrl: c2.http, clock, pollMs: c2.pollMs, logger })
+        : new SerialChain2Transport({ path: c2.serial!.path, baud: c2.serial!.baud, logger });
+    return new Chain2MeterSource({ name: c2.name, transport, podId: c.podId, roles, clock, logger });
+  });
+}
+
+/** The link's options (`MqttLink` takes the same). */
+export function uplinkOptions(c: AgentConfig, deviceId: string, deps: WiringDeps): UplinkOptions {
+  const u = c.uplink;
+  return {
+    url: u.url,
+    deviceId,
+    clock: deps.clock,
+    logger: deps.logger,
+    keepaliveS: u.keepaliveS,
+    protocolVersion: u.protocolVersion,
+    reconnectBaseMs: u.reconnectBaseMs,
+    reconnectMaxMs: u.reconnectMaxMs,
+    ...(deps.random ? { random: deps.random } : {}),
+    ...(u.clientId ? { clientId: u.clientId } : {}),
+    ...(u.username !== undefined ? { username: u.username } : {}),
+    ...(u.password !== undefined ? { password: u.password } : {}),
+    ...(u.caFile ? { caFile: u.caFile } : {}),
+    ...(u.certFile ? { certFile: u.certFile } : {}),
+    ...(u.keyFile ? { keyFile: u.keyFile } : {}),
+  };
+}
