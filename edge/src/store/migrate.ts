@@ -86,13 +86,13 @@ function migrateWave1(db: Database.Database): { from: 'wave1'; batches: number; 
     ].sort((x, y) => x.first - y.first);
     for (const r of rows) {
       if (r.kind === 'batch') {
-        const b = r.b!;
+        const b = r.b;
         // delivered batches kept only their seq range in wave 1; undelivered ones keep their wire bytes as they are
         const energies = b.delivered || !b.wire.length ? undefined : energySpan(decodeBatchWire(b.wire).samples);
         const info = energies ? itemInfo({ energies }) : null;
         ins.run('batch', b.first_seq, b.last_seq, b.wire, b.delivered, b.created_ms, b.first_ts_ms, info);
       } else {
-        const g = r.g!;
+        const g = r.g;
         const signed = topicCodecs.gap.decode(Buffer.from(g.signed));
         const m: Gap = signed.message;
         const decl = {
