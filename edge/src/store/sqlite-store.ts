@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { existsSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LightNodeError, silentLogger } from '@lightnode/protocols';
-import { ensureLayout } from './migrate.js';
+import { detectLayout, ensureLayout, notAnOutbox } from './migrate.js';
 import { fileHighWater } from './seq-file.js';
 import { SqliteBackend } from './sqlite-backend.js';
 import { StoreCore, type StoreOptions } from './store-core.js';
@@ -29,12 +29,10 @@ export interface SqliteStoreOptions extends StoreOptions {
   messageSeqFile?: string;
 }
 
-/** Opens the file in WAL mode with synchronous=FULL and checks it (quick_check). */
+/** Opens the file and checks it (quick_check); WAL and synchronous=FULL are set once it is known to be ours. */
 function openDb(path: string): Database.Database {
   const db = new Database(path);
   try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
     const check = db.pragma('quick_check', { simple: true }) as string;
     if (check !== 'ok') throw new Error(`quick_check: ${check}`);
     return db;
@@ -70,6 +68,9 @@ export class SqliteStore extends StoreCore {
   static open(o: SqliteStoreOptions): SqliteStore {
     const prepare = (db: Database.Database, extra: Extra): SqliteStore => {
       try {
+        if (detectLayout(db) === 'foreign') throw notAnOutbox(o.path, 'an SQLite database of another schema');
+        db.pragma('journal_mode = WAL');
+        db.pragma('synchronous = FULL');
         const { migrated } = ensureLayout(db, o.path);
         return new SqliteStore(o, db, { ...extra, ...(migrated ? { migrated } : {}) });
       } catch (e) {

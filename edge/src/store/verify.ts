@@ -6,7 +6,16 @@
  */
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { LightNodeError, decodeSample, topicCodecs, type SignedBatch, type SignedGap } from '@lightnode/protocols';
+import {
+  LightNodeError,
+  decodeSample,
+  topicCodecs,
+  verifyBatch,
+  verifyGap,
+  type Eip712Domain,
+  type SignedBatch,
+  type SignedGap,
+} from '@lightnode/protocols';
 import { detectLayout, ensureLayout, notAnOutbox, type Layout } from './migrate.js';
 
 export interface VerifyReport {
@@ -63,7 +72,9 @@ export function readStoreFile<T>(
     if (layout === 'empty') throw notAnOutbox(path, 'an empty SQLite database');
     if (layout === 'foreign') throw notAnOutbox(path, 'an SQLite database of another schema');
     if (layout === 'v2') return file.transaction(() => fn(file, layout, file))();
-    const copy = new Database(file.serialize());
+    const image = file.serialize();
+    image[18] = image[19] = 1; // header: read/write versions 2 (WAL) → 1 (rollback journal), as memory requires
+    const copy = new Database(image);
     try {
       ensureLayout(copy, path);
       return fn(copy, layout, file);
@@ -109,6 +120,16 @@ export function storeFileStats(path: string): StoreFileStats {
   });
 }
 
+export interface ItemChecks {
+  batch: (b: SignedBatch) => void;
+  gap: (g: SignedGap) => void;
+}
+
+/** The checks of `verifyStoreFile` for a domain: `verifyBatch` and `verifyGap`. */
+export function domainChecks(domain: Eip712Domain): ItemChecks {
+  return { batch: (b) => void verifyBatch(b, domain), gap: (g) => void verifyGap(g, domain) };
+}
+
 interface Range {
   first: number;
   last: number;
@@ -121,10 +142,7 @@ interface Range {
  * gap (decode, `verifyGap`), and sample seq continuity across batches, declared gaps and unsealed samples: any
  * undeclared gap or duplicate is reported. Delivered batches count by their seq ranges (their bytes are gone).
  */
-export function verifyStoreFile(
-  path: string,
-  verify: { batch: (b: SignedBatch) => void; gap: (g: SignedGap) => void },
-): VerifyReport {
+export function verifyStoreFile(path: string, verify: ItemChecks): VerifyReport {
   return readStoreFile(path, (db, layout, file) => {
     const integrity = file.pragma('integrity_check', { simple: true }) as string;
     const ranges: Range[] = [];
