@@ -22,7 +22,7 @@ import {
 } from '@lightnode/protocols';
 import { signerFromKeyFile } from '../keys/index.js';
 import { ModbusLine, ModbusMeter, ModbusSerialTransport, type ModbusTransport } from '../modbus/index.js';
-import { Outbox, type CycleReading } from '../outbox/index.js';
+import { SqliteStore, type CycleReading } from '../store/index.js';
 import { Uplink } from '../uplink/index.js';
 import { Shipper } from './shipper.js';
 import {
@@ -60,7 +60,7 @@ export function systemdNotify(env: NodeJS.ProcessEnv = process.env): (state: str
 }
 
 export class Agent {
-  private outbox!: Outbox;
+  private outbox!: SqliteStore;
   private uplink!: Uplink;
   private readonly lines: ModbusLine[] = [];
   private readonly meters: MeterSlot[] = [];
@@ -94,7 +94,7 @@ export class Agent {
     const signer = signerFromKeyFile(c.keyFile ?? join(c.stateDir, 'device.key'));
     this.deviceId = signer.address;
     const domain = lightNodeDomain(c.chain.chainId, c.chain.keyRegister);
-    this.outbox = Outbox.open({
+    this.outbox = SqliteStore.open({
       path: c.outbox.path ?? join(c.stateDir, 'outbox.db'),
       seqFile: join(c.stateDir, 'seq.hwm'),
       signer,
@@ -102,6 +102,7 @@ export class Agent {
       podId: c.podId,
       clock: this.deps.clock,
       quotaBytes: c.outbox.quotaBytes,
+      windowMs: c.batch.windowMs,
       logger: this.log,
     });
     const recovered = this.outbox.stats().recovered;
@@ -225,8 +226,8 @@ export class Agent {
     });
     if (!this.polling) return 0;
     try {
-      this.outbox.appendCycle(readings);
-      this.outbox.sealDue(this.config.batch.windowMs);
+      this.outbox.commitCycle(readings);
+      this.outbox.sealDue();
     } catch (e) {
       this.log.error('outbox write failed', { error: (e as Error).message });
       return 1000;
@@ -339,9 +340,9 @@ export class Agent {
     this.cancelCycle?.();
     this.cancelStatus?.();
     try {
-      if (this.chain2Queue.length) this.outbox.appendCycle(this.chain2Queue.splice(0));
+      if (this.chain2Queue.length) this.outbox.commitCycle(this.chain2Queue.splice(0));
       if (this.uplink.state === 'connected') await this.drain(opts.drainMs ?? 0);
-      else this.outbox.sealDue(this.config.batch.windowMs, true);
+      else this.outbox.sealDue(true);
     } catch (e) {
       this.log.error('sealing at stop failed', { error: (e as Error).message });
     }
@@ -359,7 +360,7 @@ export class Agent {
   /** Seals everything and waits until the outbox is empty or `timeoutMs` passes (tests, graceful drains). */
   async drain(timeoutMs: number): Promise<boolean> {
     const until = this.deps.clock.monotonic() + timeoutMs;
-    this.outbox.sealDue(this.config.batch.windowMs, true);
+    this.outbox.sealDue(true);
     for (;;) {
       this.ship();
       const s = this.outbox.stats();

@@ -1,20 +1,20 @@
 /**
- * Ships the outbox over the uplink: pending batches and gap declarations in seq order, at most `inflight` published
- * and not yet acknowledged; each is marked delivered only on its PUBACK. On a reconnect everything not acknowledged is
- * published again (at least once; receivers deduplicate on (deviceId, seq)).
+ * Ships the store's queue over the uplink: acks / QoS reports / reports first, then batches and gap declarations in
+ * seq order, at most `inflight` published and not yet acknowledged; each is marked delivered only on its PUBACK. On a
+ * reconnect everything not acknowledged is published again (at least once; receivers deduplicate on (deviceId, seq)).
  */
 import { topics } from '@lightnode/protocols';
-import type { Outbox } from '../outbox/index.js';
+import type { DurableQueue } from '../store/index.js';
 import type { Uplink } from '../uplink/index.js';
 
 export class Shipper {
-  private readonly inflight = new Set<string>();
+  private readonly inflight = new Set<number>();
   private busy = false;
   private stopped = false;
   delivered = 0;
 
   constructor(
-    private readonly outbox: Outbox,
+    private readonly outbox: DurableQueue,
     private readonly uplink: Uplink,
     private readonly deviceId: string,
     private readonly window: number,
@@ -44,15 +44,18 @@ export class Shipper {
         const items = this.outbox.pending(room, this.inflight);
         if (!items.length) break;
         for (const it of items) {
-          const key = `${it.kind}:${it.id}`;
+          const key = it.id;
           this.inflight.add(key);
-          const topic = it.kind === 'batch' ? topics.batch(this.deviceId) : topics.gap(this.deviceId);
-          this.uplink.publish(topic, it.payload).then(
+          this.uplink.publish(topics[it.kind](this.deviceId), Buffer.from(it.payload)).then(
             () => {
               if (this.stopped) return;
-              this.outbox.markDelivered(it.kind, it.id);
-              this.delivered++;
               this.inflight.delete(key);
+              try {
+                this.outbox.markDelivered(it.id);
+                this.delivered++;
+              } catch {
+                return; // the mark could not be written (OUTBOX_WRITE_FAILED): it stays pending, published again
+              }
               this.kick();
             },
             () => this.inflight.delete(key),
