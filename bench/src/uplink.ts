@@ -24,7 +24,7 @@ import {
   type Sample,
 } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
-import { Outbox, Shipper, Uplink, writeNewKeyFile } from '@lightnode/edge';
+import { Shipper, SqliteStore, Uplink, UplinkLink, writeNewKeyFile } from '@lightnode/edge';
 import { MeterSimulator, meterDataset, naturalUnits, serveTcp, startMosquitto } from '@lightnode/hw-test';
 import { emit, type BenchResult } from './common.js';
 
@@ -50,7 +50,7 @@ async function countingProxy(
   };
 }
 
-async function connected(u: Uplink): Promise<void> {
+async function connected(u: { readonly state: string }): Promise<void> {
   for (let i = 0; i < 500 && u.state !== 'connected'; i++) await new Promise((r) => setTimeout(r, 10));
   if (u.state !== 'connected') throw new Error('uplink did not connect');
 }
@@ -136,7 +136,7 @@ export async function main(args: string[]): Promise<number> {
 
     // (b) backlog drain
     const n = days * 86_400;
-    const ob = Outbox.open({
+    const ob = SqliteStore.open({
       path: join(work, 'outbox.db'),
       seqFile: join(work, 'seq.hwm'),
       signer,
@@ -144,13 +144,14 @@ export async function main(args: string[]): Promise<number> {
       podId: 'IT002E61899978',
       clock: { ...systemClock, now: () => Date.UTC(2021, 6, 1) },
       quotaBytes: 2 ** 40,
+      windowMs: 60_000,
       seqBlock: 100_000,
     });
     const t0 = performance.now();
     const gen = meterDataset({ deviceId: signer.address, count: n, startMs: Date.UTC(2021, 5, 23), seed: 1 });
     let chunk: Sample[] = [];
     const flush = (): void => {
-      ob.appendCycle(
+      ob.commitCycle(
         chunk.map((s) => ({
           tsMs: s.tsMs,
           source: s.source,
@@ -165,20 +166,20 @@ export async function main(args: string[]): Promise<number> {
       chunk.push(s);
       if (chunk.length === 3600) {
         flush();
-        ob.sealDue(60_000, true);
+        ob.sealDue(true);
       }
     }
     if (chunk.length) flush();
-    ob.sealDue(60_000, true);
+    ob.sealDue(true);
     const stored = ob.stats();
     const prepS = (performance.now() - t0) / 1000;
     process.stderr.write(
       `stored ${stored.undeliveredSamples} samples in ${stored.undeliveredBatches} batches (${(stored.bytes / 1e6).toFixed(1)} MB) in ${prepS.toFixed(0)} s; draining …\n`,
     );
-    const u = new Uplink({ url: broker.url, deviceId: signer.address, clock: systemClock });
+    const u = new UplinkLink({ url: broker.url, deviceId: signer.address, clock: systemClock });
     u.start();
     await connected(u);
-    const shipper = new Shipper(ob, u, signer.address, 64);
+    const shipper = new Shipper(ob, u, 64);
     const d0 = performance.now();
     shipper.kick();
     let lastReport = d0;

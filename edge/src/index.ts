@@ -1,14 +1,6 @@
 // Public API of @lightnode/edge.
 export * from './keys/index.js';
 export * from './modbus/index.js';
-export {
-  Outbox,
-  verifyOutboxFile,
-  type OutboxOptions,
-  type OutboxStats,
-  type PendingItem,
-  type VerifyReport,
-} from './outbox/index.js';
 export * from './store/index.js';
 export * from './uplink/index.js';
 export * from './link/index.js';

@@ -58,7 +58,7 @@ export class Agent {
   async start(): Promise<void> {
     const c = this.config;
     mkdirSync(c.stateDir, { recursive: true });
-    const p = await wireAgent(c, { ...this.deps, logger: this.log });
+    const p = wireAgent(c, { ...this.deps, logger: this.log });
     this.parts = p;
     this.deviceId = p.signer.address;
     this.startedMs = this.deps.clock.now();

@@ -5,3 +5,4 @@ export * from './shipper.js';
 export * from './status.js';
 export * from './systemd.js';
 export * from './wiring.js';
+export * from './uplink-link.js';

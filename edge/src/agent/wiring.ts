@@ -18,7 +18,7 @@ import { signerFromKeyFile } from '../keys/index.js';
 import type { Link } from '../link/link.js';
 import { ModbusLine, ModbusMeter, ModbusSerialTransport } from '../modbus/index.js';
 import { AlfaSource, Chain2MeterSource, ModbusMeterSource, type MeterSource } from '../sources/index.js';
-import type { Store } from '../store/index.js';
+import { SqliteStore, type Store } from '../store/index.js';
 import type { UplinkOptions } from '../uplink/index.js';
 import { UplinkLink } from './uplink-link.js';
 
@@ -43,11 +43,11 @@ export interface WiringDeps {
   random?: () => number;
 }
 
-export async function wireAgent(c: AgentConfig, deps: WiringDeps): Promise<AgentParts> {
+export function wireAgent(c: AgentConfig, deps: WiringDeps): AgentParts {
   const signer = signerFromKeyFile(c.keyFile ?? join(c.stateDir, 'device.key'));
   const lines: ModbusLine[] = [];
   const sources = deps.sources ?? [...modbusSources(c, deps, lines), ...chain2Sources(c, deps)];
-  const store = deps.store ?? (await openStore(c, signer, deps));
+  const store = deps.store ?? openStore(c, signer, deps);
   const link = deps.link ?? new UplinkLink(uplinkOptions(c, signer.address, deps));
   const polls = c.lines.flatMap((l) => l.meters.map((m) => m.pollMs));
   return {
@@ -61,11 +61,7 @@ export async function wireAgent(c: AgentConfig, deps: WiringDeps): Promise<Agent
   };
 }
 
-async function openStore(c: AgentConfig, signer: Signer, deps: WiringDeps): Promise<Store> {
-  // TODO(merge): a static import once edge/src/store exports SqliteStore
-  const { SqliteStore } = (await import('../store/index.js')) as unknown as {
-    SqliteStore: { open(o: Record<string, unknown>): Store };
-  };
+function openStore(c: AgentConfig, signer: Signer, deps: WiringDeps): Store {
   return SqliteStore.open({
     path: c.outbox.path ?? join(c.stateDir, 'outbox.db'),
     seqFile: join(c.stateDir, 'seq.hwm'),

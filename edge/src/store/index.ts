@@ -6,3 +6,6 @@ export * from './backend.js';
 export * from './store-core.js';
 export * from './seq-file.js';
 export * from './write-failure.js';
+export * from './sqlite-store.js';
+export * from './migrate.js';
+export * from './verify.js';

@@ -294,15 +294,18 @@ export function queueContract(test: TestFn, o: QueueContractOptions): void {
         s.pending(100).map((i) => i.id),
         before.map((i) => i.id),
       );
-      // the loop gives up on some readings: they get seqs and a gap held in memory
+      // a big message cannot be stored either: no message seq used
+      const filler = 'x'.repeat(100_000);
+      const repFailed = a.throws(() => s.enqueueMessage('report', (seq) => ({ kind: 'commissioning', seq, filler })));
+      a.true(isLightNodeError(repFailed, 'OUTBOX_WRITE_FAILED'));
+      a.is(s.nextMessageSeq(), 0);
+      // the loop gives up on some readings: they get seqs and one signed gap, written at once when a small write
+      // still fits (SQLite: room left in a page), otherwise held in memory until the next successful write
       const lost = s.allocate(big.slice(0, 300));
       const decl = s.declareLost(lost);
       a.deepEqual([decl.firstSeq, decl.lastSeq, decl.reason], [12, 311, 'store_write_failed']);
       a.is(decl.energyImportWh, 3 * 299);
-      a.is(s.stats().heldDeclarations, 1);
-      const ackFailed = a.throws(() => s.enqueueMessage('ack', (seq) => testAck(seq, 0)));
-      a.true(isLightNodeError(ackFailed, 'OUTBOX_WRITE_FAILED'));
-      a.is(s.nextMessageSeq(), 0);
+      a.true(s.stats().heldDeclarations <= 1);
       q.setFull(s, false);
       s.commitCycle(big.slice(300));
       const st = s.stats();
@@ -310,7 +313,7 @@ export function queueContract(test: TestFn, o: QueueContractOptions): void {
       a.is(st.writeFailure, undefined, 'cleared by the successful write');
       a.is(s.nextSeq, 412);
       s.sealDue(true);
-      const after = s.pending(100);
+      const after = s.pending(100).filter((i) => i.kind === 'batch' || i.kind === 'gap');
       const gap = after.find((i) => i.kind === 'gap')!;
       a.deepEqual([gap.firstSeq, gap.lastSeq], [12, 311]);
       verifyGap(topicCodecs.gap.decode(gap.payload), dom);

@@ -1,0 +1,93 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { FakeClock } from '@lightnode/protocols/testing';
+import { testDomain, testSigner } from '@lightnode/protocols/testing';
+import { queueContract } from '../testing/queue-contract.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import type { Store } from './types.js';
+
+const dirs: string[] = [];
+test.after.always(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory and the options of a store in it. */
+function sqliteSetup(clock: FakeClock, quotaBytes = 10_000_000, windowMs = 1000) {
+  const dir = mkdtempSync(join(tmpdir(), 'ln-store-'));
+  dirs.push(dir);
+  const options: SqliteStoreOptions = {
+    path: join(dir, 'outbox.db'),
+    seqFile: join(dir, 'seq.hwm'),
+    signer: testSigner(),
+    domain: testDomain(),
+    podId: 'IT002E61899978',
+    clock,
+    quotaBytes,
+    windowMs,
+    seqBlock: 50,
+  };
+  return { dir, options, open: () => SqliteStore.open(options) };
+}
+
+const WRITER = join(dirname(fileURLToPath(import.meta.url)), '..', 'testing', 'sqlite-writer.js');
+
+/** Runs the writer child until at least `atLeast` acks are committed, then SIGKILL. */
+function killWhileWriting(dir: string, atLeast: number): Promise<{ messageSeq: number; sampleSeq: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WRITER, dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const last = { messageSeq: -1, sampleSeq: -1 };
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const [k, v] = line.split(' ');
+      if (k === 'm') last.messageSeq = Number(v);
+      if (k === 's') last.sampleSeq = Number(v);
+      if (last.messageSeq + 1 >= atLeast) child.kill('SIGKILL');
+    });
+    child.on('exit', (code, signal) =>
+      signal === 'SIGKILL' ? resolve({ ...last }) : reject(new Error(`writer exited ${code}: ${err}`)),
+    );
+  });
+}
+
+/**
+ * A real full disk inside SQLite: the database may not grow (max_page_count = its size) and a ballast table takes
+ * every free byte left in its pages; writes then fail with SQLITE_FULL. `false` drops the ballast and the limit.
+ */
+function setSqliteFull(store: Store, full: boolean): void {
+  const db = (store as SqliteStore).db;
+  if (!full) {
+    db.exec('DROP TABLE IF EXISTS ballast');
+    db.pragma('max_page_count = 1073741823');
+    return;
+  }
+  db.exec('CREATE TABLE IF NOT EXISTS ballast (b BLOB)');
+  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
+  const ins = db.prepare('INSERT INTO ballast (b) VALUES (zeroblob(?))');
+  for (const size of [65536, 4096, 512, 64, 8, 1])
+    for (;;)
+      try {
+        ins.run(size);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'SQLITE_FULL') throw e;
+        break;
+      }
+}
+
+queueContract(test, {
+  name: 'SqliteStore',
+  make({ clock, quotaBytes, windowMs }) {
+    const { dir, open } = sqliteSetup(clock, quotaBytes, windowMs);
+    return {
+      open,
+      killWhileWriting: (atLeast) => killWhileWriting(dir, atLeast),
+      setFull: setSqliteFull,
+      dispose: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+});
