@@ -226,7 +226,7 @@ export class MqttLink implements Link {
     };
     try {
       const r = fn();
-      if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).catch(fail);
+      if (r && typeof r.then === 'function') r.catch(fail);
     } catch (e) {
       fail(e);
     }
