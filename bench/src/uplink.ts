@@ -24,7 +24,7 @@ import {
   type Sample,
 } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
-import { Shipper, SqliteStore, Uplink, UplinkLink, writeNewKeyFile } from '@lightnode/edge';
+import { MqttLink, Shipper, SqliteStore, Uplink, writeNewKeyFile } from '@lightnode/edge';
 import { MeterSimulator, meterDataset, naturalUnits, serveTcp, startMosquitto } from '@lightnode/hw-test';
 import { emit, type BenchResult } from './common.js';
 
@@ -176,7 +176,7 @@ export async function main(args: string[]): Promise<number> {
     process.stderr.write(
       `stored ${stored.undeliveredSamples} samples in ${stored.undeliveredBatches} batches (${(stored.bytes / 1e6).toFixed(1)} MB) in ${prepS.toFixed(0)} s; draining …\n`,
     );
-    const u = new UplinkLink({ url: broker.url, deviceId: signer.address, clock: systemClock });
+    const u = new MqttLink({ url: broker.url, deviceId: signer.address, clock: systemClock });
     u.start();
     await connected(u);
     const shipper = new Shipper(ob, u, 64);

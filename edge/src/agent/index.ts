@@ -4,5 +4,5 @@ export * from './loop.js';
 export * from './shipper.js';
 export * from './status.js';
 export * from './systemd.js';
+export * from './notify-socket.js';
 export * from './wiring.js';
-export * from './uplink-link.js';

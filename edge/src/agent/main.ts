@@ -2,6 +2,8 @@
 import { LightNodeError, createLogger, systemClock, type CommandIo, type LogLevel } from '@lightnode/protocols';
 import { Agent } from './agent.js';
 import { loadAgentConfig } from './config-file.js';
+import { notifySocketSink } from './notify-socket.js';
+import { SystemdNotifier } from './systemd.js';
 
 export async function runAgent(o: { configPath: string; logLevel: string; io: CommandIo }): Promise<number> {
   const levels = ['trace', 'debug', 'info', 'warn', 'error'];
@@ -12,7 +14,9 @@ export async function runAgent(o: { configPath: string; logLevel: string; io: Co
     );
   const config = loadAgentConfig(o.configPath);
   const logger = createLogger({ level: o.logLevel as LogLevel, sink: (l) => o.io.stderr(l) });
-  const agent = new Agent(config, { clock: systemClock, logger });
+  // systemd: datagrams to NOTIFY_SOCKET from this process; WATCHDOG_USEC paces the watchdog
+  const notifier = new SystemdNotifier(notifySocketSink(o.io.env), systemClock, o.io.env);
+  const agent = new Agent(config, { clock: systemClock, logger, notifier });
   await agent.start();
   await new Promise<void>((resolve) => {
     if (o.io.signal.aborted) return resolve();

@@ -15,12 +15,10 @@ import {
 } from '@lightnode/protocols';
 import { HttpChain2Transport, SerialChain2Transport, WsChain2Transport } from '../chain2/index.js';
 import { signerFromKeyFile } from '../keys/index.js';
-import type { Link } from '../link/link.js';
+import { MqttLink, type Link, type MqttLinkOptions } from '../link/index.js';
 import { ModbusLine, ModbusMeter, ModbusSerialTransport } from '../modbus/index.js';
 import { AlfaSource, Chain2MeterSource, ModbusMeterSource, type MeterSource } from '../sources/index.js';
 import { SqliteStore, type Store } from '../store/index.js';
-import type { UplinkOptions } from '../uplink/index.js';
-import { UplinkLink } from './uplink-link.js';
 
 export interface AgentParts {
   signer: Signer;
@@ -48,7 +46,7 @@ export function wireAgent(c: AgentConfig, deps: WiringDeps): AgentParts {
   const lines: ModbusLine[] = [];
   const sources = deps.sources ?? [...modbusSources(c, deps, lines), ...chain2Sources(c, deps)];
   const store = deps.store ?? openStore(c, signer, deps);
-  const link = deps.link ?? new UplinkLink(uplinkOptions(c, signer.address, deps));
+  const link = deps.link ?? new MqttLink(linkOptions(c, signer.address, deps));
   const polls = c.lines.flatMap((l) => l.meters.map((m) => m.pollMs));
   return {
     signer,
@@ -134,8 +132,8 @@ function chain2Sources(c: AgentConfig, deps: WiringDeps): MeterSource[] {
   });
 }
 
-/** The link's options (`MqttLink` takes the same). */
-export function uplinkOptions(c: AgentConfig, deviceId: string, deps: WiringDeps): UplinkOptions {
+/** The MQTT link's options. */
+export function linkOptions(c: AgentConfig, deviceId: string, deps: WiringDeps): MqttLinkOptions {
   const u = c.uplink;
   return {
     url: u.url,
