@@ -105,6 +105,10 @@ export function statusDetails(p: StatusParts, extra: Record<string, unknown> = {
     loop,
     outbox: store,
     sources: p.sources.map((s) => s.health()),
+    // Chain 2 sources by name (transport, diagnostics, gaps), as before the sources were one interface
+    chain2: Object.fromEntries(
+      p.sources.filter((s) => s.id.startsWith('chain2:')).map((s) => [s.id.slice(7), s.health().details]),
+    ),
     link: ls,
     uplinkBytes: { out: ls.bytesOut, in: ls.bytesIn },
     systemd: p.systemd.stats(),
