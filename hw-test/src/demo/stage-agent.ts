@@ -78,7 +78,7 @@ export const agentStage: DemoStage = {
           {
             name: 'demo',
             transport: { tcp: { host: '127.0.0.1', port: meter.port! } },
-            meters: [{ id: 'grid', profile: 'eastron/sdm630', pollMs: 200 }],
+            meters: [{ id: 'grid', profile: 'eastron/sdm630', pollMs: 200, role: 'pod' }],
           },
         ],
       });
