@@ -36,6 +36,7 @@ export class Agent {
   private statusPublishFailures = 0;
   private lastStatusCheckMono = -Infinity;
   private lastWriteFailure = false;
+  private lastStatusLine = '';
   private startedMs = 0;
   private stopped = false;
   /** Listeners and, once the loop runs, their unsubscribe from it. */
@@ -85,7 +86,8 @@ export class Agent {
     await this.statusServer.start();
     p.link.start();
     loop.start();
-    this.systemd.ready(statusLine(this.status()));
+    this.lastStatusLine = statusLine(this.status());
+    this.systemd.ready(this.lastStatusLine);
     this.log.info('agent started', { deviceId: this.deviceId, sources: p.sources.length, nextSeq: p.store.nextSeq });
     const every = c.status.publishEveryMs;
     const tick = (): void => {
@@ -112,7 +114,11 @@ export class Agent {
     if (wf === this.lastWriteFailure && mono - this.lastStatusCheckMono < 1000) return;
     this.lastWriteFailure = wf;
     this.lastStatusCheckMono = mono;
-    this.systemd.status(statusLine(this.status()));
+    const line = statusLine(this.status());
+    if (line === this.lastStatusLine) return;
+    this.lastStatusLine = line;
+    this.systemd.status(line);
+    void this.publishStatus(); // the retained status follows state and alarm changes too
   }
 
   private statusParts(): StatusParts {
