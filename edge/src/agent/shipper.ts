@@ -7,6 +7,9 @@ import { topics } from '@lightnode/protocols';
 import type { DurableQueue } from '../store/index.js';
 import type { Uplink } from '../uplink/index.js';
 
+const asBuffer = (b: Uint8Array): Buffer =>
+  Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
 export class Shipper {
   private readonly inflight = new Set<number>();
   private busy = false;
@@ -46,7 +49,7 @@ export class Shipper {
         for (const it of items) {
           const key = it.id;
           this.inflight.add(key);
-          this.uplink.publish(topics[it.kind](this.deviceId), Buffer.from(it.payload)).then(
+          this.uplink.publish(topics[it.kind](this.deviceId), asBuffer(it.payload)).then(
             () => {
               if (this.stopped) return;
               this.inflight.delete(key);

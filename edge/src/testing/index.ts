@@ -5,3 +5,4 @@ export * from './fake-link.js';
 export * from './fake-notify.js';
 export * from './fake-queue.js';
 export * from './queue-contract.js';
+export * from './sqlite-full.js';
