@@ -130,7 +130,7 @@ test('a cycle that failed for a full disk after its seqs were reserved is no res
   sqliteFull(s.db, true);
   const e = t.throws(() => s.commitCycle(Array.from({ length: 100 }, () => reading(clock.now()))));
   t.true(isLightNodeError(e, 'OUTBOX_WRITE_FAILED'));
-  t.is(((e).cause as { code: string }).code, 'SQLITE_FULL');
+  t.is((e.cause as { code: string }).code, 'SQLITE_FULL');
   s.close(); // as a kill would leave it: the reservation (seq.hwm) covers seqs the database never got
   s = open();
   t.is(s.nextSeq, 10);
