@@ -27,6 +27,18 @@ export interface ItemRow {
   decl?: GapDeclaration;
 }
 
+/** The queue item view of a stored row. */
+export function queueItem(id: number, row: Omit<ItemRow, 'energies' | 'decl' | 'firstTsMs'>): QueueItem {
+  return {
+    id,
+    kind: row.kind,
+    firstSeq: row.firstSeq,
+    lastSeq: row.lastSeq,
+    payload: row.payload,
+    createdMs: row.createdMs,
+  };
+}
+
 export interface BackendCounts {
   unsealedSamples: number;
   oldestUnsealedTsMs?: number;

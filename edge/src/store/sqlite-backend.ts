@@ -8,7 +8,7 @@
  *   row is deleted (its seq lives on in meta.nextMessageSeq).
  */
 import type Database from 'better-sqlite3';
-import type { BackendCounts, ItemRow, SampleRow, StoreBackend } from './backend.js';
+import { queueItem, type BackendCounts, type ItemRow, type SampleRow, type StoreBackend } from './backend.js';
 import type { EnergySpan } from './batcher.js';
 import type { QuotaBatch } from './quota.js';
 import { MESSAGE_KINDS, type GapDeclaration, type QueueItem, type QueueKind } from './types.js';
@@ -149,15 +149,7 @@ export class SqliteBackend implements StoreBackend {
       row.firstTsMs ?? null,
       itemInfo(row),
     );
-    const id = Number(r.lastInsertRowid);
-    return {
-      id,
-      kind: row.kind,
-      firstSeq: row.firstSeq,
-      lastSeq: row.lastSeq,
-      payload: row.payload,
-      createdMs: row.createdMs,
-    };
+    return queueItem(Number(r.lastInsertRowid), row);
   }
   deleteItem(id: number): void {
     this.s.delItem.run(id);

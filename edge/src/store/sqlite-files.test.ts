@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { isLightNodeError, topicCodecs, verifyGap } from '@lightnode/protocols';
 import { FakeClock, testDomain, testSigner } from '@lightnode/protocols/testing';
 import { contractReadings, testAck } from '../testing/queue-contract.js';
+import { sqliteFull } from '../testing/sqlite-full.js';
 import { SqliteStore } from './sqlite-store.js';
 import { domainChecks, verifyStoreFile } from './verify.js';
 
@@ -120,4 +121,19 @@ test('verify reports an undeclared gap, a tampered batch and a tampered gap', as
   );
   t.is(r.badBatches.length, 2, JSON.stringify(r.badBatches));
   t.true(r.gaps.some((g) => g.declared && g.reason === 'store_write_failed'));
+});
+
+test('a cycle that failed for a full disk after its seqs were reserved is no restored backup at the next open', (t) => {
+  const { open, clock, reading } = setup();
+  let s = open();
+  for (let i = 0; i < 10; i++) s.commitCycle([reading(clock.now())]);
+  sqliteFull(s.db, true);
+  const e = t.throws(() => s.commitCycle(Array.from({ length: 100 }, () => reading(clock.now()))));
+  t.true(isLightNodeError(e, 'OUTBOX_WRITE_FAILED'));
+  t.is((e.cause as { code: string }).code, 'SQLITE_FULL');
+  s.close(); // as a kill would leave it: the reservation (seq.hwm) covers seqs the database never got
+  s = open();
+  t.is(s.nextSeq, 10);
+  t.deepEqual(s.pending(10), []);
+  s.close();
 });

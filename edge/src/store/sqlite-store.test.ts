@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 import type { FakeClock } from '@lightnode/protocols/testing';
 import { testDomain, testSigner } from '@lightnode/protocols/testing';
 import { queueContract } from '../testing/queue-contract.js';
+import { sqliteFull } from '../testing/sqlite-full.js';
 import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
-import type { Store } from './types.js';
 
 const dirs: string[] = [];
 test.after.always(() => {
@@ -55,30 +55,6 @@ function killWhileWriting(dir: string, atLeast: number): Promise<{ messageSeq: n
   });
 }
 
-/**
- * A real full disk inside SQLite: the database may not grow (max_page_count = its size) and a ballast table takes
- * every free byte left in its pages; writes then fail with SQLITE_FULL. `false` drops the ballast and the limit.
- */
-function setSqliteFull(store: Store, full: boolean): void {
-  const db = (store as SqliteStore).db;
-  if (!full) {
-    db.exec('DROP TABLE IF EXISTS ballast');
-    db.pragma('max_page_count = 1073741823');
-    return;
-  }
-  db.exec('CREATE TABLE IF NOT EXISTS ballast (b BLOB)');
-  db.pragma(`max_page_count = ${db.pragma('page_count', { simple: true }) as number}`);
-  const ins = db.prepare('INSERT INTO ballast (b) VALUES (zeroblob(?))');
-  for (const size of [65536, 4096, 512, 64, 8, 1])
-    for (;;)
-      try {
-        ins.run(size);
-      } catch (e) {
-        if ((e as { code?: string }).code !== 'SQLITE_FULL') throw e;
-        break;
-      }
-}
-
 queueContract(test, {
   name: 'SqliteStore',
   make({ clock, quotaBytes, windowMs }) {
@@ -86,7 +62,7 @@ queueContract(test, {
     return {
       open,
       killWhileWriting: (atLeast) => killWhileWriting(dir, atLeast),
-      setFull: setSqliteFull,
+      setFull: (store, full) => sqliteFull((store as SqliteStore).db, full),
       dispose: () => rmSync(dir, { recursive: true, force: true }),
     };
   },

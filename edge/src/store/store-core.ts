@@ -71,10 +71,13 @@ class SeqCounter {
     } else if (mark && mark.upTo > dbNext) this.reservedUpTo = mark.upTo;
   }
 
-  /** Makes sure every seq below `upTo` is under the mark (writes and fsyncs it when not). */
-  ensure(upTo: number): void {
+  /**
+   * Makes sure every seq below `upTo` is under the mark (writes and fsyncs it when not). `from` = the database's next
+   * seq before the write that needs it: a database found below it at open is older than the mark (restored).
+   */
+  ensure(upTo: number, from = this.next): void {
     if (upTo <= this.reservedUpTo) return;
-    const r = { deviceId: this.deviceId, from: this.next, upTo: upTo + this.block };
+    const r = { deviceId: this.deviceId, from, upTo: upTo + this.block };
     this.hw.write(r);
     this.reservedUpTo = r.upTo;
   }
@@ -145,7 +148,7 @@ export class StoreCore implements Store {
   protected write<T>(what: string, fn: () => T, seqUpTo = 0, reserve?: () => void): T {
     const heldUpTo = this.held.length ? this.held[this.held.length - 1]!.decl.lastSeq + 1 : 0;
     try {
-      this.samplesSeq.ensure(Math.max(seqUpTo, heldUpTo));
+      this.samplesSeq.ensure(Math.max(seqUpTo, heldUpTo), this.held[0]?.decl.firstSeq ?? this.landedNext);
       reserve?.();
       const r = this.b.transaction(() => {
         for (const h of this.held) this.insertGap(h.decl, h.atMs);

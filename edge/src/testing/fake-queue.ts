@@ -6,13 +6,14 @@
  */
 import { FakeClock, testDomain, testSigner } from '@lightnode/protocols/testing';
 import { silentLogger, type Clock, type Eip712Domain, type Logger, type Signer } from '@lightnode/protocols';
-import type {
-  BackendCounts,
-  HighWaterMark,
-  ItemRow,
-  SampleRow,
-  SeqReservation,
-  StoreBackend,
+import {
+  queueItem,
+  type BackendCounts,
+  type HighWaterMark,
+  type ItemRow,
+  type SampleRow,
+  type SeqReservation,
+  type StoreBackend,
 } from '../store/backend.js';
 import { MESSAGE_KINDS, type GapDeclaration, type QueueItem } from '../store/types.js';
 import type { QuotaBatch } from '../store/quota.js';
@@ -94,14 +95,7 @@ class MemoryBackend implements StoreBackend {
   insertItem(row: ItemRow): QueueItem {
     const id = this.d.nextId++;
     this.d.items.set(id, { ...row, payload: Uint8Array.from(row.payload), id, delivered: false });
-    return {
-      id,
-      kind: row.kind,
-      firstSeq: row.firstSeq,
-      lastSeq: row.lastSeq,
-      payload: row.payload,
-      createdMs: row.createdMs,
-    };
+    return queueItem(id, row);
   }
   deleteItem(id: number): void {
     this.d.items.delete(id);
@@ -120,14 +114,7 @@ class MemoryBackend implements StoreBackend {
     const open = this.undelivered().filter((i) => !exclude.has(i.id));
     return [...open.filter((i) => isMessage(i.kind)).sort(bySeq), ...open.filter((i) => !isMessage(i.kind)).sort(bySeq)]
       .slice(0, limit)
-      .map((i) => ({
-        id: i.id,
-        kind: i.kind,
-        firstSeq: i.firstSeq,
-        lastSeq: i.lastSeq,
-        payload: i.payload,
-        createdMs: i.createdMs,
-      }));
+      .map((i) => queueItem(i.id, i));
   }
   undeliveredBatches(): QuotaBatch[] {
     return this.undelivered()

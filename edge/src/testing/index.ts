@@ -6,3 +6,4 @@ export * from './fake-notify.js';
 export * from './fake-queue.js';
 export * from './queue-contract.js';
 export * from './fake-source.js';
+export * from './sqlite-full.js';

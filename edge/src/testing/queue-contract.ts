@@ -90,15 +90,25 @@ const kinds = (items: readonly QueueItem[]): string[] => items.map((i) => i.kind
 
 export function queueContract(test: TestFn, o: QueueContractOptions): void {
   const dom = testDomain();
-  const setup = (quotaBytes = 10_000_000, windowMs = 1000) => {
-    const clock = new FakeClock(CONTRACT_START_MS);
-    return { clock, q: o.make({ clock, quotaBytes, windowMs }) };
-  };
-  const t = (title: string, fn: (a: ExecutionContext) => Promise<void>): void => test(`${o.name}: ${title}`, fn);
+  /** A test on a fresh store under test (1 s windows), disposed of whatever happens. */
+  const t = (
+    title: string,
+    fn: (a: ExecutionContext, q: QueueUnderTest, clock: FakeClock) => Promise<void>,
+    quotaBytes = 10_000_000,
+  ): void =>
+    test(`${o.name}: ${title}`, async (a) => {
+      const clock = new FakeClock(CONTRACT_START_MS);
+      const q = o.make({ clock, quotaBytes, windowMs: 1000 });
+      try {
+        await fn(a, q, clock);
+      } finally {
+        q.dispose();
+      }
+    });
 
-  t('order: closed windows seal into signed batches of consecutive seqs from 0, shipped in seq order', async (a) => {
-    const { clock, q } = setup();
-    try {
+  t(
+    'order: closed windows seal into signed batches of consecutive seqs from 0, shipped in seq order',
+    async (a, q, clock) => {
       const s = q.open();
       await cycles(s, clock, 25);
       a.is(s.sealDue().length, 2, 'two windows ended, the third is open');
@@ -118,71 +128,59 @@ export function queueContract(test: TestFn, o: QueueContractOptions): void {
       a.is(s.stats().unsealedSamples, 0);
       a.is(s.nextSeq, 25);
       s.close();
-    } finally {
-      q.dispose();
-    }
+    },
+  );
+
+  t('acks first: messages before the backlog in message seq order; limit and exclude', async (a, q, clock) => {
+    const s = q.open();
+    await cycles(s, clock, 30);
+    s.sealDue();
+    const ack = s.enqueueMessage('ack', (seq) => testAck(seq, clock.now()));
+    const rep = s.enqueueMessage('report', (seq) => ({ kind: 'config_ack', seq, revision: 3 }));
+    a.is(ack.firstSeq, 0, 'the message seq starts at 0, apart from the sample seq');
+    a.is(rep.firstSeq, 1);
+    const all = s.pending(100);
+    a.deepEqual(kinds(all), ['ack', 'report', 'batch', 'batch', 'batch']);
+    a.is(topicCodecs.ack.decode(all[0]!.payload).message.seq, 0);
+    a.deepEqual(kinds(s.pending(1)), ['ack']);
+    a.deepEqual(kinds(s.pending(2, new Set([ack.id]))), ['report', 'batch']);
+    a.deepEqual(
+      s.pending(100, new Set([ack.id, rep.id])).map((i) => i.firstSeq),
+      [0, 10, 20],
+    );
+    s.close();
   });
 
-  t('acks first: messages before the backlog in message seq order; limit and exclude', async (a) => {
-    const { clock, q } = setup();
-    try {
-      const s = q.open();
-      await cycles(s, clock, 30);
-      s.sealDue();
-      const ack = s.enqueueMessage('ack', (seq) => testAck(seq, clock.now()));
-      const rep = s.enqueueMessage('report', (seq) => ({ kind: 'config_ack', seq, revision: 3 }));
-      a.is(ack.firstSeq, 0, 'the message seq starts at 0, apart from the sample seq');
-      a.is(rep.firstSeq, 1);
-      const all = s.pending(100);
-      a.deepEqual(kinds(all), ['ack', 'report', 'batch', 'batch', 'batch']);
-      a.is(topicCodecs.ack.decode(all[0]!.payload).message.seq, 0);
-      a.deepEqual(kinds(s.pending(1)), ['ack']);
-      a.deepEqual(kinds(s.pending(2, new Set([ack.id]))), ['report', 'batch']);
-      a.deepEqual(
-        s.pending(100, new Set([ack.id, rep.id])).map((i) => i.firstSeq),
-        [0, 10, 20],
-      );
-      s.close();
-    } finally {
-      q.dispose();
-    }
+  t('at least once: pending until markDelivered, also after a reopen', async (a, q, clock) => {
+    let s = q.open();
+    await cycles(s, clock, 20);
+    s.sealDue(true);
+    s.enqueueMessage('ack', (seq) => testAck(seq, clock.now()));
+    const before = s.pending(100);
+    a.is(before.length, 3);
+    a.deepEqual(s.pending(100), before, 'reading pending changes nothing');
+    s.close();
+    s = q.open();
+    a.deepEqual(
+      s.pending(100).map((i) => [i.id, i.kind, i.firstSeq]),
+      before.map((i) => [i.id, i.kind, i.firstSeq]),
+    );
+    s.markDelivered(before[0]!.id);
+    s.markDelivered(before[1]!.id);
+    s.markDelivered(before[1]!.id); // a duplicate PUBACK is harmless
+    s.close();
+    s = q.open();
+    a.deepEqual(
+      s.pending(100).map((i) => i.id),
+      [before[2]!.id],
+    );
+    a.is(s.stats().deliveredBatches, 1);
+    s.close();
   });
 
-  t('at least once: pending until markDelivered, also after a reopen', async (a) => {
-    const { clock, q } = setup();
-    try {
-      let s = q.open();
-      await cycles(s, clock, 20);
-      s.sealDue(true);
-      s.enqueueMessage('ack', (seq) => testAck(seq, clock.now()));
-      const before = s.pending(100);
-      a.is(before.length, 3);
-      a.deepEqual(s.pending(100), before, 'reading pending changes nothing');
-      s.close();
-      s = q.open();
-      a.deepEqual(
-        s.pending(100).map((i) => [i.id, i.kind, i.firstSeq]),
-        before.map((i) => [i.id, i.kind, i.firstSeq]),
-      );
-      s.markDelivered(before[0]!.id);
-      s.markDelivered(before[1]!.id);
-      s.markDelivered(before[1]!.id); // a duplicate PUBACK is harmless
-      s.close();
-      s = q.open();
-      a.deepEqual(
-        s.pending(100).map((i) => i.id),
-        [before[2]!.id],
-      );
-      a.is(s.stats().deliveredBatches, 1);
-      s.close();
-    } finally {
-      q.dispose();
-    }
-  });
-
-  t('message seq: persisted with its item, continues after a reopen, apart from the sample seq', async (a) => {
-    const { clock, q } = setup();
-    try {
+  t(
+    'message seq: persisted with its item, continues after a reopen, apart from the sample seq',
+    async (a, q, clock) => {
       let s = q.open();
       for (let i = 0; i < 3; i++) s.enqueueMessage('ack', (seq) => testAck(seq, clock.now()));
       await cycles(s, clock, 4);
@@ -221,35 +219,28 @@ export function queueContract(test: TestFn, o: QueueContractOptions): void {
       a.is(topicCodecs.qos.decode(qos.payload).message.seq, 3);
       a.is(s.nextSeq, 4);
       s.close();
-    } finally {
-      q.dispose();
-    }
+    },
+  );
+
+  t('kill -9 while writing: the message seq and the sample seq only increase', async (a, q) => {
+    const last = await q.killWhileWriting(5);
+    a.true(last.messageSeq >= 4);
+    const s = q.open();
+    a.true(s.nextMessageSeq() > last.messageSeq, `${s.nextMessageSeq()} after ${last.messageSeq}`);
+    a.true(s.nextSeq > last.sampleSeq, `${s.nextSeq} after ${last.sampleSeq}`);
+    const seqs = s
+      .pending(10_000)
+      .filter((i) => i.kind === 'ack')
+      .map((i) => i.firstSeq);
+    a.deepEqual(seqs, [...seqs.keys()], 'every committed ack is there, seqs 0..n−1');
+    const item = s.enqueueMessage('ack', (seq) => testAck(seq, 0));
+    a.is(item.firstSeq, seqs.length > 0 ? Math.max(...seqs) + 1 : 0);
+    s.close();
   });
 
-  t('kill -9 while writing: the message seq and the sample seq only increase', async (a) => {
-    const { q } = setup();
-    try {
-      const last = await q.killWhileWriting(5);
-      a.true(last.messageSeq >= 4);
-      const s = q.open();
-      a.true(s.nextMessageSeq() > last.messageSeq, `${s.nextMessageSeq()} after ${last.messageSeq}`);
-      a.true(s.nextSeq > last.sampleSeq, `${s.nextSeq} after ${last.sampleSeq}`);
-      const seqs = s
-        .pending(10_000)
-        .filter((i) => i.kind === 'ack')
-        .map((i) => i.firstSeq);
-      a.deepEqual(seqs, [...seqs.keys()], 'every committed ack is there, seqs 0..n−1');
-      const item = s.enqueueMessage('ack', (seq) => testAck(seq, 0));
-      a.is(item.firstSeq, seqs.length > 0 ? Math.max(...seqs) + 1 : 0);
-      s.close();
-    } finally {
-      q.dispose();
-    }
-  });
-
-  t('quota: oldest batches evicted whole into signed gaps with energy; messages kept; metering goes on', async (a) => {
-    const { clock, q } = setup(4_000);
-    try {
+  t(
+    'quota: oldest batches evicted whole into signed gaps with energy; messages kept; metering goes on',
+    async (a, q, clock) => {
       const s = q.open();
       s.enqueueMessage('ack', (seq) => testAck(seq, clock.now()));
       await cycles(s, clock, 600, 100, 10);
@@ -271,14 +262,13 @@ export function queueContract(test: TestFn, o: QueueContractOptions): void {
       a.is(batches[0]!.firstSeq, g.lastSeq + 1, 'the rest follows the gap');
       a.is(st.evictedSamples, g.count);
       s.close();
-    } finally {
-      q.dispose();
-    }
-  });
+    },
+    4_000,
+  );
 
-  t('write failure: OUTBOX_WRITE_FAILED, rolled back, nothing lost; lost readings land as a signed gap', async (a) => {
-    const { clock, q } = setup();
-    try {
+  t(
+    'write failure: OUTBOX_WRITE_FAILED, rolled back, nothing lost; lost readings land as a signed gap',
+    async (a, q, clock) => {
       const s = q.open();
       await cycles(s, clock, 12);
       s.sealDue();
@@ -321,8 +311,6 @@ export function queueContract(test: TestFn, o: QueueContractOptions): void {
       ranges.forEach(([f], i) => i > 0 && a.is(f, ranges[i - 1]![1] + 1, 'continuous'));
       a.is(ranges[ranges.length - 1]![1], 411);
       s.close();
-    } finally {
-      q.dispose();
-    }
-  });
+    },
+  );
 }
