@@ -2,6 +2,11 @@
  * Public API of @lightnode/cloud: the chain (contracts, anvil, ethers client), the BAL, the SCD, proofs, and the
  * one-machine stack. Talks to the edge only through @lightnode/protocols.
  */
+import { useWasmKeccak } from '@lightnode/protocols';
+
+// cloud rates: keccak256 through hash-wasm (the device agent keeps the pure-JS one; see protocols merkle.ts)
+await useWasmKeccak();
+
 export {
   compileContracts,
   solcVersion,

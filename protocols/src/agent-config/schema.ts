@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { LightNodeError } from '../errors.js';
-import { podIdSchema } from '../lightnode/pod.js';
+import { validatePodId } from '../lightnode/pod.js';
 import { VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from '../lightnode/eip712.js';
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -40,6 +40,12 @@ const transport = z.union([
     })
     .strict(),
 ]);
+
+/** zod schema of a PoD id (config files, API bodies): the issue names the rule (`validatePodId`). */
+export const podIdSchema = z.string().superRefine((id, ctx) => {
+  const r = validatePodId(id);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
+});
 
 export const AgentConfigSchema = z
   .object({
