@@ -28,7 +28,6 @@ import {
   type Sample,
 } from '@lightnode/protocols';
 import type { ChainClient } from './chain/client.js';
-import type { BatchRow } from './scd/store.js';
 
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'lowercase 0x + 64 hex');
 const address = z.string().regex(/^0x[0-9a-f]{40}$/, 'lowercase 0x + 40 hex');
@@ -79,8 +78,26 @@ export const ProofDocumentSchema = z.strictObject({
 });
 export type ProofDocument = Omit<z.infer<typeof ProofDocumentSchema>, 'sample'> & { sample: Sample };
 
-/** Builds the proof of (deviceId, seq) from the SCD's batch row. */
-export function buildProof(row: BatchRow, seq: number, anchorer: string): ProofDocument {
+/** What a proof is built from: a stored batch (its wire bytes) with its anchor-window path and anchor. */
+export interface ProofSource {
+  deviceId: string;
+  firstSeq: number;
+  /** Base64 of the batch's wire bytes. */
+  wire: string;
+  windowRoot: string;
+  windowIndex: number;
+  windowPath: string[];
+  windowLeafCount: number;
+  windowStartMs: number;
+  txHash: string;
+  blockNumber: number;
+  chainId: number;
+  contract: string;
+  keyRegister: string;
+}
+
+/** Builds the proof of (deviceId, seq) from a stored batch and the key that anchored its window. */
+export function buildProof(row: ProofSource, seq: number, anchorer: string): ProofDocument {
   const batch = decodeBatchWire(new Uint8Array(Buffer.from(row.wire, 'base64')));
   const index = seq - batch.header.firstSeq;
   if (index < 0 || index >= batch.samples.length)

@@ -90,6 +90,8 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   'CONFLICT',
   'SEQ_CONFLICT',
+  // cloud HTTP
+  'BODY_TOO_LARGE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

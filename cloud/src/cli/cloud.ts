@@ -12,8 +12,9 @@ import {
 } from '@lightnode/protocols';
 import { BalLedger } from '../bal/ledger.js';
 import { ChainClient } from '../chain/client.js';
-import { createScdServer, listen } from '../scd/api.js';
-import { Auth, loadCredentials } from '../scd/auth.js';
+import { listen } from '../http/server.js';
+import { createScdServer } from '../scd/api.js';
+import { Auth, loadCredentials } from '../http/auth.js';
 import { ScdService } from '../scd/service.js';
 import { openStore } from '../scd/sql.js';
 import { ScdStore } from '../scd/store.js';

@@ -22,8 +22,9 @@ import {
 } from '@lightnode/protocols';
 import { testSamples } from '@lightnode/protocols/testing';
 import type { WindowDelivery } from '../delivery.js';
-import { createScdServer, listen } from '../scd/api.js';
-import { Auth } from '../scd/auth.js';
+import { listen } from '../http/server.js';
+import { createScdServer } from '../scd/api.js';
+import { Auth } from '../http/auth.js';
 import { ScdService } from '../scd/service.js';
 import type { SqlDb } from '../scd/sql.js';
 import { ScdStore } from '../scd/store.js';
