@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { LightNodeError, invalidField } from '@lightnode/protocols';
+import { LightNodeError, describeValue, invalidField } from '@lightnode/protocols';
 
 /** Default body limit of a route (1 MiB). */
 export const DEFAULT_BODY_LIMIT = 1 << 20;
@@ -49,5 +49,8 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix = ''): 
   const field = [prefix, ...path].filter(Boolean).join('.') || 'body';
   let received: unknown = body;
   for (const k of path) received = (received as Record<string, unknown> | undefined)?.[k];
+  // a validator that already says "expected …, received …" (e.g. protocols' podIdSchema) is not wrapped again
+  if (i.message.startsWith('expected '))
+    throw new LightNodeError('SCHEMA_INVALID', `${field}: ${i.message}`, { field, received: describeValue(received) });
   throw invalidField('SCHEMA_INVALID', field, i.message, received);
 }

@@ -4,7 +4,7 @@
  * have been signed; JSON numbers are exact only up to 2^53 − 1, which bounds the 64-bit types.
  */
 import { z } from 'zod';
-import { EIP712_TYPES, type Gap } from '@lightnode/protocols';
+import { EIP712_TYPES, podIdSchema, type Gap } from '@lightnode/protocols';
 
 export const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x address (40 hex digits)');
 const HEX32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'lowercase 0x + 64 hex');
@@ -28,9 +28,14 @@ function eip712Field(type: string): z.ZodType {
     .max(max, `${type}: at most ${max}`);
 }
 
-/** The signed Gap message: every field of `EIP712_TYPES.Gap`, nothing else, firstSeq ≤ lastSeq, count = the span. */
+/**
+ * The signed Gap message: every field of `EIP712_TYPES.Gap` (the PoD id by protocols' one validator), nothing else,
+ * firstSeq ≤ lastSeq, count = the span.
+ */
 const gapFields = z.strictObject(
-  Object.fromEntries(EIP712_TYPES.Gap.map(([name, type]) => [name, eip712Field(type)])),
+  Object.fromEntries(
+    EIP712_TYPES.Gap.map(([name, type]) => [name, name === 'podId' ? podIdSchema : eip712Field(type)]),
+  ),
 ) as unknown as z.ZodType<Gap>;
 
 export const gapMessageSchema = gapFields.superRefine((m, ctx) => {

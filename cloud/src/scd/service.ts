@@ -16,6 +16,7 @@ import {
   LightNodeError,
   invalidField,
   marketDayStart,
+  podIdSchema,
   romeToUtc,
   slotsInMarketDay,
   type Clock,
@@ -37,18 +38,17 @@ export interface Outbound {
 /** `scd/v1/{platformId}/measurements`: the stream each consumer platform subscribes to. */
 export const outboundTopic = (platformId: string): string => `scd/v1/${platformId}/measurements`;
 
-const POD = z.string().regex(/^IT[0-9]{3}E[0-9A-Z]{8,9}$/, 'a PoD id like IT002E61899978');
 const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a market day YYYY-MM-DD');
 const DEVICE = /^0x[0-9a-f]{40}$/;
 
 /** The request bodies (checked by the route table, 400 naming the field). */
 export const Bodies = {
-  pod: z.strictObject({ podId: POD, deviceId: ADDRESS.optional() }),
+  pod: z.strictObject({ podId: podIdSchema, deviceId: ADDRESS.optional() }),
   pom: z.strictObject({ pomId: z.string().min(1).max(64) }),
   baseline: z.strictObject({ day: DAY, slotsW: z.array(z.number().int()).min(92).max(100) }),
   setpoint: z.strictObject({
     id: z.string().min(1).max(128),
-    podId: POD,
+    podId: podIdSchema,
     deviceId: ADDRESS.optional(),
     setpoint: z.record(z.string(), z.unknown()),
   }),
@@ -56,7 +56,7 @@ export const Bodies = {
     id: z.string().min(1).max(128),
     day: DAY,
     slot: z.number().int().min(0).max(99),
-    podId: POD,
+    podId: podIdSchema,
     aggregator: z.string().min(1).max(64),
     kind: z.enum(['technical', 'validated', 'settlement']),
     powerKw: z.number(),
