@@ -145,15 +145,19 @@ export interface ProofCheck {
 }
 
 export interface ProofReport {
+  /** Every check made passed (without a chain: the mathematics only, see `chainChecked`). */
   ok: boolean;
+  /** Whether the key and the anchor were checked on chain. */
+  chainChecked: boolean;
   deviceId?: string;
   seq?: number;
   checks: ProofCheck[];
 }
 
 /**
- * Checks a proof document. Without `chain` only the mathematics (hashes, paths, signature); with it also the key
- * registered for the device and the Anchored event of the transaction. Never throws: failures are in the report.
+ * Checks a proof document. Without `chain` only the mathematics (hashes, paths, signature: `chainChecked` false —
+ * the caller decides whether that is enough); with it also the key registered for the device and the Anchored event
+ * of the transaction, against the contracts the chain client pins. Never throws: failures are in the report.
  */
 export async function verifyProof(
   input: unknown,
@@ -163,7 +167,7 @@ export async function verifyProof(
   const pass = (check: string, detail: string): void => void checks.push({ check, ok: true, detail });
   const fail = (check: string, e: unknown): ProofReport => {
     checks.push({ check, ok: false, detail: e instanceof Error ? e.message : String(e) });
-    return { ok: false, checks };
+    return { ok: false, chainChecked: false, checks };
   };
   let doc: ProofDocument;
   try {
@@ -181,7 +185,13 @@ export async function verifyProof(
   } catch (e) {
     return fail('document', e);
   }
-  const report = (): ProofReport => ({ ok: checks.every((c) => c.ok), deviceId: doc.deviceId, seq: doc.seq, checks });
+  const report = (chainChecked = false): ProofReport => ({
+    ok: checks.every((c) => c.ok),
+    chainChecked,
+    deviceId: doc.deviceId,
+    seq: doc.seq,
+    checks,
+  });
   const domain = lightNodeDomain(doc.anchor.chainId, doc.anchor.keyRegister);
   const recover = opts.recover ?? recoverAddress;
   try {
@@ -234,18 +244,11 @@ export async function verifyProof(
     fail('batch → anchor-window root', e);
     return report();
   }
-  if (!opts.chain) {
-    checks.push({
-      check: 'chain',
-      ok: true,
-      detail: 'not checked (offline): give --rpc to check the key and the anchor',
-    });
-    return report();
-  }
+  if (!opts.chain) return report();
   const chain = opts.chain;
   if (chain.book.chainId !== doc.anchor.chainId) {
     fail('chain', `the RPC serves chain ${chain.book.chainId}, the proof is for chain ${doc.anchor.chainId}`);
-    return report();
+    return report(true);
   }
   let anchoredAtS = 0;
   try {
@@ -300,5 +303,5 @@ export async function verifyProof(
   } catch (e) {
     fail('registered key', e);
   }
-  return report();
+  return report(true);
 }

@@ -13,6 +13,7 @@ import {
   encodeBatchWire,
   isLightNodeError,
   lightNodeDomain,
+  signGap,
   systemClock,
   toHighS,
   topics,
@@ -249,5 +250,42 @@ test('the window loop runs on the injected clock: one tick per window, aligned t
   await bal.stop({ flush: false });
   t.is(clock.pending, 0, 'no timer left');
   t.deepEqual(sink.seqs(), [0, 10]);
+  ledger.close();
+});
+
+test('malformed gap declarations are dead-lettered naming the field, nothing recorded', async (t) => {
+  const ledger = new BalLedger(join(dir, 'badgap.sqlite'));
+  const bal = mkBal(ledger, new FlakyChain(0), new MemorySink());
+  const gap = {
+    version: 1,
+    deviceId: dev.address,
+    podId: 'IT002E61899978',
+    firstSeq: 40,
+    lastSeq: 49,
+    count: 10,
+    reason: 'disk_quota',
+    energyImportWh: 12,
+    energyExportWh: 0,
+    atMs: 1_624_400_000_000,
+  };
+  const signed = signGap(gap, dev, domain);
+  const gapTopic = topics.gap(dev.address);
+  const send = (x: unknown) => bal.ingestGap(gapTopic, Buffer.from(JSON.stringify(x)));
+  for (const [message, field] of [
+    [{}, 'gap.message.version'],
+    [{ ...gap, firstSeq: 'a' }, 'gap.message.firstSeq'],
+    [{ ...gap, lastSeq: 39, count: 0 }, 'gap.message.lastSeq'],
+    [{ ...gap, count: 11 }, 'gap.message.count'],
+    [{ ...gap, podId: 'IT002X1234' }, 'gap.message.podId'],
+  ] as const) {
+    const r = await send({ ...signed, message });
+    t.like(r, { status: 'rejected', code: 'SCHEMA_INVALID' }, field);
+    t.true(r.status === 'rejected' && r.message.startsWith(`SCHEMA_INVALID: ${field}`), JSON.stringify(r));
+  }
+  t.like(await bal.ingestGap(gapTopic, Buffer.from('{"kind":"gap"')), { status: 'rejected', code: 'DECODE_ERROR' });
+  t.deepEqual(ledger.gaps(), [], 'nothing recorded');
+  t.like(await send(signed), { status: 'accepted', firstSeq: 40, lastSeq: 49 });
+  t.is(ledger.gaps().length, 1);
+  t.like(await bal.ingest('ln/v1/nope/batch', new Uint8Array([1])), { status: 'rejected', code: 'SCHEMA_INVALID' });
   ledger.close();
 });
