@@ -24,7 +24,7 @@ import {
 } from '@lightnode/protocols';
 import { startCloud, type CloudStack } from './stack.js';
 import { verifyProof } from './proof.js';
-import { sealedBatch, waitFor } from './testing/index.js';
+import { sealedBatch, testGap, waitFor } from './testing/index.js';
 import { commands } from './cli.js';
 import { lightNodeDomain } from '@lightnode/protocols';
 
@@ -274,22 +274,7 @@ test.serial('seq continuity: an observed gap, a declared gap, a late batch filli
   const dev = await newDevice();
   await publish(dev.address, batch(dev, 0, 10));
   await publish(dev.address, batch(dev, 30, 10)); // 10..29 missing
-  const gap = signGap(
-    {
-      version: 1,
-      deviceId: dev.address,
-      podId: POD,
-      firstSeq: 40,
-      lastSeq: 49,
-      count: 10,
-      reason: 'disk_quota',
-      energyImportWh: 12,
-      energyExportWh: 0,
-      atMs: Date.now(),
-    },
-    dev,
-    domain,
-  );
+  const gap = signGap(testGap(dev.address, { podId: POD }), dev, domain);
   await pub.publishAsync(topics.gap(dev.address), JSON.stringify(gap), { qos: 1 });
   await publish(dev.address, batch(dev, 50, 10));
   await publish(dev.address, batch(dev, 10, 10)); // late: fills 10..19

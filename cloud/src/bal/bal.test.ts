@@ -23,7 +23,7 @@ import { FakeClock, TEST_DEVICE_KEY, testSigner } from '@lightnode/protocols/tes
 import { publicKeyFromPrivateKey } from '@lightnode/protocols';
 import type { AnchorReceipt } from '../chain/client.js';
 import type { GapDelivery, IngestResult, ScdSink, WindowDelivery } from '../delivery.js';
-import { sealedBatch } from '../testing/scd-contract.js';
+import { sealedBatch, testGap } from '../testing/scd-contract.js';
 import { BalLedger } from './ledger.js';
 import { loadNative, nativeRecover, selectRecover } from './recover.js';
 import { MemoryKeyRegistry } from './registry.js';
@@ -256,18 +256,7 @@ test('the window loop runs on the injected clock: one tick per window, aligned t
 test('malformed gap declarations are dead-lettered naming the field, nothing recorded', async (t) => {
   const ledger = new BalLedger(join(dir, 'badgap.sqlite'));
   const bal = mkBal(ledger, new FlakyChain(0), new MemorySink());
-  const gap = {
-    version: 1,
-    deviceId: dev.address,
-    podId: 'IT002E61899978',
-    firstSeq: 40,
-    lastSeq: 49,
-    count: 10,
-    reason: 'disk_quota',
-    energyImportWh: 12,
-    energyExportWh: 0,
-    atMs: 1_624_400_000_000,
-  };
+  const gap = testGap(dev.address);
   const signed = signGap(gap, dev, domain);
   const gapTopic = topics.gap(dev.address);
   const send = (x: unknown) => bal.ingestGap(gapTopic, Buffer.from(JSON.stringify(x)));

@@ -133,9 +133,9 @@ export class BalMqtt {
             });
             resolve();
           },
-          (e: unknown) => {
-            log.error('BAL subscribe failed', { error: (e as Error).message });
-            reject(e as Error);
+          (e: Error) => {
+            log.error('BAL subscribe failed', { error: e.message });
+            reject(e);
           },
         );
       });

@@ -37,7 +37,7 @@ export interface Route<B = unknown> {
 
 /** Declares a route, inferring the body type from its schema. */
 export function route<B>(r: Route<B>): Route<unknown> {
-  return r as unknown as Route<unknown>;
+  return r;
 }
 
 interface Compiled {

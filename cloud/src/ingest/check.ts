@@ -42,7 +42,7 @@ export interface CheckedWindow {
 
 /** Checks a window delivery (any JSON value); throws naming the field. */
 export function checkWindow(body: unknown): CheckedWindow {
-  const d = parseBody(windowDeliverySchema, body) as WindowDelivery;
+  const d = parseBody<WindowDelivery>(windowDeliverySchema, body);
   const domain = lightNodeDomain(d.anchor.chainId, d.anchor.keyRegister);
   const root = fromHex(d.window.root, 'window.root');
   const batches = d.batches.map((b, i): CheckedBatch => {
@@ -71,5 +71,5 @@ export function checkWindow(body: unknown): CheckedWindow {
 
 /** Checks a gap delivery (any JSON value); throws naming the field. Nothing is rewritten: the signed JSON is kept. */
 export function checkGaps(body: unknown): GapDelivery {
-  return parseBody(gapDeliverySchema, body) as GapDelivery;
+  return parseBody<GapDelivery>(gapDeliverySchema, body);
 }

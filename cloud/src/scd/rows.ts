@@ -2,6 +2,8 @@
  * The SCD's tables (the same SQL on SQLite and PostgreSQL) and one mapper per table from its database row to the
  * value the store returns.
  */
+import type { ProofSource } from '../proof.js';
+
 export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS pods (
     pod_id TEXT PRIMARY KEY, aggregator TEXT NOT NULL, device_id TEXT, pom_id TEXT, pom_by TEXT,
@@ -159,24 +161,11 @@ export const measurementFromDb = (r: MeasurementDb): MeasurementRow => ({
   sample: JSON.parse(r.sample_json) as unknown,
 });
 
-/** A stored batch with what its proofs need (see proof.ts `ProofSource`). */
-export interface BatchRow {
-  deviceId: string;
-  firstSeq: number;
+/** A stored batch: what its proofs need (proof.ts `ProofSource`) and its seq range, PoD and digest. */
+export interface BatchRow extends ProofSource {
   lastSeq: number;
   podId: string;
   digest: string;
-  wire: string;
-  windowRoot: string;
-  windowIndex: number;
-  windowPath: string[];
-  windowLeafCount: number;
-  windowStartMs: number;
-  txHash: string;
-  blockNumber: number;
-  chainId: number;
-  contract: string;
-  keyRegister: string;
   bal: string;
 }
 export interface BatchDb {

@@ -18,6 +18,7 @@ import {
   systemClock,
   toHex,
   type Eip712Domain,
+  type Gap,
   type SignedBatch,
   type Signer,
 } from '@lightnode/protocols';
@@ -86,6 +87,23 @@ export function sealedBatch(
     s,
     opts.domain ?? lightNodeDomain(CHAIN, REGISTER),
   );
+}
+
+/** A gap declaration's message for `deviceId` over seqs 40..49 (`disk_quota`), with `over` applied. */
+export function testGap(deviceId: string, over: Partial<Gap> = {}): Gap {
+  return {
+    version: 1,
+    deviceId,
+    podId: POD_A,
+    firstSeq: 40,
+    lastSeq: 49,
+    count: 10,
+    reason: 'disk_quota',
+    energyImportWh: 12,
+    energyExportWh: 0,
+    atMs: 1_624_400_000_000,
+    ...over,
+  };
 }
 
 interface Ctx {
@@ -355,18 +373,7 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
 
   test.serial(`${label}: malformed gap deliveries — 400 naming the field, nothing stored`, async (t) => {
     const domain = lightNodeDomain(CHAIN, REGISTER);
-    const gap = {
-      version: 1,
-      deviceId: dev.address,
-      podId: POD_A,
-      firstSeq: 500,
-      lastSeq: 509,
-      count: 10,
-      reason: 'disk_quota',
-      energyImportWh: 12,
-      energyExportWh: -1,
-      atMs: 1_624_400_000_000,
-    };
+    const gap = testGap(dev.address, { firstSeq: 500, lastSeq: 509, energyExportWh: -1 });
     const signed = signGap(gap, dev, domain);
     const delivery = (...gaps: { kind: string; message: unknown; signature: string }[]): unknown => ({
       v: 1,
