@@ -4,26 +4,10 @@
  * credentials), append-only market outcomes, dedupe on (deviceId, seq), gaps.
  */
 import type { ExecutionContext, TestFn } from 'ava';
-import {
-  batchDigest,
-  encodeBatchWire,
-  generatePrivateKey,
-  leafHash,
-  lightNodeDomain,
-  merkleLevels,
-  merkleProof,
-  privateKeySigner,
-  sealBatch,
-  signGap,
-  systemClock,
-  toHex,
-  type Eip712Domain,
-  type Gap,
-  type SignedBatch,
-  type Signer,
-} from '@lightnode/protocols';
-import { FakeClock, testSamples } from '@lightnode/protocols/testing';
-import type { WindowDelivery } from '../delivery.js';
+import { generatePrivateKey, privateKeySigner, systemClock } from '@lightnode/protocols';
+import { FakeClock } from '@lightnode/protocols/testing';
+import { POD_A, POD_B, sealedBatch, windowOf } from './fixtures.js';
+import { scdInputContract, type ScdHarness } from './scd-contract-input.js';
 import { listen } from '../http/server.js';
 import { createScdServer } from '../scd/api.js';
 import { Auth } from '../http/auth.js';
@@ -32,79 +16,7 @@ import type { SqlDb } from '../scd/sql.js';
 import { ScdStore } from '../scd/store.js';
 import { generateCredentials } from '../stack.js';
 
-const POD_A = 'IT002E61899978';
-const POD_B = 'IT002E60550189';
-const CHAIN = 31337;
-const REGISTER = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
-
-/** A window delivery of `batches` with a made-up anchor (the store checks the paths, not the chain). */
-export function windowOf(batches: SignedBatch[], bal = 'bal-test'): WindowDelivery {
-  const domain = lightNodeDomain(CHAIN, REGISTER);
-  const levels = merkleLevels(batches.map((b) => leafHash(batchDigest(b.header, domain))));
-  return {
-    v: 1,
-    bal,
-    window: {
-      root: toHex(levels.at(-1)![0]!),
-      leafCount: batches.length,
-      startMs: 1_624_400_000_000,
-      endMs: 1_624_400_004_000,
-    },
-    anchor: {
-      chainId: CHAIN,
-      contract: '0xe7f1725e7734ce288f8367e1bb143e90bb3f0512',
-      keyRegister: REGISTER,
-      txHash: `0x${'ab'.repeat(32)}`,
-      blockNumber: 7,
-      anchorer: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
-      anchoredAtS: 1_624_400_005,
-    },
-    batches: batches.map((b, i) => ({
-      wire: Buffer.from(encodeBatchWire(b)).toString('base64'),
-      index: i,
-      path: merkleProof(levels, i).map(toHex),
-    })),
-  };
-}
-
-/** A signed batch of `n` test samples from `firstSeq` (1 s apart), for tests and benches. */
-export function sealedBatch(
-  s: Signer,
-  firstSeq: number,
-  n: number,
-  opts: { podId?: string; seed?: number; domain?: Eip712Domain } = {},
-): SignedBatch {
-  const podId = opts.podId ?? POD_A;
-  const samples = testSamples(n, {
-    deviceId: s.address,
-    podId,
-    firstSeq,
-    startMs: Date.UTC(2021, 5, 23, 10) + firstSeq * 1000,
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-  });
-  return sealBatch(
-    { deviceId: s.address, podId, samples, windowStartMs: samples[0]!.tsMs, windowEndMs: samples.at(-1)!.tsMs + 1000 },
-    s,
-    opts.domain ?? lightNodeDomain(CHAIN, REGISTER),
-  );
-}
-
-/** A gap declaration's message for `deviceId` over seqs 40..49 (`disk_quota`), with `over` applied. */
-export function testGap(deviceId: string, over: Partial<Gap> = {}): Gap {
-  return {
-    version: 1,
-    deviceId,
-    podId: POD_A,
-    firstSeq: 40,
-    lastSeq: 49,
-    count: 10,
-    reason: 'disk_quota',
-    energyImportWh: 12,
-    energyExportWh: 0,
-    atMs: 1_624_400_000_000,
-    ...over,
-  };
-}
+export { windowOf, sealedBatch, testGap } from './fixtures.js';
 
 interface Ctx {
   url: string;
@@ -371,124 +283,7 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
     },
   );
 
-  test.serial(`${label}: malformed gap deliveries — 400 naming the field, nothing stored`, async (t) => {
-    const domain = lightNodeDomain(CHAIN, REGISTER);
-    const gap = testGap(dev.address, { firstSeq: 500, lastSeq: 509, energyExportWh: -1 });
-    const signed = signGap(gap, dev, domain);
-    const delivery = (...gaps: { kind: string; message: unknown; signature: string }[]): unknown => ({
-      v: 1,
-      bal: 'bal-test',
-      gaps: gaps.map((g) => ({ signed: g, receivedMs: 1_624_400_001_000 })),
-    });
-    const withMessage = (m: Record<string, unknown>) => ({ ...signed, message: m });
-    const before = (await ctx.store.counts()).declaredGaps;
-    const cases: [unknown, string][] = [
-      [delivery(withMessage({})), 'gaps.0.signed.message.version'],
-      [delivery(withMessage({ ...gap, firstSeq: 'a' })), 'gaps.0.signed.message.firstSeq'],
-      [delivery(withMessage({ ...gap, firstSeq: -1 })), 'gaps.0.signed.message.firstSeq'],
-      [delivery(withMessage({ ...gap, firstSeq: 1.5 })), 'gaps.0.signed.message.firstSeq'],
-      [delivery(withMessage({ ...gap, version: 70_000 })), 'gaps.0.signed.message.version'],
-      [delivery(withMessage({ ...gap, count: 2 ** 32 })), 'gaps.0.signed.message.count'],
-      [delivery(withMessage({ ...gap, energyImportWh: 2 ** 60 })), 'gaps.0.signed.message.energyImportWh'],
-      [delivery(withMessage({ ...gap, deviceId: '0x12' })), 'gaps.0.signed.message.deviceId'],
-      [delivery(withMessage({ ...gap, lastSeq: 499, count: 0 })), 'gaps.0.signed.message.lastSeq'],
-      [delivery(withMessage({ ...gap, count: 9 })), 'gaps.0.signed.message.count'],
-      [delivery(withMessage({ ...gap, colour: 'red' })), 'gaps.0.signed.message'],
-      [delivery({ ...signed, signature: 'nope' }), 'gaps.0.signed.signature'],
-      [delivery(signed, withMessage({ ...gap, firstSeq: 'a' })), 'gaps.1.signed.message.firstSeq'],
-      [{ v: 1, bal: 'bal-test', gaps: [{ signed }] }, 'gaps.0.receivedMs'],
-    ];
-    for (const [body, field] of cases) {
-      const r = await call('POST', '/ingest/gaps', 'bal', body);
-      t.is(r.status, 400, `${field}: ${JSON.stringify(r.body)}`);
-      t.is(r.body.error?.field, field, JSON.stringify(r.body));
-      t.true(r.body.error!.message.startsWith(`SCHEMA_INVALID: ${field}`), r.body.error!.message);
-    }
-    t.is((await ctx.store.counts()).declaredGaps, before, 'nothing stored, not even the good gap of a bad delivery');
-    const ok = await call('POST', '/ingest/gaps', 'bal', delivery(signed));
-    t.is(ok.status, 200, JSON.stringify(ok.body));
-    t.is(ok.body.gapsStored, 1);
-    t.is((await ctx.store.counts()).declaredGaps, before + 1);
-  });
-
-  test.serial(`${label}: oversized bodies → 413, bad path escapes → 400, never 5xx`, async (t) => {
-    const big = JSON.stringify({ podId: POD_A, pad: 'x'.repeat(2 << 20) });
-    for (const [path, who] of [
-      ['/pods', 'ACEAE'],
-      ['/ingest/gaps', 'bal'],
-    ] as const) {
-      const r = await call('POST', path, who, big);
-      t.is(r.status, 413, `${path}: ${JSON.stringify(r.body)}`);
-      t.is(r.body.error?.code, 'BODY_TOO_LARGE');
-      t.regex(r.body.error!.message, /at most 1048576 bytes/);
-    }
-    const before = await ctx.store.counts();
-    const w = windowOf([sealedBatch(dev, 1000, 5)]);
-    const notJson = await call('POST', '/ingest', 'bal', JSON.stringify(w).slice(0, -9));
-    t.is(notJson.status, 400, 'a truncated window is not JSON');
-    t.is(notJson.body.error?.code, 'DECODE_ERROR');
-    const badWire = await call('POST', '/ingest', 'bal', { ...w, batches: [{ ...w.batches[0]!, wire: 'AAAA' }] });
-    t.is(badWire.status, 400, JSON.stringify(badWire.body));
-    t.is(badWire.body.error?.field, 'batches.0.wire');
-    for (const [method, path, who, field] of [
-      ['GET', '/gaps/%zz', 'dso', 'deviceId'],
-      ['GET', '/gaps/%E0%A4%A', 'dso', 'deviceId'],
-      ['GET', '/gaps/not-an-address', 'dso', 'deviceId'],
-      ['GET', '/gaps/0x12', 'dso', 'deviceId'],
-      ['GET', `/proof/%/1`, 'dso', 'deviceId'],
-      ['GET', `/proof/${dev.address}/%ff`, 'dso', 'seq'],
-      ['GET', `/proof/${dev.address}/1e3`, 'dso', 'seq'],
-      ['PUT', '/pods/%C0/pom', 'dso', 'podId'],
-      ['GET', '/pods/IT%2/baseline?day=2021-06-23', 'dso', 'podId'],
-    ] as const) {
-      const r = await call(method, path, who, method === 'PUT' ? { pomId: 'P' } : undefined);
-      t.is(r.status, 400, `${path}: ${JSON.stringify(r.body)}`);
-      t.is(r.body.error?.field, field, path);
-      t.true(r.body.error!.message.includes(field), r.body.error!.message);
-    }
-    t.deepEqual(await ctx.store.counts(), before, 'nothing stored');
-  });
-
-  test.serial(`${label}: malformed /oauth/token requests → 400 invalid_request, a bad client → 401`, async (t) => {
-    const token = async (body: string, headers: Record<string, string> = {}) => {
-      const r = await fetch(`${ctx.url}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-        body,
-      });
-      return { status: r.status, body: (await r.json()) as { error?: string; error_description?: string } };
-    };
-    const json = { 'content-type': 'application/json' };
-    const good = JSON.stringify({
-      grant_type: 'client_credentials',
-      client_id: 'ACEAE',
-      client_secret: ctx.secrets.ACEAE!,
-    });
-    const basic = (s: string) => ({ authorization: `Basic ${Buffer.from(s).toString('base64')}` });
-    for (const [body, headers, why] of [
-      [good.slice(0, 20), json, /not JSON/],
-      ['[1,2]', json, /a JSON object/],
-      ['{"grant_type":"client_credentials","client_id":7}', json, /client_id: expected a string/],
-      ['grant_type=client_credentials&grant_type=client_credentials', {}, /given more than once/],
-      ['grant_type=client_credentials&client_id=ACEAE', {}, /client_secret are required/],
-      ['grant_type=client_credentials', basic('ACEAE%zz:x'), /malformed %-escape/],
-      ['grant_type=client_credentials', basic('no-colon'), /client_id:client_secret/],
-    ] as const) {
-      const r = await token(body, headers);
-      t.is(r.status, 400, `${body}: ${JSON.stringify(r.body)}`);
-      t.is(r.body.error, 'invalid_request');
-      t.regex(r.body.error_description ?? '', why);
-    }
-    t.is((await token('grant_type=password')).body.error, 'unsupported_grant_type');
-    const wrong = await token('grant_type=client_credentials', basic(`ACEAE:${'y'.repeat(20)}`));
-    t.is(wrong.status, 401);
-    t.is(wrong.body.error, 'invalid_client');
-    t.is((await token(good, json)).status, 200);
-    t.is(
-      (await token('grant_type=client_credentials', basic(`ACEAE:${encodeURIComponent(ctx.secrets.ACEAE!)}`))).status,
-      200,
-    );
-  });
+  scdInputContract(test, label, (): ScdHarness => ({ ...ctx, call, dev }));
 
   test.serial(`${label}: unknown routes and methods`, async (t) => {
     t.is((await call('GET', '/nope', 'dso')).status, 404);
