@@ -175,12 +175,14 @@ export class Bal {
 
   /** A batch (`ln/v1/{id}/batch`, the compact wire form); refused unless the topic is a batch topic. */
   ingestBatch(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
-    return parseTopic(topic)?.leaf === 'batch' ? this.ingest(topic, payload) : this.notLeaf(topic, payload, 'batch');
+    const t = parseTopic(topic);
+    return t?.leaf === 'batch' ? this.acceptBatch(topic, t.deviceId, payload) : this.notLeaf(topic, payload, 'batch');
   }
 
   /** A device's signed gap declaration (`ln/v1/{id}/gap`, JSON): verified against the registered key, recorded. */
   ingestGap(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
-    return parseTopic(topic)?.leaf === 'gap' ? this.ingest(topic, payload) : this.notLeaf(topic, payload, 'gap');
+    const t = parseTopic(topic);
+    return t?.leaf === 'gap' ? this.acceptGap(topic, t.deviceId, payload) : this.notLeaf(topic, payload, 'gap');
   }
 
   private notLeaf(topic: string, payload: Uint8Array, leaf: 'batch' | 'gap'): Promise<IngestOutcome> {
