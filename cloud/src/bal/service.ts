@@ -133,7 +133,7 @@ export class Bal {
    * during the wait leaves the message unacknowledged (redelivered after a restart).
    */
   private async lookupKey(deviceId: string): Promise<Awaited<ReturnType<KeyRegistry['lookup']>>> {
-    const wait = new Backoff(this.o.keyRetry ?? KEY_RETRY, this.o.random);
+    let wait: Backoff | undefined; // made on the first failure only (the common path never waits)
     for (;;) {
       try {
         const k = await this.o.registry.lookup(deviceId);
@@ -152,6 +152,7 @@ export class Bal {
             error: e.message,
           });
         }
+        wait ??= new Backoff(this.o.keyRetry ?? KEY_RETRY, this.o.random);
         await this.o.clock.sleep(wait.next(), this.closing.signal).catch(() => undefined);
       }
     }

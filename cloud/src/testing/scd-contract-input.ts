@@ -144,4 +144,15 @@ export function scdInputContract(test: TestFn, label: string, harness: () => Scd
       200,
     );
   });
+
+  test.serial(`${label}: a proof whose anchor record is missing is refused naming the transaction`, async (t) => {
+    const h = harness();
+    const w = windowOf([sealedBatch(h.dev, 2000, 5)]);
+    w.anchor.txHash = `0x${'cd'.repeat(32)}`;
+    t.is((await h.call('POST', '/ingest', 'bal', w)).status, 200);
+    await h.store.db.run('DELETE FROM anchors WHERE tx_hash = ?', [w.anchor.txHash]);
+    const r = await h.call('GET', `/proof/${h.dev.address}/2002`, 'dso');
+    t.is(r.status, 404, JSON.stringify(r.body));
+    t.regex(r.body.error!.message, new RegExp(`no anchor record for transaction ${w.anchor.txHash}`));
+  });
 }
