@@ -30,7 +30,7 @@ export interface UplinkOptions {
   onConnect?: () => void;
 }
 
-export type LinkState = 'connected' | 'connecting' | 'disconnected';
+import type { LinkState } from '../link/link.js';
 
 export class Uplink {
   private client: MqttClient | null = null;
