@@ -9,11 +9,12 @@ import {
   isLightNodeError,
   lightNodeDomain,
   parseFlags,
+  publicKeyFromPrivateKey,
   verifyDocument,
   type Command,
   type CommandGroup,
 } from '@lightnode/protocols';
-import { writeNewKeyFile } from '../keys/index.js';
+import { readKeyFile, writeNewKeyFile } from '../keys/index.js';
 
 const VERIFY_USAGE = `Usage: lightnode protocol verify FILE|- [--chain-id N] [--contract 0xADDR] [--json]
 
@@ -77,10 +78,12 @@ const verify: Command = {
 const KEYGEN_USAGE = `Usage: lightnode protocol keygen [--out FILE] [--force] [--json]
 
 Generates a secp256k1 device key and writes it to FILE (default ./device.key) with mode 0600; prints the address
-(the device identity). The private key is never printed. Refuses to overwrite an existing file without --force.`;
+(the device identity) and the uncompressed public key (0x04 + 128 hex, what the key register stores). --json prints
+{keyFile, address, publicKey}. The private key is never printed. Refuses to overwrite an existing file without
+--force.`;
 
 const keygen: Command = {
-  summary: 'generate a device key file (mode 0600) and print its address',
+  summary: 'generate a device key file (mode 0600) and print its address and public key',
   usage: KEYGEN_USAGE,
   async run(argv, io) {
     const p = parseFlags(
@@ -90,9 +93,13 @@ const keygen: Command = {
       false,
     );
     const out = flagString(p, 'out', KEYGEN_USAGE) ?? 'device.key';
-    const { address } = writeNewKeyFile(out, { force: p.values.force === true });
+    writeNewKeyFile(out, { force: p.values.force === true });
+    const key = readKeyFile(out); // read back: what is printed is what the file holds
+    const publicKey = `0x04${publicKeyFromPrivateKey(key.privateKey).slice(2)}`;
     io.stdout(
-      p.values.json ? JSON.stringify({ keyFile: out, address }) : `${address}  (key written to ${out}, mode 0600)`,
+      p.values.json
+        ? JSON.stringify({ keyFile: out, address: key.address, publicKey })
+        : `address    ${key.address}\npublicKey  ${publicKey}\n(key written to ${out}, mode 0600)`,
     );
     return 0;
   },
