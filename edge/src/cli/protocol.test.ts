@@ -105,7 +105,7 @@ test('usage errors exit 2; unreadable or non-JSON files exit 1', async (t) => {
   t.regex((await run('verify', [join(dir, 'x.json')])).err, /not JSON/);
 });
 
-test('keygen writes a 0600 key file and prints only the address', async (t) => {
+test('keygen writes a 0600 key file and prints its address and public key, never the private key', async (t) => {
   const out = join(dir, 'dev.key');
   const r = await run('keygen', ['--out', out, '--json']);
   t.is(r.code, 0);
