@@ -16,7 +16,9 @@ test('run.mjs lists only the benchmarks', async (t) => {
     .sort();
   t.true(benches.includes('uplink') && benches.includes('protocol'), benches.join(', '));
   const err = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, [runner, '--help'], (e, _out, stderr) => (e ? reject(e) : resolve(stderr))),
+    execFile(process.execPath, [runner, '--help'], (e, _out, stderr) =>
+      e ? reject(new Error(e.message)) : resolve(stderr),
+    ),
   );
   const listed = /Benchmarks: (.*)/.exec(err)?.[1]?.split(', ').sort();
   t.deepEqual(listed, benches);

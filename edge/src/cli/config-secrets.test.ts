@@ -15,9 +15,9 @@ test('not-JSON config errors do not echo uplink.password', (t) => {
   writeFileSync(file, '{"uplink": {"url": "mqtt://127.0.0.1", "password": test-password-not-real}}');
   const e = t.throws(() => loadAgentConfig(file));
   t.true(isLightNodeError(e) && e.code === 'CONFIG_INVALID');
-  t.true(e!.message.includes(file), e!.message);
-  t.regex(e!.message, /not JSON/);
-  t.false(e!.message.includes('test-password-not-real'), e!.message);
+  t.true(e.message.includes(file), e.message);
+  t.regex(e.message, /not JSON/);
+  t.false(e.message.includes('test-password-not-real'), e.message);
 });
 
 test('schema errors in a config file do not echo uplink.password', (t) => {
@@ -28,5 +28,5 @@ test('schema errors in a config file do not echo uplink.password', (t) => {
   );
   const e = t.throws(() => loadAgentConfig(file));
   t.true(isLightNodeError(e) && e.code === 'CONFIG_INVALID');
-  t.false(e!.message.includes('test-password-not-real'), e!.message);
+  t.false(e.message.includes('test-password-not-real'), e.message);
 });

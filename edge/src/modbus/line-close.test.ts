@@ -67,9 +67,9 @@ test('a closed ModbusSerialTransport rejects its request in flight and never rec
     await transport.close();
     const e = await t.throwsAsync(inFlight);
     t.is(codeOf(e), 'MODBUS_CONNECT');
-    t.regex(e!.message, /closed/);
+    t.regex(e.message, /closed/);
     const again = await t.throwsAsync(transport.read({ fc: 3, unit: 1, address: 0, count: 2, timeoutMs: 1000 }));
-    t.regex(again!.message, /transport closed/);
+    t.regex(again.message, /transport closed/);
     await t.throwsAsync(transport.open());
     t.is(connections, 1, 'no reconnect after close');
   } finally {

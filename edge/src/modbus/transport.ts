@@ -122,9 +122,9 @@ export class ModbusSerialTransport implements ModbusTransport {
           this.inFlight.delete(cancel);
           resolve(v);
         },
-        (e: unknown) => {
+        (e: Error) => {
           this.inFlight.delete(cancel);
-          reject(e as Error);
+          reject(e);
         },
       );
     });

@@ -157,6 +157,58 @@ export function parseProfile(doc: unknown, origin = 'profile'): Profile {
   return p;
 }
 
+type RawDoc = Record<string, unknown>;
+
+/**
+ * Resolves `$import` over raw profile documents, before validation. A document that imports others is a set of
+ * overrides on them: its fields are those of its imports in order (a later import wins), then its own; `id` and
+ * `$import` are never inherited; `points` are the imported points first (import order), then its own. So a SunSpec
+ * model that differs from a sibling only in its id, model number and description is a few lines that import the
+ * sibling (`sunspec/meter-202` imports `sunspec/meter-201`). `PROFILE_INVALID` names an unknown import or a cycle.
+ * Documents without an `id` string are passed through (the schema check names them).
+ */
+export function resolveProfileImports(docs: readonly unknown[]): unknown[] {
+  const byId = new Map<string, RawDoc>();
+  for (const d of docs)
+    if (typeof d === 'object' && d !== null && typeof (d as RawDoc).id === 'string')
+      byId.set((d as RawDoc).id as string, d as RawDoc);
+  const done = new Map<string, RawDoc>();
+  const resolve = (id: string, chain: string[]): RawDoc => {
+    const ready = done.get(id);
+    if (ready) return ready;
+    const doc = byId.get(id);
+    if (!doc)
+      throw new LightNodeError('PROFILE_INVALID', `${chain.at(-1) ?? id}: $import of unknown profile ${id}`, {
+        profile: id,
+      });
+    if (chain.includes(id))
+      throw new LightNodeError('PROFILE_INVALID', `${id}: $import cycle ${[...chain, id].join(' → ')}`, {
+        profile: id,
+      });
+    const imports = Array.isArray(doc.$import) ? doc.$import.filter((x): x is string => typeof x === 'string') : [];
+    if (imports.length === 0) {
+      done.set(id, doc);
+      return doc;
+    }
+    const merged: RawDoc = {};
+    const points: unknown[] = [];
+    for (const dep of imports) {
+      const { id: _id, $import: _imp, points: depPoints, ...fields } = resolve(dep, [...chain, id]);
+      Object.assign(merged, fields);
+      if (Array.isArray(depPoints)) points.push(...(depPoints as unknown[]));
+    }
+    const { points: own, ...fields } = doc;
+    Object.assign(merged, fields, { points: [...points, ...(Array.isArray(own) ? (own as unknown[]) : [])] });
+    done.set(id, merged);
+    return merged;
+  };
+  return docs.map((d) =>
+    typeof d === 'object' && d !== null && typeof (d as RawDoc).id === 'string'
+      ? resolve((d as RawDoc).id as string, [])
+      : d,
+  );
+}
+
 /** Checks what a schema cannot: units convert, scale factors exist, registers don't overlap, nothing forbidden is mapped. */
 export function checkProfileSemantics(p: Profile, origin = p.id): void {
   const fail = (msg: string, ctx: Record<string, unknown> = {}): never => {
