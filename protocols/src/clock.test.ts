@@ -1,5 +1,6 @@
 import test from 'ava';
-import { FakeClock } from './clock.js';
+import { FakeClock } from './testing/fake-clock.js';
+import { scaledClock } from './clock.js';
 
 test('FakeClock fires timers in time order and only when advanced', async (t) => {
   const c = new FakeClock(1000);
@@ -25,4 +26,25 @@ test('FakeClock.sleep resolves after advance', async (t) => {
   await c.advance(1);
   await p;
   t.true(done);
+});
+
+test('scaledClock: now = startMs + elapsed × speed; timers and sleeps scaled alike', async (t) => {
+  const base = new FakeClock(0);
+  const startMs = Date.UTC(2021, 5, 23, 10, 25);
+  const c = scaledClock({ startMs, speed: 60 }, base);
+  t.is(c.now(), startMs);
+  await base.advance(1000);
+  t.is(c.now(), startMs + 60_000);
+  t.is(c.monotonic(), 60_000);
+  const fired: number[] = [];
+  c.setTimer(120_000, () => fired.push(c.now()));
+  let slept = false;
+  void c.sleep(30_000).then(() => (slept = true));
+  await base.advance(499);
+  t.false(slept);
+  await base.advance(1);
+  t.true(slept);
+  await base.advance(1500);
+  t.deepEqual(fired, [startMs + 180_000]);
+  t.throws(() => scaledClock({ startMs, speed: 0 }, base), { instanceOf: RangeError });
 });

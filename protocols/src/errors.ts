@@ -69,6 +69,7 @@ export const ERROR_CODES = [
   // measurement path
   'OUTBOX_CORRUPT',
   'OUTBOX_FULL',
+  'OUTBOX_WRITE_FAILED',
   'SEQ_REGRESSION',
   'UPLINK_AUTH',
   'UPLINK_CONNECT',
@@ -90,6 +91,7 @@ export const ERROR_CODES = [
   'FORBIDDEN',
   'CONFLICT',
   'SEQ_CONFLICT',
+  'BODY_TOO_LARGE',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -5,7 +5,7 @@
  * with our reconnect policy (exponential backoff, full jitter, cap).
  */
 import WebSocket from 'ws';
-import { silentLogger, type Clock, type Logger } from '@lightnode/protocols';
+import { Backoff, silentLogger, type Clock, type Logger } from '@lightnode/protocols';
 
 export interface Chain2TransportStats {
   connects: number;
@@ -25,7 +25,7 @@ export interface Chain2Transport {
 export class WsChain2Transport implements Chain2Transport {
   private ws: WebSocket | null = null;
   private stopped = true;
-  private attempt = 0;
+  private readonly retry: Backoff;
   private cancel: (() => void) | null = null;
   private readonly s: Chain2TransportStats = {
     connects: 0,
@@ -49,6 +49,10 @@ export class WsChain2Transport implements Chain2Transport {
   ) {
     this.endpoint = o.url;
     this.log = (o.logger ?? silentLogger).child({ component: 'chain2-ws', url: o.url });
+    this.retry = new Backoff(
+      { baseMs: o.reconnectBaseMs ?? 1000, maxMs: o.reconnectMaxMs ?? 60_000, jitter: 'full' },
+      o.random,
+    );
   }
 
   start(onFrame: (text: string) => void): void {
@@ -62,7 +66,7 @@ export class WsChain2Transport implements Chain2Transport {
     const ws = new WebSocket(this.o.url, { handshakeTimeout: 10_000 });
     this.ws = ws;
     ws.on('open', () => {
-      this.attempt = 0;
+      this.retry.reset();
       this.s.connects++;
       this.s.state = 'connected';
       ws.send('!'); // the gateway starts pushing after it
@@ -85,9 +89,7 @@ export class WsChain2Transport implements Chain2Transport {
       this.s.disconnects++;
       this.s.state = 'disconnected';
       if (this.stopped) return;
-      const cap = Math.min(this.o.reconnectMaxMs ?? 60_000, (this.o.reconnectBaseMs ?? 1000) * 2 ** this.attempt);
-      this.attempt = Math.min(this.attempt + 1, 30);
-      const delay = Math.floor((this.o.random ?? Math.random)() * cap);
+      const delay = this.retry.next();
       this.log.warn('gateway connection closed: reconnecting', { inMs: delay });
       this.cancel = this.o.clock.setTimer(delay, () => this.connect(onFrame));
     });

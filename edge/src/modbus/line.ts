@@ -11,6 +11,7 @@
  */
 import {
   LightNodeError,
+  backoff as backoffDelay,
   isLightNodeError,
   rtuTiming,
   silentLogger,
@@ -269,8 +270,9 @@ export class ModbusLine {
     dev.health.state = 'failing';
     const n = dev.health.consecutiveFailures;
     if (!(isLightNodeError(lastErr) && lastErr.code === 'MODBUS_EXCEPTION')) {
-      const cap = Math.min(dev.opts.backoffMaxMs, dev.opts.backoffBaseMs * 2 ** (n - 1));
-      const backoff = cap * (0.5 + 0.5 * this.random()); // "equal jitter": never less than half the step
+      // "equal jitter": a dead device never gets probed sooner than half the step
+      const policy = { baseMs: dev.opts.backoffBaseMs, maxMs: dev.opts.backoffMaxMs, jitter: 'equal' } as const;
+      const backoff = backoffDelay(policy, n - 1, this.random);
       dev.backoffUntilMono = this.opts.clock.monotonic() + backoff;
       this.log.warn('device failed, backing off', {
         device: dev.opts.name,

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { LightNodeError, silentLogger, topics, type Clock, type Logger } from '@lightnode/protocols';
+import { Backoff, LightNodeError, silentLogger, topics, type Clock, type Logger } from '@lightnode/protocols';
 
 export interface UplinkOptions {
   url: string;
@@ -30,12 +30,12 @@ export interface UplinkOptions {
   onConnect?: () => void;
 }
 
-export type LinkState = 'connected' | 'connecting' | 'disconnected';
+import type { LinkState } from '../link/link.js';
 
 export class Uplink {
   private client: MqttClient | null = null;
   private stopped = false;
-  private attempt = 0;
+  private readonly retry: Backoff;
   private cancelTimer: (() => void) | null = null;
   private useVersion: 4 | 5;
   state: LinkState = 'disconnected';
@@ -50,6 +50,10 @@ export class Uplink {
     this.useVersion = o.protocolVersion === 4 ? 4 : 5;
     this.since = o.clock.now();
     this.log = (o.logger ?? silentLogger).child({ component: 'uplink' });
+    this.retry = new Backoff(
+      { baseMs: o.reconnectBaseMs ?? 1000, maxMs: o.reconnectMaxMs ?? 300_000, jitter: 'full' },
+      o.random,
+    );
   }
 
   get protocolVersion(): 4 | 5 {
@@ -107,7 +111,7 @@ export class Uplink {
     client.on('packetreceive', (p: { length?: number }) => (this.bytesIn += p.length ?? 0));
     client.on('connect', () => {
       connacked = true;
-      this.attempt = 0;
+      this.retry.reset();
       delete this.lastError;
       this.setState('connected');
       this.log.info('connected', { url: this.o.url, protocolVersion: this.useVersion });
@@ -140,10 +144,7 @@ export class Uplink {
 
   private schedule(): void {
     if (this.stopped) return;
-    const base = this.o.reconnectBaseMs ?? 1000;
-    const cap = Math.min(this.o.reconnectMaxMs ?? 300_000, base * 2 ** this.attempt);
-    this.attempt = Math.min(this.attempt + 1, 30);
-    const delay = Math.floor((this.o.random ?? Math.random)() * cap); // full jitter
+    const delay = this.retry.next(); // full jitter, capped
     this.cancelTimer = this.o.clock.setTimer(delay, () => this.connect());
   }
 

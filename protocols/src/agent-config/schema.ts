@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LightNodeError } from '../errors.js';
+import { podIdSchema } from '../lightnode/pod.js';
 import { VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from '../lightnode/eip712.js';
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -44,7 +45,7 @@ export const AgentConfigSchema = z
   .object({
     $schema: z.string().optional(),
     /** PoD of the site (each meter may override). */
-    podId: z.string().regex(/^[A-Z]{2}[0-9A-Z]{1,30}$/, 'a PoD id like IT002E61899978'),
+    podId: podIdSchema,
     /** Directory for the outbox, the seq high-water file and the status socket. */
     stateDir: z.string().min(1).default('/var/lib/lightnode'),
     /** Device key file (mode 0600). Default `<stateDir>/device.key`. */

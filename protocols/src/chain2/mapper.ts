@@ -10,6 +10,7 @@
  */
 import type { Quality, QuantityName } from '../lightnode/index.js';
 import type { Chain2Frame } from './frames.js';
+import { validatePodId } from '../lightnode/pod.js';
 
 export interface Chain2Reading {
   meter: string;
@@ -87,7 +88,7 @@ export class Chain2Mapper {
         out.diagnostics.push({
           code: 'CHAIN2_POD_MISMATCH',
           meter,
-          message: `CF20 identifies PoD ${JSON.stringify(pod)}, but this node is configured for ${this.cfg.podId}: data of ${meter} are refused until they match`,
+          message: `CF20 identifies PoD ${JSON.stringify(pod)}${podNote(pod)}, but this node is configured for ${this.cfg.podId}: data of ${meter} are refused until they match`,
           data: { pod },
         });
       } else delete st.podMismatch;
@@ -223,4 +224,10 @@ export class Chain2Mapper {
         return out;
     }
   }
+}
+
+/** Says why a CF20 POD is not a PoD id at all (its padding already trimmed), or nothing. */
+function podNote(pod: string): string {
+  const r = validatePodId(pod);
+  return r.ok ? '' : ` (not a valid PoD id: ${r.reason})`;
 }

@@ -2,6 +2,7 @@
 export * from './quantities.js';
 export * from './canonical.js';
 export * from './sample.js';
+export * from './pod.js';
 export * from './merkle.js';
 export * from './eip712.js';
 export * from './signer.js';

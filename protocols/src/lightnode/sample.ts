@@ -5,6 +5,7 @@
 import { LightNodeError, invalidField } from '../errors.js';
 import { decodeCanonical, encodeCanonical, type CanonicalValue } from './canonical.js';
 import { isQuantityName, type QuantityName } from './quantities.js';
+import { validatePodId } from './pod.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -61,7 +62,6 @@ export function worstQuality(qs: Iterable<Quality>): Quality {
 }
 
 const ADDRESS_RE = /^0x[0-9a-f]{40}$/;
-const POD_RE = /^[A-Z]{2}[0-9A-Z]{1,30}$/;
 const SAMPLE_KEYS = new Set([
   'v',
   'deviceId',
@@ -113,8 +113,8 @@ export function validateSample(x: unknown, path = 'sample'): Sample {
   }
   if (typeof x.deviceId !== 'string' || !ADDRESS_RE.test(x.deviceId))
     throw invalidField('SCHEMA_INVALID', `${path}.deviceId`, 'a lowercase 0x address (40 hex digits)', x.deviceId);
-  if (typeof x.podId !== 'string' || !POD_RE.test(x.podId))
-    throw invalidField('SCHEMA_INVALID', `${path}.podId`, 'a PoD id like IT002E61899978', x.podId);
+  const pod = validatePodId(x.podId);
+  if (!pod.ok) throw new LightNodeError('SCHEMA_INVALID', `${path}.podId: ${pod.reason}`, { field: `${path}.podId` });
   int(x.seq, `${path}.seq`, 0, Number.MAX_SAFE_INTEGER);
   int(x.tsMs, `${path}.tsMs`, 0, 253402300799999);
   if (typeof x.source !== 'string' || !(SAMPLE_SOURCES as readonly string[]).includes(x.source))
