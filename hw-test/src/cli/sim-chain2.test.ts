@@ -33,7 +33,7 @@ test('bad --late and --reboot-every values are usage errors naming the flag', as
   ] as const) {
     const e = await t.throwsAsync(simChain2.run([...argv], io(signal, [])));
     t.true(isLightNodeError(e, 'USAGE'));
-    t.regex(e!.message, re);
+    t.regex(e.message, re);
   }
   t.regex(simChain2.usage, /--late P/);
   t.regex(simChain2.usage, /--reboot-every S/);
