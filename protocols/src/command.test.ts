@@ -2,6 +2,7 @@ import test from 'ava';
 import {
   LightNodeError,
   exactlyOneFlag,
+  flagChoice,
   flagInt,
   flagNumber,
   flagProbability,
@@ -80,4 +81,12 @@ test('untilAborted resolves on abort, and at once when already aborted', async (
   t.true(done);
   await untilAborted(ac.signal);
   t.pass();
+});
+
+test('flagChoice accepts one of its choices and names them otherwise', (t) => {
+  const spec = flagSpec({ string: ['parity'] });
+  t.is(flagChoice(parseFlags(['--parity', 'even'], spec, ''), 'parity', '', ['none', 'even', 'odd']), 'even');
+  t.throws(() => flagChoice(parseFlags(['--parity', 'mark'], spec, ''), 'parity', '', ['none', 'even', 'odd']), {
+    message: /--parity: expected none\|even\|odd, received "mark"/,
+  });
 });

@@ -155,3 +155,21 @@ export function untilAborted(signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', () => resolve(), { once: true });
   });
 }
+
+/** Reads a flag that takes one of `choices`; anything else is a `USAGE` error listing them. */
+export function flagChoice<const C extends string>(
+  p: ParsedFlags,
+  name: string,
+  usage: string,
+  choices: readonly C[],
+): C | undefined {
+  const s = flagString(p, name, usage);
+  if (s === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(s))
+    throw new LightNodeError(
+      'USAGE',
+      `--${name}: expected ${choices.join('|')}, received ${JSON.stringify(s)}\n\n${usage}`,
+      { flag: name, received: s },
+    );
+  return s as C;
+}

@@ -5,6 +5,7 @@ import {
   VECTOR_CHAIN_ID,
   VECTOR_VERIFYING_CONTRACT,
   flagInt,
+  flagSpec,
   flagString,
   isLightNodeError,
   lightNodeDomain,
@@ -30,11 +31,7 @@ const verify: Command = {
   summary: 'verify a batch, single-sample proof, setpoint, ack or gap given as JSON',
   usage: VERIFY_USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      { 'chain-id': { type: 'string' }, contract: { type: 'string' }, json: { type: 'boolean' } },
-      VERIFY_USAGE,
-    );
+    const p = parseFlags(argv, flagSpec({ string: ['chain-id', 'contract'], boolean: ['json'] }), VERIFY_USAGE);
     const file = p.positionals[0];
     if (!file || p.positionals.length > 1)
       throw new LightNodeError('USAGE', `expected exactly one FILE (or - for stdin)\n\n${VERIFY_USAGE}`);
@@ -86,12 +83,7 @@ const keygen: Command = {
   summary: 'generate a device key file (mode 0600) and print its address and public key',
   usage: KEYGEN_USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      { out: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
-      KEYGEN_USAGE,
-      false,
-    );
+    const p = parseFlags(argv, flagSpec({ string: ['out'], boolean: ['force', 'json'] }), KEYGEN_USAGE, false);
     const out = flagString(p, 'out', KEYGEN_USAGE) ?? 'device.key';
     writeNewKeyFile(out, { force: p.values.force === true });
     const key = readKeyFile(out); // read back: what is printed is what the file holds

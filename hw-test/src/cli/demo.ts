@@ -1,5 +1,5 @@
 /** `lightnode demo`: the main job on the embedded default (what `npm start` runs). */
-import { parseFlags, type Command } from '@lightnode/protocols';
+import { flagSpec, parseFlags, type Command } from '@lightnode/protocols';
 import { runDemo } from '../demo/index.js';
 
 export const DEMO_USAGE = `Usage: lightnode demo [--json]
@@ -42,7 +42,7 @@ const demo: Command = {
   summary: 'run the main job on the embedded default (npm start)',
   usage: DEMO_USAGE,
   async run(argv, io) {
-    const p = parseFlags(argv, { json: { type: 'boolean' } }, DEMO_USAGE, false);
+    const p = parseFlags(argv, flagSpec({ boolean: ['json'] }), DEMO_USAGE, false);
     const summary = await runDemo({ say: (l) => io.stderr(l) });
     io.stdout(p.values.json === true ? JSON.stringify(summary) : demoSummaryText(summary));
     return summary.verified === true && summary.tamperRejected === true ? 0 : 1;

@@ -38,6 +38,9 @@ export const REGISTER_UNITS: Record<string, Partial<Record<string, number>>> = {
   s: { s: 1 },
 };
 
+/** Serial parities a profile, the agent config and the CLI flags accept. */
+export const PARITIES = ['none', 'even', 'odd'] as const;
+
 const fc = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]);
 const address = z.number().int().min(0).max(65535);
 
@@ -90,7 +93,7 @@ export const ProfileSchema = z
     transport: z
       .object({
         baud: z.number().int().min(300).max(921600).optional(),
-        parity: z.enum(['none', 'even', 'odd']).optional(),
+        parity: z.enum(PARITIES).optional(),
         dataBits: z.union([z.literal(7), z.literal(8)]).optional(),
         stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
         unitId: z.number().int().min(0).max(255).optional(),
