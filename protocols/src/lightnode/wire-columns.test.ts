@@ -2,10 +2,23 @@
 // differences leave the safe range, and whose zigzag values need the full 54-bit escape).
 import test from 'ava';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decodeBatchWire, encodeBatchWire } from './wire.js';
 import { sealBatch } from './batch.js';
 import { testDomain, testSamples, testSigner } from './testkit.js';
-import { BitReader, BitWriter, K_ALL_ZERO, planColumn, readColumn, riceEncode } from './wire-columns.js';
+import { isLightNodeError } from '../errors.js';
+import {
+  BitReader,
+  BitWriter,
+  ESCAPE_Q,
+  K_ALL_ZERO,
+  MAX_ESCAPE_BITS,
+  planColumn,
+  readColumn,
+  riceEncode,
+} from './wire-columns.js';
 
 function roundTrip(values: number[]): number[] {
   const c = planColumn(values);
@@ -61,4 +74,29 @@ test('a batch whose values sit at the safe-integer limits decodes to the same sa
     vals,
   );
   t.deepEqual(back.header.root, batch.header.root);
+});
+
+test('an escape length L > 54 is refused (DECODE_ERROR); L = 54 reads exactly', (t) => {
+  const escaped = (L: number, bits: string): Uint8Array => {
+    const w = new BitWriter();
+    for (let i = 0; i < ESCAPE_Q; i++) w.bit(1);
+    w.bits(L, 6);
+    for (const c of bits) w.bit(c === '1' ? 1 : 0);
+    return w.finish();
+  };
+  const e = t.throws(() => readColumn(new BitReader(escaped(55, '1'.repeat(55))), 0, [], 1, 'test'));
+  t.true(isLightNodeError(e, 'DECODE_ERROR'));
+  t.regex(e!.message, /escape length 55 > 54/);
+  // z = 2^54 − 2 (54 bits) is the zigzag of 2^53 − 1 = Number.MAX_SAFE_INTEGER
+  const z = (2n ** 54n - 2n).toString(2);
+  t.deepEqual(readColumn(new BitReader(escaped(MAX_ESCAPE_BITS, z)), 0, [], 1, 'test'), [Number.MAX_SAFE_INTEGER]);
+});
+
+test('SPEC §5 states the constants the code uses (escape at 24, L ≤ 54, k = 41 for all-zero, orderK = 3·k + order)', (t) => {
+  const spec = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lightnode', 'SPEC.md'), 'utf8');
+  t.true(spec.includes(`a quotient ≥ ${ESCAPE_Q} is escaped as ${ESCAPE_Q} one-bits`));
+  t.true(spec.includes(`MUST be ≤ ${MAX_ESCAPE_BITS}; a decoder refuses L > ${MAX_ESCAPE_BITS}`));
+  t.true(spec.includes(`k = ${K_ALL_ZERO} means all residuals are 0`));
+  t.true(spec.includes('order 2 has the heads `x0, x1 − x0`'));
+  t.true(spec.includes('the first sample of a device has seq `0`'));
 });

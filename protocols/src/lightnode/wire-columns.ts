@@ -9,7 +9,7 @@ import { LightNodeError, invalidField } from '../errors.js';
 
 /** Rice quotients from this value on are escaped (24 ones, then L in 6 bits, then z in L bits). */
 export const ESCAPE_Q = 24;
-/** The longest escaped residual, bits: 2^54 − 1 is below Number.MAX_SAFE_INTEGER's 2^53 · 2 bound of zigzag values. */
+/** The longest escaped residual, bits: the zigzag value of a safe integer (|v| ≤ 2^53 − 1) is below 2^54. */
 export const MAX_ESCAPE_BITS = 54;
 const MAX_K = 40;
 /** k meaning every zigzagged residual is 0: no bits. */

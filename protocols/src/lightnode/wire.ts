@@ -20,8 +20,9 @@
  * Column coding: `orderK` = 3·k + order. Values are differenced `order` times (0, 1 or 2); the first `order` results
  * (the heads) are written in the descriptor as CBOR integers; the others are zigzag-mapped (0, −1, 1, −2 … →
  * 0, 1, 2, 3 …) and Rice-coded with parameter k (0..40): quotient z >> k in unary (ones, then a zero), then the k low
- * bits, MSB first; a quotient ≥ 24 is escaped as 24 ones, 6 bits of length L and the L bits of z. k = 41: every
- * residual is 0 and takes no bits. Bits are packed MSB first; the last byte is zero-padded.
+ * bits, MSB first; a quotient ≥ 24 is escaped as 24 ones, 6 bits of length L (≤ 54) and the L bits of z. k = 41: every
+ * residual is 0 and takes no bits. Bits are packed MSB first; the last byte is zero-padded. The column coder lives
+ * in `wire-columns.ts`.
  *
  * Every sample's canonical bytes are rebuilt exactly (v, deviceId and podId from the header, seq = firstSeq + index,
  * the overall quality from the per-quantity qualities), so a receiver re-hashes every leaf and checks the signed root:
