@@ -86,7 +86,7 @@ test('an escape length L > 54 is refused (DECODE_ERROR); L = 54 reads exactly', 
   };
   const e = t.throws(() => readColumn(new BitReader(escaped(55, '1'.repeat(55))), 0, [], 1, 'test'));
   t.true(isLightNodeError(e, 'DECODE_ERROR'));
-  t.regex(e!.message, /escape length 55 > 54/);
+  t.regex(e.message, /escape length 55 > 54/);
   // z = 2^54 − 2 (54 bits) is the zigzag of 2^53 − 1 = Number.MAX_SAFE_INTEGER
   const z = (2n ** 54n - 2n).toString(2);
   t.deepEqual(readColumn(new BitReader(escaped(MAX_ESCAPE_BITS, z)), 0, [], 1, 'test'), [Number.MAX_SAFE_INTEGER]);
