@@ -32,6 +32,8 @@ export interface LinkStats {
   bytesOut: number;
   bytesIn: number;
   connects: number;
+  /** Subscriptions the broker acknowledged (SUBACK), all connections together. */
+  subscribeAcks: number;
   /** Inbound messages by leaf, decoded or not. */
   received: Partial<Record<InboundLeaf, number>>;
   undecodable: number;

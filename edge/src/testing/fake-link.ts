@@ -39,6 +39,7 @@ export class FakeLink implements Link {
     bytesOut: 0,
     bytesIn: 0,
     connects: 0,
+    subscribeAcks: 0,
     received: {},
     undecodable: 0,
     handlerErrors: 0,

@@ -28,7 +28,13 @@ export interface MosquittoTls {
 }
 
 export async function startMosquitto(
-  opts: { users?: Record<string, string>; port?: number; tls?: MosquittoTls } = {},
+  opts: {
+    users?: Record<string, string>;
+    port?: number;
+    tls?: MosquittoTls;
+    /** Keep sessions and retained messages across restarts (default true); false: a restart forgets everything. */
+    persistence?: boolean;
+  } = {},
 ): Promise<Mosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'ln-mosquitto-'));
   const port = opts.port ?? (await freePort());
@@ -36,9 +42,9 @@ export async function startMosquitto(
     // as root, mosquitto drops to the `mosquitto` user, which could not read our 0700 temp dir
     ...(process.getuid?.() === 0 ? ['user root'] : []),
     `listener ${port} 127.0.0.1`,
-    'persistence true',
-    `persistence_location ${dir}/`,
-    'autosave_interval 1',
+    ...(opts.persistence === false
+      ? ['persistence false']
+      : ['persistence true', `persistence_location ${dir}/`, 'autosave_interval 1']),
     'max_inflight_messages 0',
     'max_queued_messages 0',
     'log_dest stderr',
