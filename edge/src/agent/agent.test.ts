@@ -211,3 +211,23 @@ test('a full disk: alarm OUTBOX_WRITE_FAILED (degraded, in STATUS=), polling and
   await clock.advance(100);
   await stop;
 });
+
+test('failed notify sends and failed status publishes are counted in details', async (t) => {
+  const { agent, clock, link, sink } = await rig(t, { watchdogUsec: 2_000_000 });
+  link.autoAck = false;
+  await agent.start();
+  sink.refuse = true;
+  await clock.advance(3_000);
+  const status = link.published.filter((p) => p.leaf === 'status');
+  t.true(status.length >= 1, 'the retained status is published on connect');
+  for (const p of status) p.fail('connection lost');
+  await clock.advance(0);
+  const d = agent.details() as {
+    systemd: { failed: number };
+    statusPublishFailures: number;
+    link: { publishFailures: number };
+  };
+  t.true(d.systemd.failed >= 1, JSON.stringify(d.systemd));
+  t.is(d.statusPublishFailures, status.length);
+  t.true(d.link.publishFailures >= status.length);
+});
