@@ -18,13 +18,12 @@ import {
   privateKeySigner,
   sealBatch,
   systemClock,
-  topics,
   VECTOR_CHAIN_ID,
   VECTOR_VERIFYING_CONTRACT,
   type Sample,
 } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
-import { MqttLink, Shipper, SqliteStore, Uplink, writeNewKeyFile } from '@lightnode/edge';
+import { MqttLink, Shipper, SqliteStore, writeNewKeyFile } from '@lightnode/edge';
 import { MeterSimulator, meterDataset, naturalUnits, serveTcp, startMosquitto } from '@lightnode/hw-test';
 import { emit, type BenchResult } from './common.js';
 
@@ -77,8 +76,8 @@ export async function main(args: string[]): Promise<number> {
       }),
     ];
     const proxy = await countingProxy(broker.port);
-    const run = async (publish: (u: Uplink) => Promise<void>): Promise<number> => {
-      const u = new Uplink({
+    const run = async (publish: (u: MqttLink) => Promise<void>): Promise<number> => {
+      const u = new MqttLink({
         url: `mqtt://127.0.0.1:${proxy.port}`,
         deviceId: signer.address,
         clock: systemClock,
@@ -92,13 +91,13 @@ export async function main(args: string[]): Promise<number> {
       await u.stop();
       return b;
     };
+    // the baseline: one signed JSON document per sample (ethers personal_sign), through the same link (leaf `report`)
     const naive = await run(async (u) => {
-      const topic = `ln/v1/${signer.address}/reading`;
       const window: Promise<void>[] = [];
       for (const s of samples) {
-        const body = { deviceId: s.deviceId, seq: s.seq, tsMs: s.tsMs, ...naturalUnits(s) };
+        const body = { kind: 'reading', deviceId: s.deviceId, seq: s.seq, tsMs: s.tsMs, ...naturalUnits(s) };
         const json = JSON.stringify(body);
-        window.push(u.publish(topic, JSON.stringify({ ...body, signature: wallet.signMessageSync(json) })));
+        window.push(u.publish('report', { ...body, signature: wallet.signMessageSync(json) }));
         if (window.length >= 100) await Promise.all(window.splice(0));
       }
       await Promise.all(window);
@@ -127,7 +126,7 @@ export async function main(args: string[]): Promise<number> {
         ),
       );
       const bytes = await run(async (u) => {
-        for (const w of wires) await u.publish(topics.batch(signer.address), Buffer.from(w));
+        for (const w of wires) await u.publish('batch', w);
       });
       results.push({ name: `${label}.wireBytesPerSample`, value: bytes / samples.length, unit: 'B/sample' });
       ratios[`naiveOver${label[0]!.toUpperCase()}${label.slice(1)}`] = naive / bytes;
@@ -237,8 +236,9 @@ export async function main(args: string[]): Promise<number> {
         ],
       };
       writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
-      // the flags the systemd unit sets for devices (small young generation: Node's default semi-space is 16 MB)
-      const nodeFlags = ['--max-semi-space-size=1', '--max-old-space-size=48'];
+      // started exactly as a device does: plain `lightnode agent --config FILE`, no node flags (the command sets its
+      // own heap policy, edge/src/cli.ts)
+      const nodeFlags: string[] = [];
       const child = spawn(
         process.execPath,
         [
@@ -272,7 +272,7 @@ export async function main(args: string[]): Promise<number> {
       await meters.close();
       const ticks = 100; // USER_HZ
       results.push(
-        { name: 'agent4x1Hz.rssMB', value: maxRss / 1e6, unit: `MB (max over 30 s; node ${nodeFlags.join(' ')})` },
+        { name: 'agent4x1Hz.rssMB', value: maxRss / 1e6, unit: 'MB (max over 30 s; plain `lightnode agent`)' },
         { name: 'agent4x1Hz.cpuPercentOfCore', value: ((b.cpu - a.cpu) / ticks / wallS) * 100, unit: '% of one core' },
       );
     }

@@ -2,7 +2,6 @@
 export * from './keys/index.js';
 export * from './modbus/index.js';
 export * from './store/index.js';
-export * from './uplink/index.js';
 export * from './link/index.js';
 export * from './agent/index.js';
 export * from './chain2/index.js';

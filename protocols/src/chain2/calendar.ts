@@ -5,7 +5,11 @@
  * all of Sunday and national holidays (1 Jan, 6 Jan, Easter Monday, 25 Apr, 1 May, 2 Jun, 15 Aug, 1 Nov, 8 Dec,
  * 25 Dec, 26 Dec). Source: ../shared/reference/chain2.md (ARERA).
  */
-const fmt = new Intl.DateTimeFormat('en-GB', {
+// Created on first use, not at import: a time-zone formatter pages in ≈ 8 MB of the runtime's ICU data, which a
+// device that never asks for Rome time (no Chain 2 source, no market day) should not carry in its RSS.
+let formatter: Intl.DateTimeFormat | undefined;
+const fmt = (): Intl.DateTimeFormat => (formatter ??= new Intl.DateTimeFormat('en-GB', ROME_FIELDS));
+const ROME_FIELDS: Intl.DateTimeFormatOptions = {
   timeZone: 'Europe/Rome',
   hourCycle: 'h23',
   year: 'numeric',
@@ -15,7 +19,7 @@ const fmt = new Intl.DateTimeFormat('en-GB', {
   minute: '2-digit',
   second: '2-digit',
   weekday: 'short',
-});
+};
 const WEEKDAYS: Record<string, number> = { Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6, Sun: 7 };
 
 export interface RomeTime {
@@ -31,7 +35,11 @@ export interface RomeTime {
 
 /** Europe/Rome wall-clock fields of a UTC instant. */
 export function romeTime(utcMs: number): RomeTime {
-  const parts = Object.fromEntries(fmt.formatToParts(new Date(utcMs)).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    fmt()
+      .formatToParts(new Date(utcMs))
+      .map((p) => [p.type, p.value]),
+  );
   return {
     year: Number(parts.year),
     month: Number(parts.month),
