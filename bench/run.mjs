@@ -2,7 +2,8 @@
 // `npm run -s bench -- NAME [--json] [flags]`: runs bench/src/NAME.ts (compiled to bench/dist/NAME.js).
 // Convention: human-readable figures on stderr/stdout; with --json exactly one JSON document on stdout:
 // {bench, command, dataset, results: [{name, value, unit}], ratios: {NAME: value}}.
-import { readdirSync, existsSync } from 'node:fs';
+// A benchmark is a module that exports `main(args)`; helper modules (common.ts, mqtt-size.ts, …) are not listed.
+import { readdirSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -10,7 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, 'dist');
 const available = existsSync(dist)
   ? readdirSync(dist)
-      .filter((f) => f.endsWith('.js') && !f.startsWith('common') && !f.includes('.test.'))
+      .filter((f) => f.endsWith('.js') && !f.includes('.test.'))
+      .filter((f) => /^export async function main\(/m.test(readFileSync(join(dist, f), 'utf8')))
       .map((f) => f.slice(0, -3))
   : [];
 const [name, ...args] = process.argv.slice(2);

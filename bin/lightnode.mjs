@@ -13,7 +13,7 @@ const TOP = {
   sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways'],
   cloud: ['cloud', 'cloud companion services (BAL, SCD)'],
   proof: ['cloud', 'fetch and verify sample proofs'],
-  commission: ['provisioning', 'commission a Light Node on site'],
+  commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],
 };
 
 // a closed pipe (`lightnode … | head`) is not an error of the command
@@ -36,19 +36,23 @@ function topHelp() {
   ].join('\n');
 }
 
-function groupHelp(path, group) {
+// a group's subcommands may be loaded lazily: help loads each one to show its summary
+async function groupHelp(path, group) {
   const names = Object.keys(group.subcommands);
   const w = Math.max(...names.map((k) => k.length));
+  const summaries = await Promise.all(
+    names.map(async (k) => {
+      const c = group.subcommands[k];
+      return (typeof c === 'function' ? await c() : c).summary;
+    }),
+  );
   return [
     `Usage: lightnode ${path.join(' ')} <subcommand> [flags]`,
     '',
     group.summary,
     '',
     'Subcommands:',
-    ...names.map((k) => {
-      const c = group.subcommands[k];
-      return `  ${k.padEnd(w)}  ${typeof c === 'function' ? '' : c.summary}`;
-    }),
+    ...names.map((k, i) => `  ${k.padEnd(w)}  ${summaries[i]}`),
   ].join('\n');
 }
 
@@ -72,8 +76,14 @@ async function main(argv) {
   }
   const load = mod.commands?.[name];
   if (!load) {
-    err(`lightnode: @lightnode/${entry[0]} does not provide '${name}' yet`);
-    return 1;
+    // a command named in the table whose package does not provide it yet: a usage, not a crash
+    const usage = `Usage: lightnode ${name}\n\nNot yet available: @lightnode/${entry[0]} does not provide '${name}' yet (${entry[1]}).`;
+    if (rest.includes('--help') || rest.includes('-h')) {
+      out(usage);
+      return 0;
+    }
+    err(`lightnode ${name}: not yet available\n\n${usage}`);
+    return 2;
   }
   let node = await load();
   const path = [name];
@@ -81,12 +91,12 @@ async function main(argv) {
   while ('subcommands' in node) {
     const [sub, ...more] = args;
     if (!sub || sub === '--help' || sub === '-h') {
-      (sub ? out : err)(groupHelp(path, node));
+      (sub ? out : err)(await groupHelp(path, node));
       return sub ? 0 : 2;
     }
     const next = node.subcommands[sub];
     if (!next) {
-      err(`lightnode ${path.join(' ')}: unknown subcommand '${sub}'\n\n${groupHelp(path, node)}`);
+      err(`lightnode ${path.join(' ')}: unknown subcommand '${sub}'\n\n${await groupHelp(path, node)}`);
       return 2;
     }
     node = typeof next === 'function' ? await next() : next;

@@ -18,6 +18,7 @@ import {
   VECTOR_VERIFYING_CONTRACT,
   type Sample,
   type SignedBatch,
+  useWasmKeccak,
 } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
 import { meterDataset, naturalUnits } from '@lightnode/hw-test';
@@ -27,6 +28,8 @@ import { mqttPublishBytes } from './mqtt-size.js';
 export async function main(args: string[]): Promise<number> {
   const hi = args.indexOf('--hours');
   const hours = hi >= 0 ? Number(args[hi + 1]) : 2;
+  // the verifier's figures are cloud-side: hash-wasm keccak, as the BAL uses it (the agent stays on @noble/hashes)
+  await useWasmKeccak();
   const signer = privateKeySigner(TEST_DEVICE_KEY);
   const wallet = new Wallet(TEST_DEVICE_KEY);
   const dom = lightNodeDomain(VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT);

@@ -1,6 +1,6 @@
 /**
  * `npm run -s bench -- scd [--json]`: SCD ingest, rows (samples) per second, through the store's own path
- * (`ScdStore.ingestWindow`: decode each batch's wire bytes, re-check its anchor-window path, insert the batch and its
+ * (`checkWindow`: decode each batch's wire bytes, re-check its anchor-window path; `ScdStore.writeWindow`: insert the batch and its
  * samples deduplicated on (deviceId, seq), one transaction per window) on SQLite (the embedded default, WAL) and on
  * PostgreSQL 15 (Debian's server, started here on loopback). Also: re-ingesting the same windows (all duplicates).
  * Dataset: 8 devices × 250 batches of 60 samples, 50 batches per 4-s anchor window.
@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generatePrivateKey, privateKeySigner } from '@lightnode/protocols';
-import { ScdStore, openPostgres, openSqlite, type SqlDb, type WindowDelivery } from '@lightnode/cloud';
+import { ScdStore, checkWindow, openPostgres, openSqlite, type SqlDb, type WindowDelivery } from '@lightnode/cloud';
 import { sealedBatch, windowOf } from '@lightnode/cloud/testing';
 import { startPostgres } from '@lightnode/hw-test';
 import { emit, type BenchResult } from './common.js';
@@ -23,13 +23,13 @@ async function run(db: SqlDb, windows: WindowDelivery[], rows: number): Promise<
   await store.init();
   let t = performance.now();
   let stored = 0;
-  for (const w of windows) stored += (await store.ingestWindow(w, Date.now())).samplesStored;
+  for (const w of windows) stored += (await store.writeWindow(checkWindow(w), Date.now())).samplesStored;
   const fresh = (rows * 1000) / (performance.now() - t);
   if (stored !== rows) throw new Error(`bench: stored ${stored} of ${rows}`);
   const again = windows.slice(0, Math.ceil(windows.length / 4));
   t = performance.now();
   let dups = 0;
-  for (const w of again) dups += (await store.ingestWindow(w, Date.now())).samplesDuplicate;
+  for (const w of again) dups += (await store.writeWindow(checkWindow(w), Date.now())).samplesDuplicate;
   const dup = (dups * 1000) / (performance.now() - t);
   if ((await store.counts()).measurements !== rows) throw new Error('bench: duplicates were stored');
   await store.close();

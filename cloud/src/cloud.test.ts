@@ -24,7 +24,7 @@ import {
 } from '@lightnode/protocols';
 import { startCloud, type CloudStack } from './stack.js';
 import { verifyProof } from './proof.js';
-import { sealedBatch, waitFor } from './testing/index.js';
+import { sealedBatch, testGap, waitFor } from './testing/index.js';
 import { commands } from './cli.js';
 import { lightNodeDomain } from '@lightnode/protocols';
 
@@ -177,6 +177,31 @@ test.serial('good batches: verified, anchored, in the SCD, with proofs that veri
   writeFileSync(file, JSON.stringify({ ...proof, sample: { ...proof.sample, tsMs: proof.sample.tsMs + 1 } }));
   t.is(await verify.run([file, '--rpc', cloud.book.rpcUrl, '--address-book', bookFile], io), 1);
   t.regex(out.join('\n'), /✘ sample → batch root → signature/);
+  // the chain unchecked: exit 1 unless --offline; --rpc without pinned contracts: exit 1
+  writeFileSync(file, JSON.stringify(proof, null, 2));
+  out.length = 0;
+  t.is(await verify.run([file], io), 1);
+  t.true(
+    out.includes('chain: not checked — give --rpc URL --address-book FILE, or --offline for the mathematics alone'),
+  );
+  t.regex(out.at(-1)!, /NOT VERIFIED/);
+  out.length = 0;
+  t.is(await verify.run([file, '--offline'], io), 0);
+  t.true(out.includes('chain: not checked (--offline)'));
+  t.regex(out.at(-1)!, /VALID \(mathematics only/);
+  out.length = 0;
+  t.is(await verify.run([file, '--rpc', cloud.book.rpcUrl], io), 1);
+  t.regex(out.join('\n'), /chain: contracts not pinned/);
+  out.length = 0;
+  t.is(await verify.run([file, '--rpc', cloud.book.rpcUrl, '--json'], io), 1);
+  const j = JSON.parse(out[0]!) as { ok: boolean; chainChecked: boolean; chain: string };
+  t.like(j, { ok: false, chainChecked: false });
+  t.regex(j.chain, /contracts not pinned/);
+  for (const bad of [
+    [file, '--offline', '--rpc', cloud.book.rpcUrl],
+    [file, '--address-book', bookFile],
+  ])
+    t.true(isLightNodeError(await t.throwsAsync(verify.run(bad, io)), 'USAGE'));
   const usage = await t.throwsAsync(verify.run([file, '--rcp', 'x'], io));
   t.true(isLightNodeError(usage, 'USAGE'));
   t.regex(usage.message, /--rcp/);
@@ -236,7 +261,8 @@ test.serial('bad batches are refused to the dead-letter log with the right reaso
     10_000,
     'the good batch stored',
   );
-  await new Promise((r) => setTimeout(r, 700));
+  // every message was acknowledged (so committed or refused); once nothing is pending, nothing more can arrive
+  await waitFor(() => cloud.bal!.ledger.stats().pendingBatches === 0, 10_000, 'every accepted batch forwarded');
   t.is(
     (await cloud.scd!.store.measurements({ deviceId: dev.address })).length,
     10,
@@ -248,22 +274,7 @@ test.serial('seq continuity: an observed gap, a declared gap, a late batch filli
   const dev = await newDevice();
   await publish(dev.address, batch(dev, 0, 10));
   await publish(dev.address, batch(dev, 30, 10)); // 10..29 missing
-  const gap = signGap(
-    {
-      version: 1,
-      deviceId: dev.address,
-      podId: POD,
-      firstSeq: 40,
-      lastSeq: 49,
-      count: 10,
-      reason: 'disk_quota',
-      energyImportWh: 12,
-      energyExportWh: 0,
-      atMs: Date.now(),
-    },
-    dev,
-    domain,
-  );
+  const gap = signGap(testGap(dev.address, { podId: POD }), dev, domain);
   await pub.publishAsync(topics.gap(dev.address), JSON.stringify(gap), { qos: 1 });
   await publish(dev.address, batch(dev, 50, 10));
   await publish(dev.address, batch(dev, 10, 10)); // late: fills 10..19

@@ -2,6 +2,11 @@
  * Public API of @lightnode/cloud: the chain (contracts, anvil, ethers client), the BAL, the SCD, proofs, and the
  * one-machine stack. Talks to the edge only through @lightnode/protocols.
  */
+import { useWasmKeccak } from '@lightnode/protocols';
+
+// cloud rates: keccak256 through hash-wasm (the device agent keeps the pure-JS one; see protocols merkle.ts)
+await useWasmKeccak();
+
 export {
   compileContracts,
   solcVersion,
@@ -26,7 +31,9 @@ export { selectRecover, nativeRecover, loadNative, type RecoverImpl } from './ba
 export type { WindowDelivery, GapDelivery, IngestResult, ScdSink } from './delivery.js';
 export { openSqlite, openPostgres, openStore, type SqlDb } from './scd/sql.js';
 export { ScdStore, type BatchRow, type PodRow, type GapView } from './scd/store.js';
+export { RegistryStore } from './scd/registry-store.js';
 export { ScdService, outboundTopic, type Outbound } from './scd/service.js';
+export { checkWindow, checkGaps, type CheckedWindow, type CheckedBatch } from './ingest/check.js';
 export {
   Auth,
   loadCredentials,
@@ -35,8 +42,13 @@ export {
   type Credentials,
   type Platform,
   type Role,
-} from './scd/auth.js';
-export { createScdServer, listen, HttpScdSink } from './scd/api.js';
+} from './http/auth.js';
+export { createScdServer, scdRoutes, INGEST_BODY_LIMIT } from './scd/api.js';
+export { HttpScdSink } from './bal/scd-sink.js';
+export { createApiServer, listen, type ApiServerOptions } from './http/server.js';
+export { route, Router, type Route, type RouteContext, type Method } from './http/router.js';
+export { HTTP_STATUS, httpStatusOf } from './http/errors.js';
+export { DEFAULT_BODY_LIMIT, parseBody, readBody } from './http/body.js';
 export {
   buildProof,
   verifyProof,
@@ -44,6 +56,7 @@ export {
   type ProofDocument,
   type ProofReport,
   type ProofCheck,
+  type ProofSource,
 } from './proof.js';
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 export { startCloud, generateCredentials, type CloudStack, type CloudStackOptions } from './stack.js';

@@ -28,7 +28,6 @@ import {
   type Sample,
 } from '@lightnode/protocols';
 import type { ChainClient } from './chain/client.js';
-import type { BatchRow } from './scd/store.js';
 
 const hex32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'lowercase 0x + 64 hex');
 const address = z.string().regex(/^0x[0-9a-f]{40}$/, 'lowercase 0x + 40 hex');
@@ -79,8 +78,26 @@ export const ProofDocumentSchema = z.strictObject({
 });
 export type ProofDocument = Omit<z.infer<typeof ProofDocumentSchema>, 'sample'> & { sample: Sample };
 
-/** Builds the proof of (deviceId, seq) from the SCD's batch row. */
-export function buildProof(row: BatchRow, seq: number, anchorer: string): ProofDocument {
+/** What a proof is built from: a stored batch (its wire bytes) with its anchor-window path and anchor. */
+export interface ProofSource {
+  deviceId: string;
+  firstSeq: number;
+  /** Base64 of the batch's wire bytes. */
+  wire: string;
+  windowRoot: string;
+  windowIndex: number;
+  windowPath: string[];
+  windowLeafCount: number;
+  windowStartMs: number;
+  txHash: string;
+  blockNumber: number;
+  chainId: number;
+  contract: string;
+  keyRegister: string;
+}
+
+/** Builds the proof of (deviceId, seq) from a stored batch and the key that anchored its window. */
+export function buildProof(row: ProofSource, seq: number, anchorer: string): ProofDocument {
   const batch = decodeBatchWire(new Uint8Array(Buffer.from(row.wire, 'base64')));
   const index = seq - batch.header.firstSeq;
   if (index < 0 || index >= batch.samples.length)
@@ -128,15 +145,19 @@ export interface ProofCheck {
 }
 
 export interface ProofReport {
+  /** Every check made passed (without a chain: the mathematics only, see `chainChecked`). */
   ok: boolean;
+  /** Whether the key and the anchor were checked on chain. */
+  chainChecked: boolean;
   deviceId?: string;
   seq?: number;
   checks: ProofCheck[];
 }
 
 /**
- * Checks a proof document. Without `chain` only the mathematics (hashes, paths, signature); with it also the key
- * registered for the device and the Anchored event of the transaction. Never throws: failures are in the report.
+ * Checks a proof document. Without `chain` only the mathematics (hashes, paths, signature: `chainChecked` false —
+ * the caller decides whether that is enough); with it also the key registered for the device and the Anchored event
+ * of the transaction, against the contracts the chain client pins. Never throws: failures are in the report.
  */
 export async function verifyProof(
   input: unknown,
@@ -146,7 +167,7 @@ export async function verifyProof(
   const pass = (check: string, detail: string): void => void checks.push({ check, ok: true, detail });
   const fail = (check: string, e: unknown): ProofReport => {
     checks.push({ check, ok: false, detail: e instanceof Error ? e.message : String(e) });
-    return { ok: false, checks };
+    return { ok: false, chainChecked: false, checks };
   };
   let doc: ProofDocument;
   try {
@@ -164,7 +185,13 @@ export async function verifyProof(
   } catch (e) {
     return fail('document', e);
   }
-  const report = (): ProofReport => ({ ok: checks.every((c) => c.ok), deviceId: doc.deviceId, seq: doc.seq, checks });
+  const report = (chainChecked = false): ProofReport => ({
+    ok: checks.every((c) => c.ok),
+    chainChecked,
+    deviceId: doc.deviceId,
+    seq: doc.seq,
+    checks,
+  });
   const domain = lightNodeDomain(doc.anchor.chainId, doc.anchor.keyRegister);
   const recover = opts.recover ?? recoverAddress;
   try {
@@ -217,18 +244,11 @@ export async function verifyProof(
     fail('batch → anchor-window root', e);
     return report();
   }
-  if (!opts.chain) {
-    checks.push({
-      check: 'chain',
-      ok: true,
-      detail: 'not checked (offline): give --rpc to check the key and the anchor',
-    });
-    return report();
-  }
+  if (!opts.chain) return report();
   const chain = opts.chain;
   if (chain.book.chainId !== doc.anchor.chainId) {
     fail('chain', `the RPC serves chain ${chain.book.chainId}, the proof is for chain ${doc.anchor.chainId}`);
-    return report();
+    return report(true);
   }
   let anchoredAtS = 0;
   try {
@@ -283,5 +303,5 @@ export async function verifyProof(
   } catch (e) {
     fail('registered key', e);
   }
-  return report();
+  return report(true);
 }

@@ -16,9 +16,11 @@ import { Bal } from './bal/service.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { devAccountKey, startAnvil, type AnvilHandle } from './chain/anvil.js';
 import { ChainClient, type AddressBook } from './chain/client.js';
-import type { GapDelivery, ScdSink, WindowDelivery } from './delivery.js';
-import { HttpScdSink, createScdServer, listen } from './scd/api.js';
-import { Auth, parseCredentials, type Credentials } from './scd/auth.js';
+import type { ScdSink } from './delivery.js';
+import { HttpScdSink } from './bal/scd-sink.js';
+import { listen } from './http/server.js';
+import { createScdServer } from './scd/api.js';
+import { Auth, parseCredentials, type Credentials } from './http/auth.js';
 import { ScdService, type Outbound } from './scd/service.js';
 import { openStore } from './scd/sql.js';
 import { ScdStore } from './scd/store.js';
@@ -155,13 +157,8 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
       const balId = o.balId ?? `bal-${randomBytes(3).toString('hex')}`;
       const ledger = new BalLedger(join(o.dir, `${balId}.ledger.sqlite`));
       stops.push(() => Promise.resolve(ledger.close()));
-      const local = scd;
-      const sink: ScdSink = o.remoteScd
-        ? new HttpScdSink(o.remoteScd.url, o.remoteScd.token)
-        : {
-            ingestWindow: (d: WindowDelivery) => local!.ingestWindowTrusted(d),
-            ingestGaps: (d: GapDelivery) => local!.store.ingestGaps(d),
-          };
+      // in process, the BAL delivers through the SCD service's own ingest path: the same checks as POST /ingest
+      const sink: ScdSink = o.remoteScd ? new HttpScdSink(o.remoteScd.url, o.remoteScd.token) : scd!;
       bal = new Bal({
         id: balId,
         ledger,

@@ -1,5 +1,17 @@
 import test from 'ava';
-import { LightNodeError, flagInt, isLightNodeError, parseFlags, parseHostPort } from './index.js';
+import {
+  LightNodeError,
+  exactlyOneFlag,
+  flagChoice,
+  flagInt,
+  flagNumber,
+  flagProbability,
+  flagSpec,
+  isLightNodeError,
+  parseFlags,
+  parseHostPort,
+  untilAborted,
+} from './index.js';
 
 test('parseFlags turns an unknown flag into a USAGE error naming it', (t) => {
   const e = t.throws(() => parseFlags(['--bogus'], { json: { type: 'boolean' } }, 'Usage: x'));
@@ -28,4 +40,53 @@ test('LightNodeError carries its code in the message and in JSON', (t) => {
   });
   t.regex(e.message, /^CONFIG_INVALID: /);
   t.deepEqual(e.toJSON().context, { field: 'meters[0].unit' });
+});
+
+test('flagSpec declares string, boolean and repeated flags in one line', (t) => {
+  const spec = flagSpec({ string: ['ws'], boolean: ['raw'], multiple: ['fault'] });
+  const p = parseFlags(['--ws', 'h:1', '--raw', '--fault', 'a', '--fault', 'b'], spec, 'Usage: x');
+  t.deepEqual(p.values, { ws: 'h:1', raw: true, fault: ['a', 'b'] });
+});
+
+test('flagNumber and flagProbability name the flag, the range and the value', (t) => {
+  const spec = flagSpec({ string: ['late', 'every'] });
+  t.is(flagProbability(parseFlags(['--late', '0.25'], spec, ''), 'late', ''), 0.25);
+  t.is(flagProbability(parseFlags([], spec, ''), 'late', ''), undefined);
+  const e = t.throws<LightNodeError>(() => flagProbability(parseFlags(['--late', '2'], spec, ''), 'late', ''));
+  t.is(e.code, 'USAGE');
+  t.regex(e.message, /--late: expected a probability 0\.\.1, received "2"/);
+  t.is(flagNumber(parseFlags(['--every', '1.5'], spec, ''), 'every', '', 0.1, 86400), 1.5);
+  t.throws(() => flagNumber(parseFlags(['--every', ''], spec, ''), 'every', '', 0.1, 86400), { message: /--every/ });
+});
+
+test('exactlyOneFlag returns the one given, refuses none or several', (t) => {
+  const spec = flagSpec({ string: ['ws', 'http'] });
+  t.is(exactlyOneFlag(parseFlags(['--http', 'h:1'], spec, ''), ['ws', 'http'], ''), 'http');
+  t.throws(() => exactlyOneFlag(parseFlags([], spec, ''), ['ws', 'http'], ''), {
+    message: /exactly one of --ws, --http/,
+  });
+  t.throws(() => exactlyOneFlag(parseFlags(['--ws', 'a', '--http', 'b'], spec, ''), ['ws', 'http'], ''), {
+    message: /received --ws, --http/,
+  });
+});
+
+test('untilAborted resolves on abort, and at once when already aborted', async (t) => {
+  const ac = new AbortController();
+  let done = false;
+  const p = untilAborted(ac.signal).then(() => (done = true));
+  await Promise.resolve();
+  t.false(done);
+  ac.abort();
+  await p;
+  t.true(done);
+  await untilAborted(ac.signal);
+  t.pass();
+});
+
+test('flagChoice accepts one of its choices and names them otherwise', (t) => {
+  const spec = flagSpec({ string: ['parity'] });
+  t.is(flagChoice(parseFlags(['--parity', 'even'], spec, ''), 'parity', '', ['none', 'even', 'odd']), 'even');
+  t.throws(() => flagChoice(parseFlags(['--parity', 'mark'], spec, ''), 'parity', '', ['none', 'even', 'odd']), {
+    message: /--parity: expected none\|even\|odd, received "mark"/,
+  });
 });

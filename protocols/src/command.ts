@@ -94,3 +94,82 @@ export function parseHostPort(s: string, flag: string, defaultPort?: number): { 
     });
   return { host, port };
 }
+
+/**
+ * A flag spec from flag names, so a command declares its flags in one line: `string` flags take a value, `boolean`
+ * ones do not, `multiple` take a value and may repeat (`--fault A --fault B`).
+ */
+export function flagSpec(names: {
+  string?: readonly string[];
+  boolean?: readonly string[];
+  multiple?: readonly string[];
+}): FlagSpec {
+  const spec: FlagSpec = {};
+  for (const n of names.string ?? []) spec[n] = { type: 'string' };
+  for (const n of names.boolean ?? []) spec[n] = { type: 'boolean' };
+  for (const n of names.multiple ?? []) spec[n] = { type: 'string', multiple: true };
+  return spec;
+}
+
+/** Reads a decimal flag within [min, max]; a bad value is a `USAGE` error naming the flag, the range and the value. */
+export function flagNumber(
+  p: ParsedFlags,
+  name: string,
+  usage: string,
+  min: number,
+  max: number,
+  what = `a number ${min}..${max}`,
+): number | undefined {
+  const s = flagString(p, name, usage);
+  if (s === undefined) return undefined;
+  const n = Number(s);
+  if (s.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+    throw new LightNodeError('USAGE', `--${name}: expected ${what}, received ${JSON.stringify(s)}\n\n${usage}`, {
+      flag: name,
+      received: s,
+    });
+  return n;
+}
+
+/** Reads a probability flag (0..1). */
+export function flagProbability(p: ParsedFlags, name: string, usage: string): number | undefined {
+  return flagNumber(p, name, usage, 0, 1, 'a probability 0..1');
+}
+
+/** Exactly one of `names` must be given: returns it; none or several is a `USAGE` error listing them. */
+export function exactlyOneFlag<const N extends string>(p: ParsedFlags, names: readonly N[], usage: string): N {
+  const given = names.filter((n) => p.values[n] !== undefined);
+  if (given.length !== 1)
+    throw new LightNodeError(
+      'USAGE',
+      `give exactly one of ${names.map((n) => `--${n}`).join(', ')}${given.length ? ` (received ${given.map((n) => `--${n}`).join(', ')})` : ''}\n\n${usage}`,
+      { flags: names, received: given },
+    );
+  return given[0]!;
+}
+
+/** Resolves when a long-running command is asked to stop (SIGINT / SIGTERM): at once if it already was. */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** Reads a flag that takes one of `choices`; anything else is a `USAGE` error listing them. */
+export function flagChoice<const C extends string>(
+  p: ParsedFlags,
+  name: string,
+  usage: string,
+  choices: readonly C[],
+): C | undefined {
+  const s = flagString(p, name, usage);
+  if (s === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(s))
+    throw new LightNodeError(
+      'USAGE',
+      `--${name}: expected ${choices.join('|')}, received ${JSON.stringify(s)}\n\n${usage}`,
+      { flag: name, received: s },
+    );
+  return s as C;
+}

@@ -13,16 +13,17 @@ import {
   encodeBatchWire,
   isLightNodeError,
   lightNodeDomain,
+  signGap,
   systemClock,
   toHighS,
   topics,
   type SignedBatch,
 } from '@lightnode/protocols';
-import { TEST_DEVICE_KEY, testSigner } from '@lightnode/protocols/testing';
+import { FakeClock, TEST_DEVICE_KEY, testSigner } from '@lightnode/protocols/testing';
 import { publicKeyFromPrivateKey } from '@lightnode/protocols';
 import type { AnchorReceipt } from '../chain/client.js';
 import type { GapDelivery, IngestResult, ScdSink, WindowDelivery } from '../delivery.js';
-import { sealedBatch } from '../testing/scd-contract.js';
+import { sealedBatch, testGap } from '../testing/scd-contract.js';
 import { BalLedger } from './ledger.js';
 import { loadNative, nativeRecover, selectRecover } from './recover.js';
 import { MemoryKeyRegistry } from './registry.js';
@@ -176,36 +177,104 @@ class FlakyRegistry extends MemoryKeyRegistry {
   }
 }
 
-test('an unreachable key register: the batch waits and is accepted when it answers, never dead-lettered', async (t) => {
+test('an unreachable key register: the batch waits (backoff on the clock) and is accepted when it answers, never dead-lettered', async (t) => {
   const ledger = new BalLedger(join(dir, 'regdown.sqlite'));
-  const bal = new Bal({
-    id: 'bal-t',
-    ledger,
-    registry: new FlakyRegistry(3),
-    anchorer: new FlakyChain(0),
-    sink: new MemorySink(),
-    domain,
-    recover: selectRecover('auto').recover,
-    clock: systemClock,
-  });
-  t.like(await bal.ingestBatch(topic, encodeBatchWire(batch(0))), { status: 'accepted' });
+  const clock = new FakeClock();
+  const waits: number[] = [];
+  const mk = (id: string, registry: MemoryKeyRegistry): Bal =>
+    new Bal({
+      id,
+      ledger,
+      registry,
+      anchorer: new FlakyChain(0),
+      sink: new MemorySink(),
+      domain,
+      recover: selectRecover('auto').recover,
+      clock,
+      keyRetry: { baseMs: 100, maxMs: 400, jitter: 'equal' },
+      random: () => {
+        waits.push(clock.monotonic());
+        return 0.5;
+      },
+    });
+  const flaky = new FlakyRegistry(4);
+  const p = mk('bal-t', flaky).ingestBatch(topic, encodeBatchWire(batch(0)));
+  let settled = false;
+  void p.finally(() => (settled = true));
+  while (!settled) await clock.advance(50);
+  t.like(await p, { status: 'accepted' });
+  t.is(flaky.failures, -1, 'asked 5 times');
+  // equal jitter at 0.5: 75, 150, 300, 300 ms (steps 100, 200, 400, 400 capped)
+  t.deepEqual(
+    waits.slice(1).map((w, i) => w - waits[i]!),
+    [75, 150, 300],
+  );
   t.is(ledger.deadLetters().length, 0);
   // stopping while it waits: the message is not acknowledged (IO_ERROR), nothing is dead-lettered
-  const stuck = new Bal({
-    id: 'bal-u',
-    ledger,
-    registry: new FlakyRegistry(1_000_000),
-    anchorer: new FlakyChain(0),
-    sink: new MemorySink(),
-    domain,
-    recover: selectRecover('auto').recover,
-    clock: systemClock,
-  });
-  const p = stuck.ingestBatch(topic, encodeBatchWire(batch(10)));
-  await new Promise((r) => setTimeout(r, 300));
+  const down = new FlakyRegistry(1_000_000);
+  const stuck = mk('bal-u', down);
+  const q = stuck.ingestBatch(topic, encodeBatchWire(batch(10)));
+  while (down.failures > 1_000_000 - 3) await clock.advance(100);
   await stuck.stop({ flush: false });
-  const e = await t.throwsAsync(p);
+  const e = await t.throwsAsync(q);
   t.true(isLightNodeError(e, 'IO_ERROR'), String(e));
   t.is(ledger.deadLetters().length, 0);
+  ledger.close();
+});
+
+test('the window loop runs on the injected clock: one tick per window, aligned to the grid', async (t) => {
+  const ledger = new BalLedger(join(dir, 'loop.sqlite'));
+  const clock = new FakeClock(Date.UTC(2021, 5, 23, 10, 0, 0, 200));
+  const sink = new MemorySink();
+  const bal = new Bal({
+    id: 'bal-loop',
+    ledger,
+    registry,
+    anchorer: new FlakyChain(0),
+    sink,
+    domain,
+    recover: selectRecover('auto').recover,
+    clock,
+    windowMs: 1000,
+  });
+  bal.start();
+  t.is((await bal.ingestBatch(topic, encodeBatchWire(batch(0)))).status, 'accepted');
+  await clock.advance(700);
+  t.is(bal.counters.windowsSealed, 0, 'not before the window edge');
+  await clock.advance(200); // 10:00:01.100 ≥ the edge + 5 ms
+  t.is(bal.counters.windowsSealed, 1);
+  t.is(bal.counters.windowsForwarded, 1);
+  t.is((await bal.ingestBatch(topic, encodeBatchWire(batch(10)))).status, 'accepted');
+  await clock.advance(1000);
+  t.is(bal.counters.windowsSealed, 2);
+  await bal.stop({ flush: false });
+  t.is(clock.pending, 0, 'no timer left');
+  t.deepEqual(sink.seqs(), [0, 10]);
+  ledger.close();
+});
+
+test('malformed gap declarations are dead-lettered naming the field, nothing recorded', async (t) => {
+  const ledger = new BalLedger(join(dir, 'badgap.sqlite'));
+  const bal = mkBal(ledger, new FlakyChain(0), new MemorySink());
+  const gap = testGap(dev.address);
+  const signed = signGap(gap, dev, domain);
+  const gapTopic = topics.gap(dev.address);
+  const send = (x: unknown) => bal.ingestGap(gapTopic, Buffer.from(JSON.stringify(x)));
+  for (const [message, field] of [
+    [{}, 'gap.message.version'],
+    [{ ...gap, firstSeq: 'a' }, 'gap.message.firstSeq'],
+    [{ ...gap, lastSeq: 39, count: 0 }, 'gap.message.lastSeq'],
+    [{ ...gap, count: 11 }, 'gap.message.count'],
+    [{ ...gap, podId: 'IT002X1234' }, 'gap.message.podId'],
+  ] as const) {
+    const r = await send({ ...signed, message });
+    t.like(r, { status: 'rejected', code: 'SCHEMA_INVALID' }, field);
+    t.true(r.status === 'rejected' && r.message.startsWith(`SCHEMA_INVALID: ${field}`), JSON.stringify(r));
+  }
+  t.like(await bal.ingestGap(gapTopic, Buffer.from('{"kind":"gap"')), { status: 'rejected', code: 'DECODE_ERROR' });
+  t.deepEqual(ledger.gaps(), [], 'nothing recorded');
+  t.like(await send(signed), { status: 'accepted', firstSeq: 40, lastSeq: 49 });
+  t.is(ledger.gaps().length, 1);
+  t.like(await bal.ingest('ln/v1/nope/batch', new Uint8Array([1])), { status: 'rejected', code: 'SCHEMA_INVALID' });
   ledger.close();
 });

@@ -10,23 +10,26 @@
  * Anything refused goes to the dead-letter log with its code and message.
  */
 import {
+  Backoff,
   LightNodeError,
-  decodeBatchWire,
   isLightNodeError,
   parseTopic,
   silentLogger,
   toHex,
+  topicCodecs,
   verifyBatch,
   verifySigned,
+  type BackoffPolicy,
   type Clock,
   type Eip712Domain,
-  type Gap,
   type Logger,
   type RecoverFn,
   type SignedGap,
 } from '@lightnode/protocols';
 import type { AnchorReceipt } from '../chain/client.js';
 import type { ScdSink } from '../delivery.js';
+import { parseBody } from '../http/body.js';
+import { gapMessageSchema } from '../ingest/schema.js';
 import type { BalLedger, SeqRange, WindowRow } from './ledger.js';
 import { expectedSigner, type KeyRegistry } from './registry.js';
 
@@ -51,7 +54,14 @@ export interface BalOptions {
    * each sees only part of a device's stream: turn it off there, the SCD's gap view covers the union.
    */
   continuity?: boolean;
+  /** Wait between key-register attempts while the chain does not answer (default 250 ms doubling to 5 s, full jitter). */
+  keyRetry?: BackoffPolicy;
+  /** Random source of the backoff jitter (tests inject one). */
+  random?: () => number;
 }
+
+/** Default wait between key-register attempts while the chain does not answer. */
+export const KEY_RETRY: BackoffPolicy = { baseMs: 250, maxMs: 5000, jitter: 'full' };
 
 export type IngestOutcome =
   | { status: 'accepted'; deviceId: string; firstSeq: number; lastSeq: number; samples: number; gap?: SeqRange }
@@ -89,7 +99,7 @@ export class Bal {
   readonly windowMs: number;
   private readonly log: Logger;
   private ticking: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTimer: (() => void) | undefined;
   private running = false;
 
   constructor(private readonly o: BalOptions) {
@@ -123,7 +133,8 @@ export class Bal {
    * during the wait leaves the message unacknowledged (redelivered after a restart).
    */
   private async lookupKey(deviceId: string): Promise<Awaited<ReturnType<KeyRegistry['lookup']>>> {
-    for (let attempt = 0; ; attempt++) {
+    let wait: Backoff | undefined; // made on the first failure only (the common path never waits)
+    for (;;) {
       try {
         const k = await this.o.registry.lookup(deviceId);
         if (this.chainDownSince !== undefined) {
@@ -141,25 +152,54 @@ export class Bal {
             error: e.message,
           });
         }
-        await this.o.clock
-          .sleep(Math.min(250 * 2 ** Math.min(attempt, 5), 5000), this.closing.signal)
-          .catch(() => undefined);
+        wait ??= new Backoff(this.o.keyRetry ?? KEY_RETRY, this.o.random);
+        await this.o.clock.sleep(wait.next(), this.closing.signal).catch(() => undefined);
       }
     }
   }
 
-  async ingestBatch(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
+  /**
+   * Routes a message by its topic (`parseTopic`) to its leaf's codec and check: `batch` and `gap` are taken, anything
+   * else is refused to the dead-letter log. Throws only IO_ERROR (the ledger could not commit: do not acknowledge).
+   */
+  async ingest(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
     const t = parseTopic(topic);
-    let deviceId = t?.deviceId;
+    if (t?.leaf === 'batch') return this.acceptBatch(topic, t.deviceId, payload);
+    if (t?.leaf === 'gap') return this.acceptGap(topic, t.deviceId, payload);
+    return this.reject(
+      topic,
+      payload,
+      new LightNodeError('SCHEMA_INVALID', `topic ${topic} is not ln/v1/{deviceId}/batch or …/gap`, { topic }),
+      t?.deviceId,
+    );
+  }
+
+  /** A batch (`ln/v1/{id}/batch`, the compact wire form); refused unless the topic is a batch topic. */
+  ingestBatch(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
+    const t = parseTopic(topic);
+    return t?.leaf === 'batch' ? this.acceptBatch(topic, t.deviceId, payload) : this.notLeaf(topic, payload, 'batch');
+  }
+
+  /** A device's signed gap declaration (`ln/v1/{id}/gap`, JSON): verified against the registered key, recorded. */
+  ingestGap(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
+    const t = parseTopic(topic);
+    return t?.leaf === 'gap' ? this.acceptGap(topic, t.deviceId, payload) : this.notLeaf(topic, payload, 'gap');
+  }
+
+  private notLeaf(topic: string, payload: Uint8Array, leaf: 'batch' | 'gap'): Promise<IngestOutcome> {
+    const e = new LightNodeError('SCHEMA_INVALID', `topic ${topic} is not ln/v1/{deviceId}/${leaf}`, { topic });
+    return Promise.resolve(this.reject(topic, payload, e, parseTopic(topic)?.deviceId));
+  }
+
+  private async acceptBatch(topic: string, topicDevice: string, payload: Uint8Array): Promise<IngestOutcome> {
+    let deviceId = topicDevice;
     try {
-      if (!t || t.leaf !== 'batch')
-        throw new LightNodeError('SCHEMA_INVALID', `topic ${topic} is not ln/v1/{deviceId}/batch`, { topic });
-      const batch = decodeBatchWire(payload);
+      const batch = topicCodecs.batch.decode(payload);
       const h = batch.header;
       deviceId = h.deviceId;
-      if (h.deviceId !== t.deviceId)
-        throw new LightNodeError('SCHEMA_INVALID', `batch for ${h.deviceId} arrived on the topic of ${t.deviceId}`, {
-          topicDevice: t.deviceId,
+      if (h.deviceId !== topicDevice)
+        throw new LightNodeError('SCHEMA_INVALID', `batch for ${h.deviceId} arrived on the topic of ${topicDevice}`, {
+          topicDevice,
           batchDevice: h.deviceId,
         });
       const key = await this.lookupKey(h.deviceId);
@@ -194,35 +234,25 @@ export class Bal {
       if (isLightNodeError(e, 'BATCH_DUPLICATE')) {
         this.counters.duplicates += 1;
         this.log.debug('duplicate batch dropped', { deviceId, reason: e.message });
-        return { status: 'duplicate', deviceId: deviceId!, firstSeq: Number(e.context.firstSeq) };
+        return { status: 'duplicate', deviceId, firstSeq: Number(e.context.firstSeq) };
       }
       if (isLightNodeError(e, 'IO_ERROR')) throw e; // not the batch's fault: do not acknowledge it
       return this.reject(topic, payload, e, deviceId);
     }
   }
 
-  /** A device's signed gap declaration (`ln/v1/{id}/gap`, JSON): verified against the registered key, recorded. */
-  async ingestGap(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
-    const t = parseTopic(topic);
-    let deviceId = t?.deviceId;
+  /** A gap: the envelope by the topic codec, its fields by the same schema as the SCD's (ingest/schema.ts). */
+  private async acceptGap(topic: string, topicDevice: string, payload: Uint8Array): Promise<IngestOutcome> {
+    let deviceId = topicDevice;
     try {
-      if (!t || t.leaf !== 'gap')
-        throw new LightNodeError('SCHEMA_INVALID', `topic ${topic} is not ln/v1/{deviceId}/gap`, { topic });
-      let signed: SignedGap;
-      try {
-        signed = JSON.parse(Buffer.from(payload).toString('utf8')) as SignedGap;
-      } catch (e) {
-        throw new LightNodeError('DECODE_ERROR', `gap: not JSON (${(e as Error).message})`, {}, { cause: e });
-      }
-      if (signed?.kind !== 'gap' || typeof signed.message !== 'object' || signed.message === null)
-        throw new LightNodeError('SCHEMA_INVALID', 'gap: expected {kind:"gap", message, signature}', {});
-      const g: Gap = signed.message;
-      deviceId = String(g.deviceId).toLowerCase();
-      if (deviceId !== t.deviceId)
-        throw new LightNodeError('SCHEMA_INVALID', `gap for ${deviceId} arrived on the topic of ${t.deviceId}`, {});
+      const signed: SignedGap = topicCodecs.gap.decode(payload);
+      const g = parseBody(gapMessageSchema, signed.message, 'gap.message');
+      deviceId = g.deviceId.toLowerCase();
+      if (deviceId !== topicDevice)
+        throw new LightNodeError('SCHEMA_INVALID', `gap for ${deviceId} arrived on the topic of ${topicDevice}`, {});
       const expected = expectedSigner(await this.lookupKey(deviceId));
       verifySigned(signed, this.o.domain, { expectedSigner: expected, recover: this.o.recover });
-      this.o.ledger.recordDeclaredGap(g, JSON.stringify(signed), this.o.clock.now());
+      this.o.ledger.recordDeclaredGap({ ...g, deviceId }, JSON.stringify(signed), this.o.clock.now());
       this.counters.gapsDeclared += 1;
       this.log.info('declared gap recorded', { deviceId, firstSeq: g.firstSeq, lastSeq: g.lastSeq, reason: g.reason });
       return { status: 'accepted', deviceId, firstSeq: g.firstSeq, lastSeq: g.lastSeq, samples: 0 };
@@ -329,7 +359,7 @@ export class Bal {
     }
   }
 
-  /** Runs `tick` every window (aligned to the window grid). */
+  /** Runs `tick` every window (aligned to the window grid), on the injected clock. */
   start(): void {
     if (this.running) return;
     this.running = true;
@@ -337,12 +367,7 @@ export class Bal {
       if (!this.running) return;
       const now = this.o.clock.now();
       const next = Math.floor(now / this.windowMs) * this.windowMs + this.windowMs;
-      this.timer = setTimeout(
-        () => {
-          void this.tick().then(loop);
-        },
-        next - now + 5,
-      );
+      this.cancelTimer = this.o.clock.setTimer(next - now + 5, () => void this.tick().then(loop));
     };
     loop();
   }
@@ -351,8 +376,8 @@ export class Bal {
   async stop(opts: { flush?: boolean } = {}): Promise<void> {
     this.running = false;
     this.closing.abort();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     await this.ticking;
     if (opts.flush ?? true) await this.tick();
   }

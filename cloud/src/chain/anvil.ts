@@ -39,6 +39,7 @@ export function anvilBinary(): string {
   return bin;
 }
 
+/** A free loopback TCP port (bind to 0, read, close): the one helper, also used by hw-test's peers. */
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();

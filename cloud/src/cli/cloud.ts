@@ -6,14 +6,16 @@ import {
   flagString,
   parseFlags,
   systemClock,
+  type Clock,
   type Command,
   type CommandGroup,
   type CommandIo,
 } from '@lightnode/protocols';
 import { BalLedger } from '../bal/ledger.js';
 import { ChainClient } from '../chain/client.js';
-import { createScdServer, listen } from '../scd/api.js';
-import { Auth, loadCredentials } from '../scd/auth.js';
+import { listen } from '../http/server.js';
+import { createScdServer } from '../scd/api.js';
+import { Auth, loadCredentials } from '../http/auth.js';
 import { ScdService } from '../scd/service.js';
 import { openStore } from '../scd/sql.js';
 import { ScdStore } from '../scd/store.js';
@@ -27,8 +29,11 @@ function untilAborted(io: CommandIo): Promise<void> {
   });
 }
 
-function reportEvery(io: CommandIo, stack: CloudStack, ms: number): NodeJS.Timeout {
-  return setInterval(() => {
+/** Logs the stack's counters every `ms` on the clock; returns the stop function. */
+function reportEvery(io: CommandIo, stack: CloudStack, ms: number, clock: Clock = systemClock): () => void {
+  let cancel = (): void => undefined;
+  const report = (): void => {
+    cancel = clock.setTimer(ms, report);
     void (async () => {
       const b = stack.bal?.status();
       const counts = stack.scd ? await stack.scd.store.counts() : undefined;
@@ -42,7 +47,9 @@ function reportEvery(io: CommandIo, stack: CloudStack, ms: number): NodeJS.Timeo
         }),
       );
     })();
-  }, ms);
+  };
+  cancel = clock.setTimer(ms, report);
+  return () => cancel();
 }
 
 const UP_USAGE = `Usage: lightnode cloud up [--dir DIR] [--broker URL] [--shared] [--rpc URL --key-file FILE [--address-book FILE]]
@@ -111,9 +118,9 @@ const up: Command = {
       windowMs: stack.bal?.windowMs,
     };
     io.stdout(p.values.json ? JSON.stringify(info) : `cloud up: ${JSON.stringify(info, null, 2)}`);
-    const timer = reportEvery(io, stack, 10_000);
+    const stopReports = reportEvery(io, stack, 10_000);
     await untilAborted(io);
-    clearInterval(timer);
+    stopReports();
     await stack.stop();
     return 0;
   },
@@ -213,9 +220,9 @@ const bal: Command = {
       log,
     });
     io.stdout(JSON.stringify({ bal: stack.bal?.status().id, verify: stack.recoverImpl }));
-    const timer = reportEvery(io, stack, 10_000);
+    const stopReports = reportEvery(io, stack, 10_000);
     await untilAborted(io);
-    clearInterval(timer);
+    stopReports();
     await stack.stop();
     return 0;
   },

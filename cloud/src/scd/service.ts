@@ -1,6 +1,7 @@
 /**
- * The SCD's rules, transport-free: who may read and write what (the reference architecture's write rights), body
- * validation naming the field, and the outbound stream per consumer. api.ts maps HTTP onto it.
+ * The SCD's rules, transport-free: what each platform may read and write beyond its role (ownership of PoDs,
+ * append-only outcomes), the ingest of the BAL's deliveries (checked by ingest/, then written), and the outbound
+ * stream per consumer. api.ts is its route table: which roles may call what, and the body schemas (`Bodies`).
  *
  * Write rights:
  * - aggregators register their PoDs and update their PoDs' baselines; each reads only its own PoDs, their
@@ -15,6 +16,7 @@ import {
   LightNodeError,
   invalidField,
   marketDayStart,
+  podIdSchema,
   romeToUtc,
   slotsInMarketDay,
   type Clock,
@@ -22,9 +24,11 @@ import {
   silentLogger,
   type SignedBatch,
 } from '@lightnode/protocols';
-import type { GapDelivery, IngestResult, WindowDelivery } from '../delivery.js';
+import type { IngestResult, ScdSink, WindowDelivery } from '../delivery.js';
+import type { Platform } from '../http/auth.js';
+import { checkGaps, checkWindow } from '../ingest/check.js';
+import { ADDRESS } from '../ingest/schema.js';
 import { buildProof, type ProofDocument } from '../proof.js';
-import type { Platform } from './auth.js';
 import type { ScdStore } from './store.js';
 
 export interface Outbound {
@@ -34,17 +38,17 @@ export interface Outbound {
 /** `scd/v1/{platformId}/measurements`: the stream each consumer platform subscribes to. */
 export const outboundTopic = (platformId: string): string => `scd/v1/${platformId}/measurements`;
 
-const POD = z.string().regex(/^IT[0-9]{3}E[0-9A-Z]{8,9}$/, 'a PoD id like IT002E61899978');
-const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x address (40 hex digits)');
 const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a market day YYYY-MM-DD');
+const DEVICE = /^0x[0-9a-f]{40}$/;
 
+/** The request bodies (checked by the route table, 400 naming the field). */
 export const Bodies = {
-  pod: z.strictObject({ podId: POD, deviceId: ADDRESS.optional() }),
+  pod: z.strictObject({ podId: podIdSchema, deviceId: ADDRESS.optional() }),
   pom: z.strictObject({ pomId: z.string().min(1).max(64) }),
   baseline: z.strictObject({ day: DAY, slotsW: z.array(z.number().int()).min(92).max(100) }),
   setpoint: z.strictObject({
     id: z.string().min(1).max(128),
-    podId: POD,
+    podId: podIdSchema,
     deviceId: ADDRESS.optional(),
     setpoint: z.record(z.string(), z.unknown()),
   }),
@@ -52,60 +56,18 @@ export const Bodies = {
     id: z.string().min(1).max(128),
     day: DAY,
     slot: z.number().int().min(0).max(99),
-    podId: POD,
+    podId: podIdSchema,
     aggregator: z.string().min(1).max(64),
     kind: z.enum(['technical', 'validated', 'settlement']),
     powerKw: z.number(),
     priceEurMWh: z.number().optional(),
   }),
-  window: z.strictObject({
-    v: z.literal(1),
-    bal: z.string().min(1),
-    window: z.strictObject({
-      root: z.string(),
-      leafCount: z.number().int().min(1),
-      startMs: z.number().int(),
-      endMs: z.number().int(),
-    }),
-    anchor: z.strictObject({
-      chainId: z.number().int().min(1),
-      contract: ADDRESS,
-      keyRegister: ADDRESS,
-      txHash: z.string().regex(/^0x[0-9a-f]{64}$/),
-      blockNumber: z.number().int().nonnegative(),
-      anchorer: ADDRESS,
-      anchoredAtS: z.number().int().nonnegative(),
-    }),
-    batches: z.array(
-      z.strictObject({ wire: z.string().min(1), index: z.number().int().nonnegative(), path: z.array(z.string()) }),
-    ),
-  }),
-  gaps: z.strictObject({
-    v: z.literal(1),
-    bal: z.string().min(1),
-    gaps: z.array(
-      z.strictObject({
-        signed: z.strictObject({
-          kind: z.literal('gap'),
-          message: z.record(z.string(), z.unknown()),
-          signature: z.string(),
-        }),
-        receivedMs: z.number().int(),
-      }),
-    ),
-  }),
 };
-
-/** Validates a body; a failure is SCHEMA_INVALID naming the field (→ HTTP 400). */
-export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body);
-  if (r.success) return r.data;
-  const i = r.error.issues[0]!;
-  const field = i.path.join('.') || 'body';
-  let received: unknown = body;
-  for (const k of i.path) received = (received as Record<string | number, unknown> | undefined)?.[k as string];
-  throw invalidField('SCHEMA_INVALID', field, i.message, received);
-}
+export type PodBody = z.infer<typeof Bodies.pod>;
+export type PomBody = z.infer<typeof Bodies.pom>;
+export type BaselineBody = z.infer<typeof Bodies.baseline>;
+export type SetpointBody = z.infer<typeof Bodies.setpoint>;
+export type OutcomeBody = z.infer<typeof Bodies.outcome>;
 
 function forbid(caller: Platform, what: string): never {
   throw new LightNodeError('FORBIDDEN', `${caller.id} (${caller.role}) may not ${what}`, {
@@ -114,9 +76,17 @@ function forbid(caller: Platform, what: string): never {
   });
 }
 
-const READS_ALL = new Set(['dso', 'tso', 'market']);
+/** A device id from a path: a lowercase 0x address (upper case is accepted and lowered). */
+function deviceParam(deviceId: string): string {
+  const id = deviceId.toLowerCase();
+  if (!DEVICE.test(id)) throw invalidField('SCHEMA_INVALID', 'deviceId', 'a 0x address (40 hex digits)', deviceId);
+  return id;
+}
 
-export class ScdService {
+/** Platforms that read every PoD. */
+export const READS_ALL = new Set(['dso', 'tso', 'market']);
+
+export class ScdService implements ScdSink {
   private readonly log: Logger;
   constructor(
     readonly store: ScdStore,
@@ -125,7 +95,6 @@ export class ScdService {
       platforms: readonly Platform[];
       outbound?: Outbound;
       log?: Logger;
-      anchorerOf?: (txHash: string) => string;
     },
   ) {
     this.log = o.log ?? silentLogger;
@@ -142,9 +111,13 @@ export class ScdService {
       );
   }
 
-  async registerPod(caller: Platform, body: unknown): Promise<{ status: 'created' | 'updated'; podId: string }> {
-    if (caller.role !== 'aggregator') forbid(caller, 'register PoDs (aggregators register their own PoDs)');
-    const b = parseBody(Bodies.pod, body);
+  private async registered(podId: string): Promise<void> {
+    if (!(await this.store.pod(podId)))
+      throw new LightNodeError('NOT_FOUND', `PoD ${podId} is not registered`, { podId });
+  }
+
+  /** An aggregator registers (or updates) one of its PoDs. */
+  async registerPod(caller: Platform, b: PodBody): Promise<{ status: 'created' | 'updated'; podId: string }> {
     const existing = await this.store.pod(b.podId);
     if (existing && existing.aggregator !== caller.id)
       forbid(caller, `register PoD ${b.podId}: it belongs to another aggregator`);
@@ -156,16 +129,11 @@ export class ScdService {
   }
 
   async listPods(caller: Platform): Promise<unknown[]> {
-    if (caller.role === 'aggregator') return this.store.pods(caller.id);
-    if (READS_ALL.has(caller.role)) return this.store.pods();
-    return forbid(caller, 'read the PoD registry');
+    return caller.role === 'aggregator' ? this.store.pods(caller.id) : this.store.pods();
   }
 
-  async setPom(caller: Platform, podId: string, body: unknown): Promise<{ podId: string; pomId: string }> {
-    if (caller.role !== 'dso') forbid(caller, 'write PoD–PoM associations (only the DSO platform does)');
-    const b = parseBody(Bodies.pom, body);
-    if (!(await this.store.pod(podId)))
-      throw new LightNodeError('NOT_FOUND', `PoD ${podId} is not registered`, { podId });
+  async setPom(caller: Platform, podId: string, b: PomBody): Promise<{ podId: string; pomId: string }> {
+    await this.registered(podId);
     await this.store.setPom(podId, b.pomId, caller.id, this.o.clock.now());
     return { podId, pomId: b.pomId };
   }
@@ -173,10 +141,8 @@ export class ScdService {
   async putBaseline(
     caller: Platform,
     podId: string,
-    body: unknown,
+    b: BaselineBody,
   ): Promise<{ podId: string; day: string; slots: number }> {
-    if (caller.role !== 'aggregator') forbid(caller, "update baselines (aggregators update their PoDs' baselines)");
-    const b = parseBody(Bodies.baseline, body);
     const [y, m, d] = b.day.split('-').map(Number) as [number, number, number];
     const startUtc = romeToUtc(y, m, d);
     if (Number.isNaN(startUtc) || marketDayStart(startUtc) !== startUtc)
@@ -202,10 +168,8 @@ export class ScdService {
     return b;
   }
 
-  async addSetpoint(caller: Platform, body: unknown): Promise<{ id: string }> {
-    if (caller.role !== 'dso') forbid(caller, 'write setpoints (the DSO platform dispatches them)');
-    const b = parseBody(Bodies.setpoint, body);
-    if (!(await this.store.pod(b.podId))) throw new LightNodeError('NOT_FOUND', `PoD ${b.podId} is not registered`, {});
+  async addSetpoint(caller: Platform, b: SetpointBody): Promise<{ id: string }> {
+    await this.registered(b.podId);
     const ok = await this.store.addSetpoint(
       { id: b.id, podId: b.podId, ...(b.deviceId ? { deviceId: b.deviceId } : {}), body: b.setpoint },
       caller.id,
@@ -218,13 +182,10 @@ export class ScdService {
   async listSetpoints(caller: Platform): Promise<unknown[]> {
     if (caller.role === 'aggregator')
       return this.store.setpoints((await this.store.pods(caller.id)).map((p) => p.podId));
-    if (READS_ALL.has(caller.role)) return this.store.setpoints();
-    return forbid(caller, 'read setpoints');
+    return this.store.setpoints();
   }
 
-  async addOutcome(caller: Platform, body: unknown): Promise<{ id: string }> {
-    if (caller.role !== 'market') forbid(caller, 'write market outcomes (only the market does)');
-    const b = parseBody(Bodies.outcome, body);
+  async addOutcome(caller: Platform, b: OutcomeBody): Promise<{ id: string }> {
     const ok = await this.store.addOutcome(
       {
         id: b.id,
@@ -247,9 +208,7 @@ export class ScdService {
   }
 
   async listOutcomes(caller: Platform): Promise<unknown[]> {
-    if (caller.role === 'aggregator') return this.store.outcomes(caller.id);
-    if (READS_ALL.has(caller.role)) return this.store.outcomes();
-    return forbid(caller, 'read market outcomes');
+    return caller.role === 'aggregator' ? this.store.outcomes(caller.id) : this.store.outcomes();
   }
 
   async measurements(
@@ -265,7 +224,6 @@ export class ScdService {
     if (caller.role === 'aggregator' && !q.podId)
       throw invalidField('SCHEMA_INVALID', 'podId', 'one of your PoDs (query parameter)', q.podId);
     if (q.podId) await this.ownedPod(caller, q.podId, 'read the measurements');
-    else if (!READS_ALL.has(caller.role)) forbid(caller, 'read measurements');
     const fromMs = num(q.fromMs, 'fromMs');
     const toMs = num(q.toMs, 'toMs');
     return this.store.measurements({
@@ -283,33 +241,40 @@ export class ScdService {
       forbid(caller, `${what} of device ${deviceId} (not behind one of its PoDs)`);
   }
 
-  async proof(caller: Platform, deviceId: string, seqText: string): Promise<ProofDocument> {
-    if (!/^0x[0-9a-f]{40}$/.test(deviceId))
-      throw invalidField('SCHEMA_INVALID', 'deviceId', 'a lowercase 0x address', deviceId);
+  async proof(caller: Platform, deviceIdText: string, seqText: string): Promise<ProofDocument> {
+    if (!DEVICE.test(deviceIdText))
+      throw invalidField('SCHEMA_INVALID', 'deviceId', 'a lowercase 0x address', deviceIdText);
+    const deviceId = deviceIdText;
     const seq = Number(seqText);
-    if (!Number.isSafeInteger(seq) || seq < 0)
+    if (!/^\d+$/.test(seqText) || !Number.isSafeInteger(seq))
       throw invalidField('SCHEMA_INVALID', 'seq', 'a non-negative integer', seqText);
     await this.deviceAccess(caller, deviceId, 'read proofs');
     const row = await this.store.batchOf(deviceId, seq);
     if (!row) throw new LightNodeError('NOT_FOUND', `no stored sample ${deviceId}/${seq}`, { deviceId, seq });
     const anchorer = await this.store.anchorerOf(row.txHash);
-    return buildProof(row, seq, anchorer ?? '0x0000000000000000000000000000000000000000');
+    if (!anchorer)
+      throw new LightNodeError(
+        'NOT_FOUND',
+        `no anchor record for transaction ${row.txHash} (the window of ${deviceId}/${seq}): the proof cannot name its anchorer`,
+        { txHash: row.txHash, deviceId, seq },
+      );
+    return buildProof(row, seq, anchorer);
   }
 
-  async gaps(caller: Platform, deviceId: string): Promise<unknown> {
-    await this.deviceAccess(caller, deviceId.toLowerCase(), 'read gaps');
-    return { deviceId: deviceId.toLowerCase(), gaps: await this.store.gaps(deviceId) };
+  async gaps(caller: Platform, deviceIdText: string): Promise<{ deviceId: string; gaps: unknown[] }> {
+    const deviceId = deviceParam(deviceIdText);
+    await this.deviceAccess(caller, deviceId, 'read gaps');
+    return { deviceId, gaps: await this.store.gaps(deviceId) };
   }
 
-  async ingestWindow(caller: Platform, body: unknown): Promise<IngestResult> {
-    if (caller.role !== 'bal') forbid(caller, 'write measurements (only the BAL does, with proofs)');
-    const d: WindowDelivery = parseBody(Bodies.window, body);
-    return this.ingestWindowTrusted(d);
-  }
-
-  /** In-process path (the embedded BAL) and the body of `POST /ingest`. */
-  async ingestWindowTrusted(d: WindowDelivery): Promise<IngestResult> {
-    const r = await this.store.ingestWindow(d, this.o.clock.now());
+  /**
+   * An anchored window from the BAL (`POST /ingest` or in process: the same path): checked once (ingest/check.ts),
+   * then written; new samples go to the outbound streams.
+   */
+  async ingestWindow(body: unknown): Promise<IngestResult> {
+    const w = checkWindow(body);
+    const d = w.delivery;
+    const r = await this.store.writeWindow(w, this.o.clock.now());
     if (this.o.outbound && r.stored.length > 0) await this.publish(r.stored, d);
     this.log.debug('window stored', {
       root: d.window.root,
@@ -320,9 +285,9 @@ export class ScdService {
     return { batches: r.batches, samplesStored: r.samplesStored, samplesDuplicate: r.samplesDuplicate };
   }
 
-  async ingestGaps(caller: Platform, body: unknown): Promise<IngestResult> {
-    if (caller.role !== 'bal') forbid(caller, 'write gap declarations (only the BAL does)');
-    return this.store.ingestGaps(parseBody(Bodies.gaps, body) as unknown as GapDelivery);
+  /** Declared gaps from the BAL (`POST /ingest/gaps` or in process): checked, then written; nothing on a failure. */
+  async ingestGaps(body: unknown): Promise<IngestResult> {
+    return this.store.writeGaps(checkGaps(body));
   }
 
   private async publish(batches: readonly SignedBatch[], d: WindowDelivery): Promise<void> {

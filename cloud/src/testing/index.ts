@@ -9,4 +9,4 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
     await new Promise((r) => setTimeout(r, 50));
   }
 }
-export { scdContract, windowOf, sealedBatch } from './scd-contract.js';
+export { scdContract, windowOf, sealedBatch, testGap } from './scd-contract.js';

@@ -4,93 +4,27 @@
  * credentials), append-only market outcomes, dedupe on (deviceId, seq), gaps.
  */
 import type { ExecutionContext, TestFn } from 'ava';
-import {
-  batchDigest,
-  encodeBatchWire,
-  generatePrivateKey,
-  leafHash,
-  lightNodeDomain,
-  merkleLevels,
-  merkleProof,
-  privateKeySigner,
-  sealBatch,
-  systemClock,
-  toHex,
-  type Eip712Domain,
-  type SignedBatch,
-  type Signer,
-} from '@lightnode/protocols';
-import { testSamples } from '@lightnode/protocols/testing';
-import type { WindowDelivery } from '../delivery.js';
-import { createScdServer, listen } from '../scd/api.js';
-import { Auth } from '../scd/auth.js';
+import { generatePrivateKey, privateKeySigner, systemClock } from '@lightnode/protocols';
+import { FakeClock } from '@lightnode/protocols/testing';
+import { POD_A, POD_B, sealedBatch, windowOf } from './fixtures.js';
+import { scdInputContract, type ScdHarness } from './scd-contract-input.js';
+import { listen } from '../http/server.js';
+import { createScdServer } from '../scd/api.js';
+import { Auth } from '../http/auth.js';
 import { ScdService } from '../scd/service.js';
 import type { SqlDb } from '../scd/sql.js';
 import { ScdStore } from '../scd/store.js';
 import { generateCredentials } from '../stack.js';
 
-const POD_A = 'IT002E61899978';
-const POD_B = 'IT002E60550189';
-const CHAIN = 31337;
-const REGISTER = '0x5fbdb2315678afecb367f032d93f642f64180aa3';
-
-/** A window delivery of `batches` with a made-up anchor (the store checks the paths, not the chain). */
-export function windowOf(batches: SignedBatch[], bal = 'bal-test'): WindowDelivery {
-  const domain = lightNodeDomain(CHAIN, REGISTER);
-  const levels = merkleLevels(batches.map((b) => leafHash(batchDigest(b.header, domain))));
-  return {
-    v: 1,
-    bal,
-    window: {
-      root: toHex(levels.at(-1)![0]!),
-      leafCount: batches.length,
-      startMs: 1_624_400_000_000,
-      endMs: 1_624_400_004_000,
-    },
-    anchor: {
-      chainId: CHAIN,
-      contract: '0xe7f1725e7734ce288f8367e1bb143e90bb3f0512',
-      keyRegister: REGISTER,
-      txHash: `0x${'ab'.repeat(32)}`,
-      blockNumber: 7,
-      anchorer: '0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266',
-      anchoredAtS: 1_624_400_005,
-    },
-    batches: batches.map((b, i) => ({
-      wire: Buffer.from(encodeBatchWire(b)).toString('base64'),
-      index: i,
-      path: merkleProof(levels, i).map(toHex),
-    })),
-  };
-}
-
-/** A signed batch of `n` test samples from `firstSeq` (1 s apart), for tests and benches. */
-export function sealedBatch(
-  s: Signer,
-  firstSeq: number,
-  n: number,
-  opts: { podId?: string; seed?: number; domain?: Eip712Domain } = {},
-): SignedBatch {
-  const podId = opts.podId ?? POD_A;
-  const samples = testSamples(n, {
-    deviceId: s.address,
-    podId,
-    firstSeq,
-    startMs: Date.UTC(2021, 5, 23, 10) + firstSeq * 1000,
-    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-  });
-  return sealBatch(
-    { deviceId: s.address, podId, samples, windowStartMs: samples[0]!.tsMs, windowEndMs: samples.at(-1)!.tsMs + 1000 },
-    s,
-    opts.domain ?? lightNodeDomain(CHAIN, REGISTER),
-  );
-}
+export { windowOf, sealedBatch, testGap } from './fixtures.js';
 
 interface Ctx {
   url: string;
   tokens: Record<string, string>;
   secrets: Record<string, string>;
   store: ScdStore;
+  /** The clock of the SCD's token issuer (tokens live 2 s). */
+  authClock: FakeClock;
   close(): Promise<void>;
 }
 
@@ -103,7 +37,8 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
     await store.init();
     const { credentials, tokens } = generateCredentials();
     const secrets = Object.fromEntries(credentials.platforms.map((p) => [p.id, p.clientSecret!]));
-    const auth = new Auth(credentials, systemClock, 2);
+    const authClock = new FakeClock();
+    const auth = new Auth(credentials, authClock, 2);
     const scd = new ScdService(store, { clock: systemClock, platforms: auth.platforms });
     const server = createScdServer(scd, auth);
     const url = await listen(server);
@@ -112,6 +47,7 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
       tokens,
       secrets,
       store,
+      authClock,
       close: async () => {
         server.closeAllConnections();
         await new Promise<void>((r) => server.close(() => r()));
@@ -175,7 +111,7 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
       }),
     });
     t.is(wrong.status, 401);
-    await new Promise((res) => setTimeout(res, 2100)); // this suite's tokens live 2 s
+    await ctx.authClock.advance(2001); // this suite's tokens live 2 s
     const expired = await call('GET', '/pods', tok.access_token);
     t.is(expired.status, 401);
     t.regex(expired.body.error!.message, /expired/);
@@ -346,6 +282,8 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
       forbidden(t, await call('GET', `/proof/${dev.address}/61`, 'ACEAE_2'), /read proofs/);
     },
   );
+
+  scdInputContract(test, label, (): ScdHarness => ({ ...ctx, call, dev }));
 
   test.serial(`${label}: unknown routes and methods`, async (t) => {
     t.is((await call('GET', '/nope', 'dso')).status, 404);

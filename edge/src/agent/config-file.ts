@@ -17,7 +17,9 @@ export function loadAgentConfig(path: string): AgentConfig {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new LightNodeError('CONFIG_INVALID', `${path}: not JSON (${(e as Error).message})`, { path });
+    // V8 quotes the text around the error (`…"password": hunter2}" is not valid JSON`): never echo the file
+    const why = (e as Error).message.replace(/, (?:\.\.\.)?".*" is not valid JSON$/s, '');
+    throw new LightNodeError('CONFIG_INVALID', `${path}: not JSON (${why})`, { path });
   }
   return parseAgentConfig(doc, path);
 }

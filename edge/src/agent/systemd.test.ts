@@ -84,27 +84,34 @@ test('the real sink: datagrams from our own process reach a unix datagram socket
   });
   const lines = createInterface({ input: py.stdout });
   const got: string[] = [];
-  let ready!: () => void;
-  const isReady = new Promise<void>((r) => (ready = r));
-  const done = new Promise<void>((resolve) =>
-    lines.on('line', (l) => {
-      if (l === 'ready') return ready();
-      got.push(JSON.parse(l) as string);
-      if (got.at(-1) === 'STOPPING=1') resolve();
-    }),
-  );
-  await isReady;
+  let wake: () => void = () => undefined;
+  let ready = false;
+  lines.on('line', (l) => {
+    if (l === 'ready') ready = true;
+    else got.push(JSON.parse(l) as string);
+    wake();
+  });
+  /** Waits until the receiver has printed `n` messages (or its ready line): a unix datagram queue holds only
+   *  net.unix.max_dgram_qlen (10) messages, so the sender must not outrun a receiver slowed by a busy machine. */
+  const seen = (cond: () => boolean): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const check = (): void => (cond() ? resolve() : void (wake = check));
+      check();
+    });
+  await seen(() => ready);
   const sink = notifySocketSink({ NOTIFY_SOCKET: path });
   t.truthy(sink);
   const clock = new FakeClock(0);
   const n = new SystemdNotifier(sink, clock, { WATCHDOG_USEC: '200000' });
   n.ready('up');
+  await seen(() => got.length === 1);
   for (let i = 0; i < 20; i++) {
     n.cycleCompleted(); // one cycle every 100 ms of simulated time → a ping every 100 ms (USEC/2)
+    await seen(() => got.length === i + 2);
     await clock.advance(100);
   }
   n.stopping();
-  await done;
+  await seen(() => got.at(-1) === 'STOPPING=1');
   t.is(got[0], 'READY=1\nSTATUS=up');
   t.is(got.filter((m) => m === 'WATCHDOG=1').length, 20);
   t.like(n.stats(), { sent: 22, failed: 0, watchdogs: 20 });

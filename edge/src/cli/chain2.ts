@@ -5,6 +5,8 @@ import {
   Chain2Mapper,
   LightNodeError,
   decodeChain2Frame,
+  exactlyOneFlag,
+  flagSpec,
   flagString,
   makeSample,
   createLogger,
@@ -12,6 +14,7 @@ import {
   parseHostPort,
   sampleToJson,
   systemClock,
+  untilAborted,
   type Command,
   type CommandGroup,
 } from '@lightnode/protocols';
@@ -30,11 +33,7 @@ const decode: Command = {
   summary: 'decode Chain 2 frames (JSON lines) into records or protocol samples',
   usage: DECODE_USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      { samples: { type: 'boolean' }, pod: { type: 'string' }, meters: { type: 'string' }, device: { type: 'string' } },
-      DECODE_USAGE,
-    );
+    const p = parseFlags(argv, flagSpec({ string: ['pod', 'meters', 'device'], boolean: ['samples'] }), DECODE_USAGE);
     if (p.positionals.length > 1) throw new LightNodeError('USAGE', `expected at most one FILE\n\n${DECODE_USAGE}`);
     const file = p.positionals[0] ?? '-';
     const device = (
@@ -113,17 +112,10 @@ const listen: Command = {
   summary: 'show live frames from a Chain 2 gateway',
   usage: LISTEN_USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      { ws: { type: 'string' }, http: { type: 'string' }, raw: { type: 'boolean' } },
-      LISTEN_USAGE,
-      false,
-    );
-    const ws = flagString(p, 'ws', LISTEN_USAGE);
-    const http = flagString(p, 'http', LISTEN_USAGE);
-    if ((ws === undefined) === (http === undefined))
-      throw new LightNodeError('USAGE', `give exactly one of --ws HOST:PORT or --http HOST:PORT\n\n${LISTEN_USAGE}`);
-    const hp = parseHostPort((ws ?? http)!, ws ? 'ws' : 'http', ws ? 81 : 80);
+    const p = parseFlags(argv, flagSpec({ string: ['ws', 'http'], boolean: ['raw'] }), LISTEN_USAGE, false);
+    const over = exactlyOneFlag(p, ['ws', 'http'], LISTEN_USAGE);
+    const ws = over === 'ws';
+    const hp = parseHostPort(flagString(p, over, LISTEN_USAGE, true), over, ws ? 81 : 80);
     const logger = createLogger({ level: 'info', sink: (l) => io.stderr(l) });
     const transport = ws
       ? new WsChain2Transport({ url: `ws://${hp.host}:${hp.port}`, clock: systemClock, logger })
@@ -135,10 +127,7 @@ const listen: Command = {
       const { raw: _raw, ...rest } = r.frame;
       io.stdout(JSON.stringify(rest));
     });
-    await new Promise<void>((resolve) => {
-      if (io.signal.aborted) return resolve();
-      io.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(io.signal);
     await transport.stop();
     io.stderr(JSON.stringify({ stopped: true, ...transport.stats() }));
     return 0;

@@ -2,7 +2,11 @@
 import {
   LightNodeError,
   builtinProfiles,
+  PARITIES,
+  exactlyOneFlag,
+  flagChoice,
   flagInt,
+  flagSpec,
   flagString,
   parseFlags,
   parseHostPort,
@@ -22,42 +26,27 @@ import {
   type ModbusTransport,
 } from '../modbus/index.js';
 
-const TARGET_FLAGS = {
-  tcp: { type: 'string' },
-  serial: { type: 'string' },
-  baud: { type: 'string' },
-  parity: { type: 'string' },
-  unit: { type: 'string' },
-  timeout: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+const TARGET = { string: ['tcp', 'serial', 'baud', 'parity', 'unit', 'timeout'], boolean: ['json'] };
 
 function target(
   p: ParsedFlags,
   usage: string,
   profile?: Profile,
 ): { transport: ModbusTransport; unit: number; timeoutMs: number; baud?: number } {
-  const tcp = flagString(p, 'tcp', usage);
-  const serial = flagString(p, 'serial', usage);
-  if ((tcp === undefined) === (serial === undefined))
-    throw new LightNodeError('USAGE', `give exactly one of --tcp HOST:PORT or --serial PATH\n\n${usage}`);
+  const over = exactlyOneFlag(p, ['tcp', 'serial'], usage);
+  const address = flagString(p, over, usage, true);
   const t = profile?.transport ?? {};
   const unit = flagInt(p, 'unit', usage, 0, 255) ?? t.unitId ?? 1;
   const timeoutMs = flagInt(p, 'timeout', usage, 10, 60_000) ?? t.timeoutMs ?? 1000;
-  if (tcp !== undefined) {
-    const { host, port } = parseHostPort(tcp, 'tcp', t.tcpPort ?? 502);
+  if (over === 'tcp') {
+    const { host, port } = parseHostPort(address, 'tcp', t.tcpPort ?? 502);
     return { transport: new ModbusSerialTransport({ tcp: { host, port } }), unit, timeoutMs };
   }
   const baud = flagInt(p, 'baud', usage, 300, 921_600) ?? t.baud ?? 9600;
-  const parity = flagString(p, 'parity', usage) ?? t.parity ?? 'none';
-  if (parity !== 'none' && parity !== 'even' && parity !== 'odd')
-    throw new LightNodeError(
-      'USAGE',
-      `--parity: expected none|even|odd, received ${JSON.stringify(parity)}\n\n${usage}`,
-    );
+  const parity = flagChoice(p, 'parity', usage, PARITIES) ?? t.parity ?? 'none';
   return {
     transport: new ModbusSerialTransport({
-      rtu: { path: serial!, baud, parity, dataBits: t.dataBits ?? 8, stopBits: t.stopBits ?? 1 },
+      rtu: { path: address, baud, parity, dataBits: t.dataBits ?? 8, stopBits: t.stopBits ?? 1 },
     }),
     unit,
     timeoutMs,
@@ -78,12 +67,8 @@ const read: Command = {
   summary: 'read a meter once with a device profile',
   usage: READ_USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      { ...TARGET_FLAGS, profile: { type: 'string' }, raw: { type: 'boolean' } },
-      READ_USAGE,
-      false,
-    );
+    const flags = flagSpec({ string: [...TARGET.string, 'profile'], boolean: [...TARGET.boolean, 'raw'] });
+    const p = parseFlags(argv, flags, READ_USAGE, false);
     const profile = builtinProfiles().get(flagString(p, 'profile', READ_USAGE, true));
     const t = target(p, READ_USAGE, profile);
     const line = new ModbusLine(t.transport, { clock: systemClock, ...(t.baud ? { baud: t.baud } : {}) });
@@ -174,7 +159,7 @@ const discover: Command = {
   summary: 'find SunSpec devices and the models they expose',
   usage: DISCOVER_USAGE,
   async run(argv, io) {
-    const p = parseFlags(argv, TARGET_FLAGS, DISCOVER_USAGE, false);
+    const p = parseFlags(argv, flagSpec(TARGET), DISCOVER_USAGE, false);
     const t = target(p, DISCOVER_USAGE);
     const line = new ModbusLine(t.transport, { clock: systemClock, ...(t.baud ? { baud: t.baud } : {}) });
     const device = line.addDevice({

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  addressFromPublicKey,
+  fromHex,
   isLightNodeError,
   sampleProof,
   sealBatch,
@@ -103,12 +105,26 @@ test('usage errors exit 2; unreadable or non-JSON files exit 1', async (t) => {
   t.regex((await run('verify', [join(dir, 'x.json')])).err, /not JSON/);
 });
 
-test('keygen writes a 0600 key file and prints only the address', async (t) => {
+test('keygen writes a 0600 key file and prints its address and public key, never the private key', async (t) => {
   const out = join(dir, 'dev.key');
   const r = await run('keygen', ['--out', out, '--json']);
   t.is(r.code, 0);
-  const { address } = JSON.parse(r.out) as { address: string };
+  const { keyFile, address, publicKey } = JSON.parse(r.out) as { keyFile: string; address: string; publicKey: string };
   t.is(statSync(out).mode & 0o777, 0o600);
-  t.false(r.out.includes((JSON.parse(readFileSync(out, 'utf8')) as { privateKey: string }).privateKey));
+  const key = JSON.parse(readFileSync(out, 'utf8')) as { privateKey: string; address: string };
+  t.false(r.out.includes(key.privateKey.slice(2)));
+  t.is(keyFile, out);
+  t.is(address, key.address);
   t.regex(address, /^0x[0-9a-f]{40}$/);
+  t.regex(publicKey, /^0x04[0-9a-f]{128}$/);
+  t.is(addressFromPublicKey(fromHex(publicKey)), address);
+});
+
+test('keygen in plain text shows the address and the public key', async (t) => {
+  const out = join(dir, 'plain.key');
+  const r = await run('keygen', ['--out', out]);
+  t.is(r.code, 0);
+  const key = JSON.parse(readFileSync(out, 'utf8')) as { address: string };
+  t.true(r.out.includes(key.address));
+  t.regex(r.out, /publicKey +0x04[0-9a-f]{128}\n/);
 });

@@ -5,15 +5,17 @@ import {
   VECTOR_CHAIN_ID,
   VECTOR_VERIFYING_CONTRACT,
   flagInt,
+  flagSpec,
   flagString,
   isLightNodeError,
   lightNodeDomain,
   parseFlags,
+  publicKeyFromPrivateKey,
   verifyDocument,
   type Command,
   type CommandGroup,
 } from '@lightnode/protocols';
-import { writeNewKeyFile } from '../keys/index.js';
+import { readKeyFile, writeNewKeyFile } from '../keys/index.js';
 
 const VERIFY_USAGE = `Usage: lightnode protocol verify FILE|- [--chain-id N] [--contract 0xADDR] [--json]
 
@@ -29,11 +31,7 @@ const verify: Command = {
   summary: 'verify a batch, single-sample proof, setpoint, ack or gap given as JSON',
   usage: VERIFY_USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      { 'chain-id': { type: 'string' }, contract: { type: 'string' }, json: { type: 'boolean' } },
-      VERIFY_USAGE,
-    );
+    const p = parseFlags(argv, flagSpec({ string: ['chain-id', 'contract'], boolean: ['json'] }), VERIFY_USAGE);
     const file = p.positionals[0];
     if (!file || p.positionals.length > 1)
       throw new LightNodeError('USAGE', `expected exactly one FILE (or - for stdin)\n\n${VERIFY_USAGE}`);
@@ -77,22 +75,23 @@ const verify: Command = {
 const KEYGEN_USAGE = `Usage: lightnode protocol keygen [--out FILE] [--force] [--json]
 
 Generates a secp256k1 device key and writes it to FILE (default ./device.key) with mode 0600; prints the address
-(the device identity). The private key is never printed. Refuses to overwrite an existing file without --force.`;
+(the device identity) and the uncompressed public key (0x04 + 128 hex, what the key register stores). --json prints
+{keyFile, address, publicKey}. The private key is never printed. Refuses to overwrite an existing file without
+--force.`;
 
 const keygen: Command = {
-  summary: 'generate a device key file (mode 0600) and print its address',
+  summary: 'generate a device key file (mode 0600) and print its address and public key',
   usage: KEYGEN_USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      { out: { type: 'string' }, force: { type: 'boolean' }, json: { type: 'boolean' } },
-      KEYGEN_USAGE,
-      false,
-    );
+    const p = parseFlags(argv, flagSpec({ string: ['out'], boolean: ['force', 'json'] }), KEYGEN_USAGE, false);
     const out = flagString(p, 'out', KEYGEN_USAGE) ?? 'device.key';
-    const { address } = writeNewKeyFile(out, { force: p.values.force === true });
+    writeNewKeyFile(out, { force: p.values.force === true });
+    const key = readKeyFile(out); // read back: what is printed is what the file holds
+    const publicKey = `0x04${publicKeyFromPrivateKey(key.privateKey).slice(2)}`;
     io.stdout(
-      p.values.json ? JSON.stringify({ keyFile: out, address }) : `${address}  (key written to ${out}, mode 0600)`,
+      p.values.json
+        ? JSON.stringify({ keyFile: out, address: key.address, publicKey })
+        : `address    ${key.address}\npublicKey  ${publicKey}\n(key written to ${out}, mode 0600)`,
     );
     return 0;
   },

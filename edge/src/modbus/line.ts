@@ -94,6 +94,8 @@ export class ModbusLine {
   private busMs = 0;
   private gapTotalMs = 0;
   private closed = false;
+  /** The job on the wire, rejected by `close()` without waiting for the device. */
+  private current: Job | null = null;
   readonly gapMs: number;
   private readonly log: Logger;
   private readonly random: () => number;
@@ -174,12 +176,7 @@ export class ModbusLine {
   }
 
   private enqueue(dev: DeviceState, kind: 'read' | 'write', run: () => Promise<unknown>): Promise<unknown> {
-    if (this.closed)
-      return Promise.reject(
-        new LightNodeError('DEVICE_UNAVAILABLE', `${dev.opts.name}: line ${this.transport.endpoint} is closed`, {
-          device: dev.opts.name,
-        }),
-      );
+    if (this.closed) return Promise.reject(this.closedError(dev));
     const now = this.opts.clock.monotonic();
     if (dev.backoffUntilMono > now)
       return Promise.reject(
@@ -213,10 +210,13 @@ export class ModbusLine {
           );
           continue;
         }
+        this.current = job;
         try {
           job.resolve(await this.transact(job));
         } catch (e) {
           job.reject(e);
+        } finally {
+          this.current = null;
         }
       }
     } finally {
@@ -240,6 +240,8 @@ export class ModbusLine {
         await this.opts.clock.sleep(wait);
         this.gapTotalMs += wait;
       }
+      // closed means closed: no retry after close(), which would reopen the transport (an orphan connection)
+      if (this.closed) throw this.closedError(dev);
       const t0 = this.opts.clock.monotonic();
       dev.health.requests++;
       try {
@@ -255,6 +257,7 @@ export class ModbusLine {
         return v;
       } catch (e) {
         this.account(dev, this.opts.clock.monotonic() - t0);
+        if (this.closed) throw this.closedError(dev); // cut off by close(): not the device's failure
         lastErr = e;
         dev.health.failures++;
         const code = isLightNodeError(e) ? e.code : 'INTERNAL';
@@ -290,10 +293,17 @@ export class ModbusLine {
     this.lastDevice = dev;
   }
 
+  private closedError(dev: DeviceState): LightNodeError {
+    return new LightNodeError('DEVICE_UNAVAILABLE', `${dev.opts.name}: line ${this.transport.endpoint} is closed`, {
+      device: dev.opts.name,
+    });
+  }
+
+  /** Final: queued requests and the one in flight are rejected at once; the transport is closed, never reopened. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const j of [...this.writes.splice(0), ...this.reads.splice(0)])
-      j.reject(new LightNodeError('DEVICE_UNAVAILABLE', 'line closed', {}));
+    const pending = [...(this.current ? [this.current] : []), ...this.writes.splice(0), ...this.reads.splice(0)];
+    for (const j of pending) j.reject(this.closedError(j.dev));
     await this.transport.close();
   }
 }

@@ -22,6 +22,7 @@ export interface ModbusTransport {
   /** Registers (FC 03/04) or bits as 0/1 (FC 01/02). */
   read(r: ModbusRead): Promise<number[]>;
   write(w: ModbusWrite): Promise<void>;
+  /** Final: a request in flight is rejected, and no later open/read/write reconnects (they reject). */
   close(): Promise<void>;
 }
 
@@ -76,10 +77,16 @@ export function mapModbusError(e: unknown, endpoint: string, unit?: number, what
   return new LightNodeError('MODBUS_CONNECT', `${dev}: ${msg}`, { endpoint, unit }, { cause: e });
 }
 
-/** A modbus-serial client (TCP or RTU). Reconnects lazily after a lost connection. */
+/**
+ * A modbus-serial client (TCP or RTU). Reconnects lazily after a lost connection, until `close()`: closed means
+ * closed (no reopen, the request in flight rejected at once), so no orphan socket or port outlives its owner.
+ */
 export class ModbusSerialTransport implements ModbusTransport {
   private client = new ModbusRTU();
   private opened = false;
+  private closed = false;
+  /** Rejecters of the requests (and connect) in flight, called by `close()`. */
+  private readonly inFlight = new Set<(e: LightNodeError) => void>();
   readonly endpoint: string;
   readonly kind: 'tcp' | 'rtu';
 
@@ -97,24 +104,56 @@ export class ModbusSerialTransport implements ModbusTransport {
     }
   }
 
+  private closedError(what: string): LightNodeError {
+    return new LightNodeError('MODBUS_CONNECT', `${this.endpoint}: transport closed (${what})`, {
+      endpoint: this.endpoint,
+      closed: true,
+    });
+  }
+
+  /** Runs one step against the client; `close()` rejects it at once instead of waiting for the wire. */
+  private guarded<T>(what: string, step: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(this.closedError(what));
+    return new Promise<T>((resolve, reject) => {
+      const cancel = (e: LightNodeError): void => reject(e);
+      this.inFlight.add(cancel);
+      step().then(
+        (v) => {
+          this.inFlight.delete(cancel);
+          resolve(v);
+        },
+        (e: Error) => {
+          this.inFlight.delete(cancel);
+          reject(e);
+        },
+      );
+    });
+  }
+
   async open(): Promise<void> {
+    if (this.closed) throw this.closedError('open');
     if (this.opened && this.client.isOpen) return;
-    this.client = new ModbusRTU();
+    const client = new ModbusRTU();
+    this.client = client;
     try {
-      if ('tcp' in this.target)
-        await this.client.connectTCP(this.target.tcp.host, {
-          port: this.target.tcp.port,
-          timeout: this.target.tcp.connectTimeoutMs ?? 3000,
-        });
-      else {
-        const s = this.target.rtu;
-        await this.client.connectRTUBuffered(s.path, {
-          baudRate: s.baud,
-          parity: s.parity,
-          dataBits: s.dataBits ?? 8,
-          stopBits: s.stopBits ?? 1,
-        });
-      }
+      await this.guarded('open', async () => {
+        if ('tcp' in this.target)
+          await client.connectTCP(this.target.tcp.host, {
+            port: this.target.tcp.port,
+            timeout: this.target.tcp.connectTimeoutMs ?? 3000,
+          });
+        else {
+          const s = this.target.rtu;
+          await client.connectRTUBuffered(s.path, {
+            baudRate: s.baud,
+            parity: s.parity,
+            dataBits: s.dataBits ?? 8,
+            stopBits: s.stopBits ?? 1,
+          });
+        }
+        // closed while connecting: the new connection must not outlive the close
+        if (this.closed) await closeClient(client);
+      });
       this.opened = true;
     } catch (e) {
       throw mapModbusError(e, this.endpoint);
@@ -126,22 +165,26 @@ export class ModbusSerialTransport implements ModbusTransport {
     this.client.setID(r.unit);
     this.client.setTimeout(r.timeoutMs);
     try {
-      switch (r.fc) {
-        case 1:
-          return (await this.client.readCoils(r.address, r.count)).data
-            .slice(0, r.count)
-            .map((b: boolean) => (b ? 1 : 0));
-        case 2:
-          return (await this.client.readDiscreteInputs(r.address, r.count)).data
-            .slice(0, r.count)
-            .map((b: boolean) => (b ? 1 : 0));
-        case 3:
-          return (await this.client.readHoldingRegisters(r.address, r.count)).data;
-        case 4:
-          return (await this.client.readInputRegisters(r.address, r.count)).data;
-      }
+      return await this.guarded(`fc ${r.fc}`, () => this.readNow(r));
     } catch (e) {
       throw this.fail(e, r.unit, `fc ${r.fc} @${r.address}×${r.count}`);
+    }
+  }
+
+  private async readNow(r: ModbusRead): Promise<number[]> {
+    switch (r.fc) {
+      case 1:
+        return (await this.client.readCoils(r.address, r.count)).data
+          .slice(0, r.count)
+          .map((b: boolean) => (b ? 1 : 0));
+      case 2:
+        return (await this.client.readDiscreteInputs(r.address, r.count)).data
+          .slice(0, r.count)
+          .map((b: boolean) => (b ? 1 : 0));
+      case 3:
+        return (await this.client.readHoldingRegisters(r.address, r.count)).data;
+      case 4:
+        return (await this.client.readInputRegisters(r.address, r.count)).data;
     }
   }
 
@@ -150,8 +193,10 @@ export class ModbusSerialTransport implements ModbusTransport {
     this.client.setID(w.unit);
     this.client.setTimeout(w.timeoutMs);
     try {
-      if (w.fc === 6) await this.client.writeRegister(w.address, w.values[0]!);
-      else await this.client.writeRegisters(w.address, w.values);
+      await this.guarded(`fc ${w.fc}`, async () => {
+        if (w.fc === 6) await this.client.writeRegister(w.address, w.values[0]!);
+        else await this.client.writeRegisters(w.address, w.values);
+      });
     } catch (e) {
       throw this.fail(e, w.unit, `fc ${w.fc} @${w.address}`);
     }
@@ -164,20 +209,26 @@ export class ModbusSerialTransport implements ModbusTransport {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.opened = false;
-    const client = this.client;
-    if (!client.isOpen) return; // modbus-serial never calls back close() on a port that did not open
-    await new Promise<void>((resolve) => {
-      const guard = setTimeout(resolve, 1000);
-      try {
-        client.close(() => {
-          clearTimeout(guard);
-          resolve();
-        });
-      } catch {
+    for (const cancel of [...this.inFlight]) cancel(this.closedError('closed with the request in flight'));
+    this.inFlight.clear();
+    await closeClient(this.client);
+  }
+}
+
+async function closeClient(client: InstanceType<typeof ModbusRTU>): Promise<void> {
+  if (!client.isOpen) return; // modbus-serial never calls back close() on a port that did not open
+  await new Promise<void>((resolve) => {
+    const guard = setTimeout(resolve, 1000);
+    try {
+      client.close(() => {
         clearTimeout(guard);
         resolve();
-      }
-    });
-  }
+      });
+    } catch {
+      clearTimeout(guard);
+      resolve();
+    }
+  });
 }

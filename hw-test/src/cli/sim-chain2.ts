@@ -1,58 +1,52 @@
 /** `lightnode sim chain2`: a simulated certified Chain 2 gateway (WebSocket, HTTP or serial line). */
-import { LightNodeError, flagInt, flagString, parseFlags, parseHostPort, type Command } from '@lightnode/protocols';
+import {
+  LightNodeError,
+  exactlyOneFlag,
+  flagInt,
+  flagNumber,
+  flagProbability,
+  flagSpec,
+  flagString,
+  parseFlags,
+  parseHostPort,
+  untilAborted,
+  type Command,
+} from '@lightnode/protocols';
 import { serveChain2Http, serveChain2Serial, serveChain2Ws } from '../sim/chain2/index.js';
 import { createPtyPair, type PtyPair } from '../sim/serial/pty-pair.js';
 
 const USAGE = `Usage: lightnode sim chain2 (--ws HOST:PORT | --http HOST:PORT | --serial PATH|pty) [--pod ID] [--speed N]
-                           [--start ISO-8601] [--pv-peak W] [--lose P] [--duplicate P] [--malformed P] [--seed N]
+                           [--start ISO-8601] [--pv-peak W] [--lose P] [--duplicate P] [--late P] [--malformed P]
+                           [--reboot-every S] [--seed N]
 
 A meter behind a certified Chain 2 gateway: CF20 at start, CF1 every quarter (+ jitter), CF21/CF51 on power steps,
 CF22 over the available power, CF5 daily, CF9 weekly, CF10 monthly, F1/F2/F3 in Europe/Rome time. --speed runs time
-faster (600 = a quarter every 1.5 s). WebSocket clients send "!" first (Chain2Gate protocol). Prints {"listening": …}
-on stdout and runs until interrupted.`;
+faster (600 = a quarter every 1.5 s). WebSocket clients send "!" first (Chain2Gate protocol).
+Faults, each a probability per frame: --lose, --duplicate (a second copy), --late (published 1 to 5 simulated minutes
+late), --malformed (cut in half). --reboot-every S: every S wall-clock seconds the gateway restarts (connections
+dropped, counters read 0 for a quarter). Prints {"listening": …} on stdout and runs until interrupted.`;
+
+const FAULTS = ['lose', 'duplicate', 'late', 'malformed'] as const;
+const FLAGS = flagSpec({
+  string: ['ws', 'http', 'serial', 'pod', 'speed', 'start', 'pv-peak', 'seed', 'reboot-every', ...FAULTS],
+});
 
 const simChain2: Command = {
   summary: 'simulate a Chain 2 gateway (WebSocket, HTTP or serial line)',
   usage: USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      {
-        ws: { type: 'string' },
-        http: { type: 'string' },
-        serial: { type: 'string' },
-        pod: { type: 'string' },
-        speed: { type: 'string' },
-        start: { type: 'string' },
-        'pv-peak': { type: 'string' },
-        lose: { type: 'string' },
-        duplicate: { type: 'string' },
-        malformed: { type: 'string' },
-        seed: { type: 'string' },
-      },
-      USAGE,
-      false,
-    );
-    const targets = ['ws', 'http', 'serial'].filter((k) => p.values[k] !== undefined);
-    if (targets.length !== 1)
-      throw new LightNodeError('USAGE', `give exactly one of --ws, --http, --serial\n\n${USAGE}`);
+    const p = parseFlags(argv, FLAGS, USAGE, false);
+    const target = exactlyOneFlag(p, ['ws', 'http', 'serial'], USAGE);
     const startText = flagString(p, 'start', USAGE);
     const startMs = startText ? Date.parse(startText) : Math.floor(Date.now() / 900_000) * 900_000;
     if (!Number.isFinite(startMs))
       throw new LightNodeError('USAGE', `--start: expected an ISO-8601 time, received ${JSON.stringify(startText)}`);
-    const prob = (k: string): number | undefined => {
-      const s = flagString(p, k, USAGE);
-      if (s === undefined) return undefined;
-      const v = Number(s);
-      if (!(v >= 0 && v <= 1))
-        throw new LightNodeError('USAGE', `--${k}: expected a probability 0..1, received ${JSON.stringify(s)}`);
-      return v;
-    };
-    const faults = {
-      ...(prob('lose') !== undefined ? { lose: prob('lose')! } : {}),
-      ...(prob('duplicate') !== undefined ? { duplicate: prob('duplicate')! } : {}),
-      ...(prob('malformed') !== undefined ? { malformed: prob('malformed')! } : {}),
-    };
+    const faults: Record<string, number> = {};
+    for (const k of FAULTS) {
+      const v = flagProbability(p, k, USAGE);
+      if (v !== undefined) faults[k] = v;
+    }
+    const rebootEveryS = flagNumber(p, 'reboot-every', USAGE, 0.1, 86_400 * 365, 'wall-clock seconds 0.1..31536000');
     const common = {
       pod: flagString(p, 'pod', USAGE) ?? 'IT001E01524052',
       startMs,
@@ -60,17 +54,18 @@ const simChain2: Command = {
       pvPeakW: flagInt(p, 'pv-peak', USAGE, 0, 1_000_000) ?? 0,
       seed: flagInt(p, 'seed', USAGE, 0, 2 ** 31) ?? 1,
       faults,
+      ...(rebootEveryS !== undefined ? { rebootEveryS } : {}),
     };
     let close: () => Promise<void>;
     let listening: string;
     let pty: PtyPair | undefined;
     let clientPath: string | undefined;
-    if (p.values.ws !== undefined) {
+    if (target === 'ws') {
       const { host, port } = parseHostPort(flagString(p, 'ws', USAGE)!, 'ws', 81);
       const gw = await serveChain2Ws({ ...common, host, port });
       listening = gw.url;
       close = gw.close;
-    } else if (p.values.http !== undefined) {
+    } else if (target === 'http') {
       const { host, port } = parseHostPort(flagString(p, 'http', USAGE)!, 'http', 80);
       const s = await serveChain2Http({ ...common, host, port });
       listening = s.address;
@@ -93,15 +88,14 @@ const simChain2: Command = {
         pod: common.pod,
         speed: common.speed,
         startMs,
+        faults,
+        ...(rebootEveryS !== undefined ? { rebootEveryS } : {}),
       }),
     );
     io.stderr(
       `simulating a Chain 2 gateway for PoD ${common.pod} on ${clientPath ?? listening} at ${common.speed}× real time; Ctrl-C to stop`,
     );
-    await new Promise<void>((resolve) => {
-      if (io.signal.aborted) return resolve();
-      io.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(io.signal);
     await close();
     await pty?.stop();
     return 0;

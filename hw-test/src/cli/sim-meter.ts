@@ -1,12 +1,16 @@
 /** `lightnode sim meter`: a simulated Modbus meter from any profile, over TCP or RTU, with faults. */
 import {
-  LightNodeError,
+  PARITIES,
   builtinProfiles,
+  exactlyOneFlag,
+  flagChoice,
   flagInt,
+  flagSpec,
   flagString,
   parseFlags,
   parseHostPort,
   systemClock,
+  untilAborted,
   type Command,
 } from '@lightnode/protocols';
 import { MeterSimulator, parseFault, serveRtu, serveTcp, type RunningServer } from '../sim/modbus/index.js';
@@ -22,39 +26,24 @@ Faults (repeatable, KIND[:ARG][@PROBABILITY]): timeout, bad-crc, wrong-unit, exc
 drop-connection, reboot:EVERY_MS/DOWN_MS (no answer, then registers read 0).
 Prints {"listening": …} as JSON on stdout, runs until interrupted (Ctrl-C / SIGTERM).`;
 
+const FLAGS = flagSpec({
+  string: ['profile', 'tcp', 'serial', 'baud', 'parity', 'unit', 'turnaround', 'pv-peak', 'seed'],
+  boolean: ['wire-timing'],
+  multiple: ['fault'],
+});
+
 const simMeter: Command = {
   summary: 'simulate a Modbus meter from a profile (TCP or RTU), with faults',
   usage: USAGE,
   async run(argv, io) {
-    const p = parseFlags(
-      argv,
-      {
-        profile: { type: 'string' },
-        tcp: { type: 'string' },
-        serial: { type: 'string' },
-        baud: { type: 'string' },
-        parity: { type: 'string' },
-        unit: { type: 'string' },
-        fault: { type: 'string', multiple: true },
-        'wire-timing': { type: 'boolean' },
-        turnaround: { type: 'string' },
-        'pv-peak': { type: 'string' },
-        seed: { type: 'string' },
-      },
-      USAGE,
-      false,
-    );
+    const p = parseFlags(argv, FLAGS, USAGE, false);
     const profiles = builtinProfiles();
     const profile = profiles.get(flagString(p, 'profile', USAGE, true));
-    const tcp = flagString(p, 'tcp', USAGE);
-    const serial = flagString(p, 'serial', USAGE);
-    if ((tcp === undefined) === (serial === undefined))
-      throw new LightNodeError('USAGE', `give exactly one of --tcp HOST:PORT or --serial PATH|pty\n\n${USAGE}`);
+    const over = exactlyOneFlag(p, ['tcp', 'serial'], USAGE);
+    const address = flagString(p, over, USAGE, true);
     const unit = flagInt(p, 'unit', USAGE, 1, 247) ?? profile.transport.unitId ?? 1;
     const baud = flagInt(p, 'baud', USAGE, 300, 921_600) ?? profile.transport.baud ?? 9600;
-    const parity = flagString(p, 'parity', USAGE) ?? profile.transport.parity ?? 'none';
-    if (parity !== 'none' && parity !== 'even' && parity !== 'odd')
-      throw new LightNodeError('USAGE', `--parity: expected none|even|odd, received ${JSON.stringify(parity)}`);
+    const parity = flagChoice(p, 'parity', USAGE, PARITIES) ?? profile.transport.parity ?? 'none';
     const faults = ((p.values.fault as string[] | undefined) ?? []).map(parseFault);
     const sim = new MeterSimulator({
       profile,
@@ -70,11 +59,11 @@ const simMeter: Command = {
     let server: RunningServer;
     let pty: PtyPair | undefined;
     let clientPath: string | undefined;
-    if (tcp !== undefined) {
-      const { host, port } = parseHostPort(tcp, 'tcp');
+    if (over === 'tcp') {
+      const { host, port } = parseHostPort(address, 'tcp');
       server = await serveTcp([sim], { host, port });
     } else {
-      let path = serial!;
+      let path = address;
       if (path === 'pty') {
         pty = await createPtyPair();
         path = pty.a;
@@ -94,17 +83,14 @@ const simMeter: Command = {
         ...(clientPath ? { clientPath } : {}),
         profile: profile.id,
         unit,
-        ...(tcp ? {} : { baud, parity }),
+        ...(over === 'tcp' ? {} : { baud, parity }),
         faults: faults.map((f) => f.kind),
       }),
     );
     io.stderr(
       `simulating ${profile.id} (unit ${unit}) on ${clientPath ? `${clientPath} (client end)` : server.address}; Ctrl-C to stop`,
     );
-    await new Promise<void>((resolve) => {
-      if (io.signal.aborted) return resolve();
-      io.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await untilAborted(io.signal);
     await server.close();
     await pty?.stop();
     io.stderr(

@@ -137,7 +137,7 @@ export const agentStage: DemoStage = {
           bookFile,
         ]);
         ctx.say(
-          `random sample seq ${pick.seq}: npx lightnode proof get … && npx lightnode proof verify ${proofFile} --rpc …`,
+          `random sample seq ${pick.seq}: npx lightnode proof get … && npx lightnode proof verify ${proofFile} --rpc … --address-book ${bookFile}`,
         );
         for (const line of verify.stdout.trim().split('\n')) ctx.say(`  ${line}`);
         proofOk = verify.status === 0;

@@ -8,7 +8,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LightNodeError } from '@lightnode/protocols';
-import { freePort } from './pymodbus.js';
+import { freePort } from '@lightnode/cloud';
 
 export interface Mosquitto {
   port: number;

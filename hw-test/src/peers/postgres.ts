@@ -8,7 +8,7 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LightNodeError } from '@lightnode/protocols';
-import { freePort } from './pymodbus.js';
+import { freePort } from '@lightnode/cloud';
 
 export const PG_BIN = '/usr/lib/postgresql/15/bin';
 

@@ -4,7 +4,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,17 +18,8 @@ export interface PeerProcess {
   log(): string;
 }
 
-/** A free loopback TCP port (bind to 0, read, close). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+/** A free loopback TCP port: the one helper, from @lightnode/cloud (re-exported for the peers' users). */
+export { freePort } from '@lightnode/cloud';
 
 /** Dense blocks per function code from a sparse image (holes read 0, as the image itself answers). */
 function blocks(img: RegisterImage): {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
 import { Subscriber, agentDir, bufferNextSeq, cli, startAgent, waitFor } from './agent-harness.js';
+import { waitForStatusSocket } from './status-socket.js';
 
 const KILLS = Number(process.env.LN_CRASH_KILLS ?? 50);
 
@@ -38,11 +39,16 @@ test(`agent survives ${KILLS} kill -9 at random moments without losing or corrup
   const key = await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')]);
   t.is(key.code, 0, key.err);
   const db = join(dir, 'outbox.db');
+  const socket = join(dir, 'agent.sock');
   const verifyFailures: string[] = [];
   try {
     for (let k = 0; k < KILLS; k++) {
       const a = startAgent(configPath);
-      await new Promise((r) => setTimeout(r, 300 + Math.random() * 1200));
+      // killed only once the agent is up (its outbox exists), then at a random moment of its sampling
+      await waitForStatusSocket(socket, a.exited).catch((e: Error) => {
+        throw new Error(`${e.message}\n${a.log().slice(-2000)}`);
+      });
+      await new Promise((r) => setTimeout(r, Math.random() * 1200));
       a.child.kill('SIGKILL');
       await a.exited;
       const v = await cli(['buffer', 'verify', '--db', db]);

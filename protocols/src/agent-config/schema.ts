@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { LightNodeError } from '../errors.js';
-import { podIdSchema } from '../lightnode/pod.js';
+import { validatePodId } from '../lightnode/pod.js';
 import { VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from '../lightnode/eip712.js';
 
 const ms = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -40,6 +40,12 @@ const transport = z.union([
     })
     .strict(),
 ]);
+
+/** zod schema of a PoD id (config files, API bodies): the issue names the rule (`validatePodId`). */
+export const podIdSchema = z.string().superRefine((id, ctx) => {
+  const r = validatePodId(id);
+  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
+});
 
 export const AgentConfigSchema = z
   .object({
@@ -166,6 +172,16 @@ export const AgentConfigSchema = z
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
 export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 
+/** Keys whose values an error message never echoes (`uplink.password`), wherever they sit in the received value. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['password']);
+
+/** The received value for an error message, secrets replaced by `"[secret]"`. */
+function describeReceived(received: unknown, path: readonly PropertyKey[]): string {
+  if (received === undefined) return 'nothing';
+  if (path.some((k) => SECRET_KEYS.has(String(k)))) return `a ${typeof received} (a secret: not shown)`;
+  return JSON.stringify(received, (k, v: unknown) => (SECRET_KEYS.has(k) ? '[secret]' : v));
+}
+
 /** Validates a config document; `CONFIG_INVALID` names the path, the expectation and the received value. */
 export function parseAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
   const r = AgentConfigSchema.safeParse(doc);
@@ -178,7 +194,7 @@ export function parseAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     );
     throw new LightNodeError(
       'CONFIG_INVALID',
-      `${origin}${path}: ${i.message} (received ${received === undefined ? 'nothing' : JSON.stringify(received)})`,
+      `${origin}${path}: ${i.message} (received ${describeReceived(received, i.path)})`,
       {
         path: `${origin}${path}`,
         issues: r.error.issues.map((x) => ({ path: x.path.join('.'), message: x.message })),

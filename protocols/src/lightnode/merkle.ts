@@ -6,21 +6,31 @@
  * (index, count).
  */
 import { keccak_256 } from '@noble/hashes/sha3.js';
-import { createKeccak, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
 import { LightNodeError } from '../errors.js';
 
 const LEAF = new Uint8Array([0]);
 const NODE = new Uint8Array([1]);
 
 /**
- * keccak256 through hash-wasm (WebAssembly, ≈ 8× @noble/hashes on 200-byte inputs: it dominates a verifier's
- * time); @noble/hashes when WebAssembly is unavailable. Both are checked against the same vectors.
+ * keccak256: @noble/hashes (pure JS) by default — enough at device rates (a 1-Hz meter hashes a few leaves a
+ * second) and it keeps ≈ 10 MB of WebAssembly runtime out of the agent's RSS. A verifier at cloud rates calls
+ * `useWasmKeccak()` once: hash-wasm (WebAssembly) is then ≈ 8× faster on 200-byte inputs. Both are checked against
+ * the same vectors.
  */
 let wasm: IHasher | undefined;
-try {
-  wasm = await createKeccak(256);
-} catch {
-  wasm = undefined;
+
+/** Switches keccak256 to hash-wasm (loaded on first call); stays on JS where WebAssembly is unavailable. */
+export async function useWasmKeccak(): Promise<'wasm' | 'js'> {
+  if (!wasm) {
+    try {
+      const { createKeccak } = await import('hash-wasm');
+      wasm = await createKeccak(256);
+    } catch {
+      wasm = undefined;
+    }
+  }
+  return keccakBackend();
 }
 
 export function keccak256(...parts: Uint8Array[]): Uint8Array {

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { podIdSchema, validatePodId } from './pod.js';
+import { podIdSchema } from '../agent-config/schema.js';
+import { validatePodId } from './pod.js';
 
 const table: [string, boolean][] = [
   ['IT002E61899978', true],

@@ -8,8 +8,6 @@
  *   16-character space padding is trimmed).
  * - any other: two capital letters + 1–30 digits or capitals.
  */
-import { z } from 'zod';
-
 export interface PodRule {
   /** Two capital letters, or `*` for every prefix without a rule of its own. */
   prefix: string;
@@ -36,9 +34,3 @@ export function validatePodId(id: unknown): PodCheck {
   if (rule.pattern.test(id)) return { ok: true };
   return { ok: false, reason: `expected ${rule.expected}, received ${JSON.stringify(id)}` };
 }
-
-/** zod schema of a PoD id (config files, API bodies): the issue names the rule. */
-export const podIdSchema = z.string().superRefine((id, ctx) => {
-  const r = validatePodId(id);
-  if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
-});

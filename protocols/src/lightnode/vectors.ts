@@ -11,6 +11,8 @@ import { signAck, signSetpoint, type Ack, type Setpoint } from './messages.js';
 import { encodeSample, sampleToCanonical } from './sample.js';
 import { privateKeySigner } from './signer.js';
 import { TEST_DEVICE_KEY, TEST_OPERATOR_KEY, testDomain, testSamples } from './testkit.js';
+import { encodeBatchWire } from './wire.js';
+import type { SignedBatch } from './batch.js';
 
 const KEY_NOTE = 'TEST KEY ONLY — published with the vectors, never use it for anything real';
 
@@ -19,6 +21,7 @@ export function buildVectors(): Record<string, unknown> {
   const dev = privateKeySigner(TEST_DEVICE_KEY);
   const op = privateKeySigner(TEST_OPERATOR_KEY);
   const out: Record<string, unknown> = {};
+  const batches = new Map<string, SignedBatch>();
   const start = Date.UTC(2021, 5, 23, 10, 30); // 12:30 Europe/Rome, slot 50 of the reference market day
   for (const [name, n, periodMs] of [
     ['batch-1', 1, 1000],
@@ -38,6 +41,7 @@ export function buildVectors(): Record<string, unknown> {
       dev,
       dom,
     );
+    batches.set(name, b);
     const leaves = samples.map(encodeSample);
     const lv = merkleLevels(leaves.map(leafHash));
     const proofIdx = [...new Set([0, 1, Math.floor(n / 2), n - 1])].filter((i) => i < n);
@@ -59,6 +63,14 @@ export function buildVectors(): Record<string, unknown> {
       })),
     };
   }
+  // SPEC §5 / §10: the compact wire form of batch-7, undeflated (format 0x01) so any CBOR tool can read it
+  out['wire-7'] = {
+    kind: 'batch-wire',
+    description:
+      'The compact wire form (SPEC §5) of batch-7.json, format 0x01 (CBOR, not deflated): decoding it rebuilds the 7 samples, the header and the signature of batch-7 exactly.',
+    batch: 'batch-7.json',
+    wire: toHex(encodeBatchWire(batches.get('batch-7')!, { deflate: false })),
+  };
   const setpoint: Setpoint = {
     version: 1,
     id: toHex(new Uint8Array(32).fill(0x5e)),

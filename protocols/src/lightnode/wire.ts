@@ -20,8 +20,9 @@
  * Column coding: `orderK` = 3·k + order. Values are differenced `order` times (0, 1 or 2); the first `order` results
  * (the heads) are written in the descriptor as CBOR integers; the others are zigzag-mapped (0, −1, 1, −2 … →
  * 0, 1, 2, 3 …) and Rice-coded with parameter k (0..40): quotient z >> k in unary (ones, then a zero), then the k low
- * bits, MSB first; a quotient ≥ 24 is escaped as 24 ones, 6 bits of length L and the L bits of z. k = 41: every
- * residual is 0 and takes no bits. Bits are packed MSB first; the last byte is zero-padded.
+ * bits, MSB first; a quotient ≥ 24 is escaped as 24 ones, 6 bits of length L (≤ 54) and the L bits of z. k = 41: every
+ * residual is 0 and takes no bits. Bits are packed MSB first; the last byte is zero-padded. The column coder lives
+ * in `wire-columns.ts`.
  *
  * Every sample's canonical bytes are rebuilt exactly (v, deviceId and podId from the header, seq = firstSeq + index,
  * the overall quality from the per-quantity qualities), so a receiver re-hashes every leaf and checks the signed root:
@@ -30,6 +31,16 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { decode, encode, rfc8949EncodeOptions } from 'cborg';
 import { LightNodeError, invalidField } from '../errors.js';
+import {
+  BitReader,
+  BitWriter,
+  K_ALL_ZERO,
+  isInt,
+  planColumn,
+  readColumn,
+  riceEncode,
+  type Column,
+} from './wire-columns.js';
 import { fromHex, toHex } from './canonical.js';
 import type { BatchHeader, SignedBatch } from './batch.js';
 import { QUANTITY_IDS, QUANTITY_NAMES, type QuantityName } from './quantities.js';
@@ -45,175 +56,6 @@ import {
 
 const FORMAT_CBOR = 0x01;
 const FORMAT_DEFLATE = 0x02;
-const ESCAPE_Q = 24;
-const MAX_K = 40;
-/** k meaning every zigzagged residual is 0: no bits. */
-const K_ALL_ZERO = 41;
-
-const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
-
-class BitWriter {
-  private readonly out: number[] = [];
-  private cur = 0;
-  private n = 0;
-  bit(b: number): void {
-    this.cur = (this.cur << 1) | b;
-    if (++this.n === 8) {
-      this.out.push(this.cur);
-      this.cur = 0;
-      this.n = 0;
-    }
-  }
-  /** The low `n` bits of a non-negative safe integer, MSB first. */
-  bits(v: number, n: number): void {
-    for (let i = n - 1; i >= 0; i--) this.bit(Math.floor(v / 2 ** i) % 2);
-  }
-  finish(): Uint8Array {
-    const out = this.out.slice();
-    if (this.n > 0) out.push(this.cur << (8 - this.n));
-    return new Uint8Array(out);
-  }
-}
-
-class BitReader {
-  private pos = 0;
-  constructor(private readonly b: Uint8Array) {}
-  bit(): number {
-    const byte = this.b[this.pos >> 3];
-    if (byte === undefined)
-      throw new LightNodeError('DECODE_ERROR', 'batch wire: bits end early', { field: 'wire.bits' });
-    return (byte >> (7 - (this.pos++ & 7))) & 1;
-  }
-  bits(n: number): number {
-    let v = 0;
-    for (let i = 0; i < n; i++) v = v * 2 + this.bit();
-    return v;
-  }
-  /** Only zero padding may follow. */
-  end(): void {
-    const used = Math.ceil(this.pos / 8);
-    const padBits = used * 8 - this.pos;
-    if (this.b.length !== used || (padBits > 0 && (this.b[used - 1]! & ((1 << padBits) - 1)) !== 0))
-      throw new LightNodeError('DECODE_ERROR', 'batch wire: bits has trailing data', { field: 'wire.bits' });
-  }
-}
-
-const zigzag = (n: number): number => (n >= 0 ? n * 2 : -n * 2 - 1);
-const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
-function bitLength(z: number): number {
-  let l = 0;
-  while (z >= 2 ** l) l++;
-  return l;
-}
-const cborIntBits = (v: number): number =>
-  8 * (Math.abs(v) < 24 ? 1 : Math.abs(v) < 256 ? 2 : Math.abs(v) < 65536 ? 3 : Math.abs(v) < 2 ** 32 ? 5 : 9);
-
-function riceBits(zs: readonly number[], k: number): number {
-  let total = 0;
-  const div = 2 ** k;
-  for (const z of zs) {
-    const q = Math.floor(z / div);
-    total += q >= ESCAPE_Q ? ESCAPE_Q + 6 + bitLength(z) : q + 1 + k;
-  }
-  return total;
-}
-
-function riceEncode(w: BitWriter, zs: readonly number[], k: number): void {
-  const div = 2 ** k;
-  for (const z of zs) {
-    const q = Math.floor(z / div);
-    if (q >= ESCAPE_Q) {
-      for (let i = 0; i < ESCAPE_Q; i++) w.bit(1);
-      const L = bitLength(z);
-      w.bits(L, 6);
-      w.bits(z, L);
-    } else {
-      for (let i = 0; i < q; i++) w.bit(1);
-      w.bit(0);
-      w.bits(z - q * div, k);
-    }
-  }
-}
-
-function riceDecode(r: BitReader, k: number, count: number): number[] {
-  const out: number[] = [];
-  for (let n = 0; n < count; n++) {
-    let q = 0;
-    while (q < ESCAPE_Q && r.bit() === 1) q++;
-    if (q === ESCAPE_Q) {
-      const L = r.bits(6);
-      if (L > 54)
-        throw new LightNodeError('DECODE_ERROR', `batch wire: escape length ${L} > 54`, { field: 'wire.bits' });
-      out.push(r.bits(L));
-    } else out.push(q * 2 ** k + r.bits(k));
-  }
-  return out;
-}
-
-function deltas(values: readonly number[], order: number): number[] {
-  let v = values.slice();
-  for (let o = 0; o < order; o++) {
-    const prev = v;
-    v = prev.map((x, i) => (i <= o ? x : x - prev[i - 1]!));
-  }
-  return v;
-}
-function undeltas(d: readonly number[], order: number): number[] {
-  let v = d.slice();
-  for (let o = order - 1; o >= 0; o--) {
-    const acc: number[] = [];
-    v.forEach((x, i) => acc.push(i <= o ? x : acc[i - 1]! + x));
-    v = acc;
-  }
-  return v;
-}
-
-interface Column {
-  order: number;
-  k: number;
-  heads: number[];
-  zs: number[];
-  bits: number;
-}
-
-/** Picks the delta order ∈ {0, 1, 2} and Rice k that minimise the column's size. */
-function planColumn(values: readonly number[]): Column {
-  let best: Column = { order: 0, k: 0, heads: [], zs: [], bits: Infinity };
-  for (const order of [0, 1, 2]) {
-    const d = deltas(values, order);
-    const heads = d.slice(0, Math.min(order, d.length));
-    const zs = d.slice(heads.length).map(zigzag);
-    const headBits = heads.reduce((a, h) => a + cborIntBits(h), 0);
-    if (zs.every((z) => z === 0)) {
-      if (headBits < best.bits) best = { order, k: K_ALL_ZERO, heads, zs, bits: headBits };
-      continue;
-    }
-    for (let k = 0; k <= MAX_K; k++) {
-      const bits = headBits + riceBits(zs, k);
-      if (bits < best.bits) best = { order, k, heads, zs, bits };
-    }
-  }
-  return best;
-}
-
-function readColumn(r: BitReader, orderK: unknown, heads: unknown[], count: number, field: string): number[] {
-  if (!isInt(orderK) || orderK < 0 || orderK > K_ALL_ZERO * 3 + 2)
-    throw invalidField('DECODE_ERROR', `${field}.orderK`, `0..${K_ALL_ZERO * 3 + 2}`, orderK);
-  const order = orderK % 3;
-  const k = (orderK - order) / 3;
-  if (heads.length !== Math.min(order, count) || !heads.every(isInt))
-    throw invalidField('DECODE_ERROR', `${field}.heads`, `${Math.min(order, count)} integers`, heads);
-  const rest =
-    k === K_ALL_ZERO
-      ? new Array<number>(count - heads.length).fill(0)
-      : riceDecode(r, k, count - heads.length).map(unzigzag);
-  const values = undeltas([...heads, ...rest], order);
-  for (const v of values)
-    if (!Number.isSafeInteger(v))
-      throw new LightNodeError('DECODE_ERROR', `batch wire: ${field} decodes beyond safe integers`, { field });
-  return values;
-}
-
 /** Per-phase quantities whose sum predicts a total (`activePowerW` ← L1 + L2 + L3), for a column basis. */
 function sumBasis(name: QuantityName): QuantityName[] {
   const m = /^([a-zA-Z]+?)(W|Var|VA|mA)$/.exec(name);
@@ -238,7 +80,7 @@ export function encodeBatchWire(batch: SignedBatch, opts: { deflate?: boolean } 
       }, []);
   const w = new BitWriter();
   const put = (c: Column): void => {
-    if (c.k !== K_ALL_ZERO) riceEncode(w, c.zs, c.k);
+    if (c.k !== K_ALL_ZERO) riceEncode(w, c.zs, c.k, c.ds);
   };
   const tCol = planColumn(samples.map((s) => s.tsMs - h.windowStartMs));
   put(tCol);

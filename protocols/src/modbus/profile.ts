@@ -38,6 +38,9 @@ export const REGISTER_UNITS: Record<string, Partial<Record<string, number>>> = {
   s: { s: 1 },
 };
 
+/** Serial parities a profile, the agent config and the CLI flags accept. */
+export const PARITIES = ['none', 'even', 'odd'] as const;
+
 const fc = z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4)]);
 const address = z.number().int().min(0).max(65535);
 
@@ -90,7 +93,7 @@ export const ProfileSchema = z
     transport: z
       .object({
         baud: z.number().int().min(300).max(921600).optional(),
-        parity: z.enum(['none', 'even', 'odd']).optional(),
+        parity: z.enum(PARITIES).optional(),
         dataBits: z.union([z.literal(7), z.literal(8)]).optional(),
         stopBits: z.union([z.literal(1), z.literal(2)]).optional(),
         unitId: z.number().int().min(0).max(255).optional(),
@@ -155,6 +158,58 @@ export function parseProfile(doc: unknown, origin = 'profile'): Profile {
   const p = r.data as Profile;
   checkProfileSemantics(p, origin);
   return p;
+}
+
+type RawDoc = Record<string, unknown>;
+
+/**
+ * Resolves `$import` over raw profile documents, before validation. A document that imports others is a set of
+ * overrides on them: its fields are those of its imports in order (a later import wins), then its own; `id` and
+ * `$import` are never inherited; `points` are the imported points first (import order), then its own. So a SunSpec
+ * model that differs from a sibling only in its id, model number and description is a few lines that import the
+ * sibling (`sunspec/meter-202` imports `sunspec/meter-201`). `PROFILE_INVALID` names an unknown import or a cycle.
+ * Documents without an `id` string are passed through (the schema check names them).
+ */
+export function resolveProfileImports(docs: readonly unknown[]): unknown[] {
+  const byId = new Map<string, RawDoc>();
+  for (const d of docs)
+    if (typeof d === 'object' && d !== null && typeof (d as RawDoc).id === 'string')
+      byId.set((d as RawDoc).id as string, d as RawDoc);
+  const done = new Map<string, RawDoc>();
+  const resolve = (id: string, chain: string[]): RawDoc => {
+    const ready = done.get(id);
+    if (ready) return ready;
+    const doc = byId.get(id);
+    if (!doc)
+      throw new LightNodeError('PROFILE_INVALID', `${chain.at(-1) ?? id}: $import of unknown profile ${id}`, {
+        profile: id,
+      });
+    if (chain.includes(id))
+      throw new LightNodeError('PROFILE_INVALID', `${id}: $import cycle ${[...chain, id].join(' → ')}`, {
+        profile: id,
+      });
+    const imports = Array.isArray(doc.$import) ? doc.$import.filter((x): x is string => typeof x === 'string') : [];
+    if (imports.length === 0) {
+      done.set(id, doc);
+      return doc;
+    }
+    const merged: RawDoc = {};
+    const points: unknown[] = [];
+    for (const dep of imports) {
+      const { id: _id, $import: _imp, points: depPoints, ...fields } = resolve(dep, [...chain, id]);
+      Object.assign(merged, fields);
+      if (Array.isArray(depPoints)) points.push(...(depPoints as unknown[]));
+    }
+    const { points: own, ...fields } = doc;
+    Object.assign(merged, fields, { points: [...points, ...(Array.isArray(own) ? (own as unknown[]) : [])] });
+    done.set(id, merged);
+    return merged;
+  };
+  return docs.map((d) =>
+    typeof d === 'object' && d !== null && typeof (d as RawDoc).id === 'string'
+      ? resolve((d as RawDoc).id as string, [])
+      : d,
+  );
 }
 
 /** Checks what a schema cannot: units convert, scale factors exist, registers don't overlap, nothing forbidden is mapped. */

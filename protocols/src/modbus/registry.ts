@@ -1,42 +1,23 @@
 /**
- * The profile registry: validates the built-in profiles (and any extra documents), resolves `$import` (points of
- * the imported profiles first), and looks profiles up by id. `PROFILE_UNKNOWN` names the id and lists the known ones.
+ * The profile registry: resolves `$import` (`resolveProfileImports`: the imported fields and points first, then the
+ * document's own), validates the built-in profiles (and any extra documents), and looks profiles up by id.
+ * `PROFILE_UNKNOWN` names the id and lists the known ones.
  */
 import { LightNodeError } from '../errors.js';
 import { BUILTIN_PROFILE_DOCS } from './profiles/index.js';
-import { checkProfileSemantics, parseProfile, type Profile, type ProfileLookup } from './profile.js';
+import { parseProfile, resolveProfileImports, type Profile, type ProfileLookup } from './profile.js';
 
 export class ProfileRegistry implements ProfileLookup {
   private readonly byId = new Map<string, Profile>();
 
   constructor(docs: readonly unknown[] = BUILTIN_PROFILE_DOCS) {
-    const raw = docs.map((d, i) => {
+    for (const [i, d] of resolveProfileImports(docs).entries()) {
       const id =
         typeof d === 'object' && d !== null && typeof (d as { id?: unknown }).id === 'string'
           ? (d as { id: string }).id
           : `profiles[${i}]`;
-      return parseProfile(d, id);
-    });
-    const pending = new Map(raw.map((p) => [p.id, p]));
-    const resolve = (id: string, chain: string[]): Profile => {
-      const done = this.byId.get(id);
-      if (done) return done;
-      const p = pending.get(id);
-      if (!p)
-        throw new LightNodeError('PROFILE_INVALID', `${chain.at(-1) ?? id}: $import of unknown profile ${id}`, {
-          profile: id,
-        });
-      if (chain.includes(id))
-        throw new LightNodeError('PROFILE_INVALID', `${id}: $import cycle ${[...chain, id].join(' → ')}`, {
-          profile: id,
-        });
-      const imported = (p.$import ?? []).flatMap((dep) => resolve(dep, [...chain, id]).points);
-      const merged: Profile = { ...p, points: [...imported, ...p.points] };
-      if (imported.length) checkProfileSemantics(merged, id);
-      this.byId.set(id, merged);
-      return merged;
-    };
-    for (const id of pending.keys()) resolve(id, []);
+      this.byId.set(id, parseProfile(d, id));
+    }
   }
 
   get(id: string): Profile {

@@ -1,9 +1,11 @@
 /**
  * A simulated certified Chain 2 gateway (Chain2Gate-style local API) over WebSocket: a client connects, sends `!`,
  * receives `Chain2Info`, then every frame the simulated meter publishes — with time running `speed` times faster
- * than real time. `drop()` cuts every connection; `reboot()` also makes the meter's counters read 0 for a quarter.
+ * than real time. `drop()` cuts every connection; `reboot()` also makes the meter's counters read 0 for a quarter;
+ * `rebootEveryS` reboots it on a wall-clock period.
  */
 import { WebSocketServer, type WebSocket } from 'ws';
+import { scheduleReboots } from './servers.js';
 import { Chain2MeterSim, type Chain2SimOptions, type EmittedFrame } from './simulator.js';
 
 export interface Chain2Gateway {
@@ -45,11 +47,12 @@ export async function serveChain2Ws(
       for (const c of clients) c.terminate();
     },
     reboot: () => {
-      sim.reboot();
+      sim.reboot(1);
       for (const c of clients) c.terminate();
     },
     close: async () => {
       clearInterval(timer);
+      stopReboots();
       for (const c of clients) c.terminate();
       await new Promise<void>((r) => wss.close(() => r()));
     },
@@ -72,6 +75,7 @@ export async function serveChain2Ws(
     ws.on('close', () => clients.delete(ws));
     ws.on('error', () => ws.terminate());
   });
+  const stopReboots = scheduleReboots(o, sim, () => gw.drop());
   const timer = setInterval(() => {
     for (const f of sim.runUntil(now())) {
       o.onFrame?.(f);

@@ -14,9 +14,26 @@ export interface RunningChain2Server {
   close(): Promise<void>;
 }
 
-function clockFor(o: { startMs: number; speed?: number }): () => number {
+export function clockFor(o: { startMs: number; speed?: number }): () => number {
   const t0 = Date.now();
   return () => o.startMs + (Date.now() - t0) * (o.speed ?? 1);
+}
+
+/**
+ * `rebootEveryS`: every S wall-clock seconds the gateway restarts — its meter's counters read 0 for the next quarter
+ * and `dropConnections` cuts every client. Returns the stopper (a no-op without `rebootEveryS`).
+ */
+export function scheduleReboots(
+  o: { rebootEveryS?: number },
+  sim: Chain2MeterSim,
+  dropConnections: () => void,
+): () => void {
+  if (!o.rebootEveryS) return () => undefined;
+  const timer = setInterval(() => {
+    sim.reboot(1);
+    dropConnections();
+  }, o.rebootEveryS * 1000);
+  return () => clearInterval(timer);
 }
 
 export async function serveChain2Http(
@@ -59,7 +76,13 @@ export async function serveChain2Http(
   await new Promise<void>((r) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => r()));
   srv.port = (server.address() as { port: number }).port;
   srv.address = `http://${o.host ?? '127.0.0.1'}:${srv.port}`;
-  srv.close = () => new Promise<void>((r) => server.close(() => r()));
+  const stopReboots = scheduleReboots(o, sim, () => server.closeAllConnections());
+  srv.close = () =>
+    new Promise<void>((r) => {
+      stopReboots();
+      server.close(() => r());
+      server.closeAllConnections();
+    });
   return srv;
 }
 
@@ -71,6 +94,8 @@ export async function serveChain2Serial(
   const port = new SerialPort({ path: o.path, baudRate: o.baud ?? 9600, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
   const srv: RunningChain2Server = { address: o.path, sim, sent: 0, close: async () => undefined };
+  // a serial line has no connection to drop: a reboot only zeroes the counters
+  const stopReboots = scheduleReboots(o, sim, () => undefined);
   const timer = setInterval(() => {
     for (const f of sim.runUntil(now())) {
       port.write(f.text + '\n');
@@ -80,6 +105,7 @@ export async function serveChain2Serial(
   srv.close = () =>
     new Promise<void>((r) => {
       clearInterval(timer);
+      stopReboots();
       if (!port.isOpen) return r();
       port.close(() => r());
     });

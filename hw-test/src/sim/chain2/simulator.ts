@@ -31,8 +31,22 @@ export interface Chain2SimOptions {
   seed?: number;
   /** Max jitter of CF1 after the quarter boundary, s (default 5). */
   jitterS?: number;
+  /**
+   * Probabilities per frame: `lose` it, `duplicate` it (a second copy 1 s later), publish it `late` (1 to 5 simulated
+   * minutes after its time), or cut it in half (`malformed`).
+   */
   faults?: { lose?: number; duplicate?: number; late?: number; malformed?: number };
+  /**
+   * The gateway restarts every this many wall-clock seconds (the servers drop their connections; the meter's
+   * counters read 0 for the next quarter). Used by the servers, not by `Chain2MeterSim` itself (its time is the
+   * caller's).
+   */
+  rebootEveryS?: number;
 }
+
+/** How late a late frame is published: 1 to 5 simulated minutes. */
+export const LATE_MIN_MS = 60_000;
+export const LATE_MAX_MS = 300_000;
 
 /** One emitted frame: when the gateway publishes it, and its text. */
 export interface EmittedFrame {
@@ -56,7 +70,7 @@ export class Chain2MeterSim {
   private rebootQuarters = 0;
   private readonly queue: EmittedFrame[] = [];
   private rnd: () => number;
-  readonly stats = { cf1: 0, lost: 0, duplicated: 0, malformed: 0 };
+  readonly stats = { cf1: 0, lost: 0, duplicated: 0, malformed: 0, late: 0, reboots: 0 };
 
   constructor(private readonly o: Chain2SimOptions) {
     this.t = o.startMs;
@@ -101,6 +115,7 @@ export class Chain2MeterSim {
   /** The gateway restarts: its counters read 0 for the next `quarters` quarters (default 3) before it resyncs. */
   reboot(quarters = 3): void {
     this.rebootQuarters = quarters;
+    this.stats.reboots++;
   }
 
   private emit(type: CfType, atMs: number, payload: Record<string, unknown>, fault = true): void {
@@ -123,7 +138,8 @@ export class Chain2MeterSim {
       this.queue.push({ atMs, type: 'malformed', text });
       return;
     }
-    const late = fault && f.late && this.rnd() < f.late ? 60_000 + this.rnd() * 240_000 : 0;
+    const late = fault && f.late && this.rnd() < f.late ? LATE_MIN_MS + this.rnd() * (LATE_MAX_MS - LATE_MIN_MS) : 0;
+    if (late) this.stats.late++;
     this.queue.push({ atMs: atMs + late, type, text });
     if (fault && f.duplicate && this.rnd() < f.duplicate) {
       this.stats.duplicated++;

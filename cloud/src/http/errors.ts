@@ -1,0 +1,56 @@
+/**
+ * The one map from a `LightNodeError` code to an HTTP status, and the error body every cloud API answers with:
+ * `{error: {code, message, field?}}`. A code not listed here is a server fault (500); a person's bad input always
+ * maps to a 4xx.
+ */
+import type { ServerResponse } from 'node:http';
+import { LightNodeError, isLightNodeError, type ErrorCode } from '@lightnode/protocols';
+
+export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  SCHEMA_INVALID: 400,
+  DECODE_ERROR: 400,
+  PROOF_INVALID: 400,
+  INPUT_INVALID: 400,
+  VERSION_UNSUPPORTED: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  BODY_TOO_LARGE: 413,
+};
+
+/** The HTTP status of an error code (500 for anything not a client's fault). */
+export function httpStatusOf(code: string): number {
+  return HTTP_STATUS[code as ErrorCode] ?? 500;
+}
+
+/** Any thrown value as a LightNodeError (unknown ones become INTERNAL). */
+export function asLightNodeError(e: unknown): LightNodeError {
+  return isLightNodeError(e) ? e : new LightNodeError('INTERNAL', (e as Error)?.message ?? String(e), {}, { cause: e });
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
+}
+
+/** `{error: {code, message, field?}}` with the status its code maps to. */
+export function errorBody(err: LightNodeError): { error: { code: string; message: string; field?: string } } {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(typeof err.context.field === 'string' ? { field: err.context.field } : {}),
+    },
+  };
+}

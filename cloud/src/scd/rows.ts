@@ -1,0 +1,225 @@
+/**
+ * The SCD's tables (the same SQL on SQLite and PostgreSQL) and one mapper per table from its database row to the
+ * value the store returns.
+ */
+import type { ProofSource } from '../proof.js';
+
+export const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS pods (
+    pod_id TEXT PRIMARY KEY, aggregator TEXT NOT NULL, device_id TEXT, pom_id TEXT, pom_by TEXT,
+    created_ms BIGINT NOT NULL, updated_ms BIGINT NOT NULL)`,
+  `CREATE INDEX IF NOT EXISTS pods_device ON pods (device_id)`,
+  `CREATE TABLE IF NOT EXISTS baselines (
+    pod_id TEXT NOT NULL, day TEXT NOT NULL, slots_json TEXT NOT NULL, updated_by TEXT NOT NULL,
+    updated_ms BIGINT NOT NULL, PRIMARY KEY (pod_id, day))`,
+  `CREATE TABLE IF NOT EXISTS setpoints (
+    id TEXT PRIMARY KEY, pod_id TEXT NOT NULL, device_id TEXT, body_json TEXT NOT NULL, created_by TEXT NOT NULL,
+    created_ms BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS market_outcomes (
+    id TEXT PRIMARY KEY, day TEXT NOT NULL, slot INTEGER NOT NULL, pod_id TEXT NOT NULL, aggregator TEXT NOT NULL,
+    kind TEXT NOT NULL, body_json TEXT NOT NULL, created_by TEXT NOT NULL, created_ms BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS batches (
+    device_id TEXT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL, pod_id TEXT NOT NULL,
+    digest TEXT NOT NULL, wire TEXT NOT NULL, window_root TEXT NOT NULL, window_index INTEGER NOT NULL,
+    window_path TEXT NOT NULL, window_leaf_count INTEGER NOT NULL, window_start_ms BIGINT NOT NULL,
+    tx_hash TEXT NOT NULL, block_number BIGINT NOT NULL, chain_id BIGINT NOT NULL, contract TEXT NOT NULL,
+    key_register TEXT NOT NULL, bal TEXT NOT NULL, stored_ms BIGINT NOT NULL, PRIMARY KEY (device_id, first_seq))`,
+  `CREATE TABLE IF NOT EXISTS anchors (
+    tx_hash TEXT PRIMARY KEY, root TEXT NOT NULL, anchorer TEXT NOT NULL, block_number BIGINT NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS measurements (
+    device_id TEXT NOT NULL, seq BIGINT NOT NULL, pod_id TEXT NOT NULL, ts_ms BIGINT NOT NULL,
+    batch_first_seq BIGINT NOT NULL, sample_json TEXT NOT NULL, PRIMARY KEY (device_id, seq))`,
+  `CREATE INDEX IF NOT EXISTS measurements_pod_ts ON measurements (pod_id, ts_ms)`,
+  `CREATE TABLE IF NOT EXISTS declared_gaps (
+    device_id TEXT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL, reason TEXT NOT NULL,
+    energy_import_wh BIGINT NOT NULL, energy_export_wh BIGINT NOT NULL, signed_json TEXT NOT NULL,
+    received_ms BIGINT NOT NULL, PRIMARY KEY (device_id, first_seq))`,
+];
+
+export interface PodRow {
+  podId: string;
+  aggregator: string;
+  deviceId?: string;
+  pomId?: string;
+  createdMs: number;
+  updatedMs: number;
+}
+export interface PodDb {
+  pod_id: string;
+  aggregator: string;
+  device_id: string | null;
+  pom_id: string | null;
+  created_ms: number;
+  updated_ms: number;
+}
+export const podFromDb = (r: PodDb): PodRow => ({
+  podId: r.pod_id,
+  aggregator: r.aggregator,
+  ...(r.device_id ? { deviceId: r.device_id } : {}),
+  ...(r.pom_id ? { pomId: r.pom_id } : {}),
+  createdMs: r.created_ms,
+  updatedMs: r.updated_ms,
+});
+
+export interface BaselineRow {
+  podId: string;
+  day: string;
+  slotsW: number[];
+  updatedBy: string;
+  updatedMs: number;
+}
+export interface BaselineDb {
+  pod_id: string;
+  day: string;
+  slots_json: string;
+  updated_by: string;
+  updated_ms: number;
+}
+export const baselineFromDb = (r: BaselineDb): BaselineRow => ({
+  podId: r.pod_id,
+  day: r.day,
+  slotsW: JSON.parse(r.slots_json) as number[],
+  updatedBy: r.updated_by,
+  updatedMs: r.updated_ms,
+});
+
+export interface SetpointRow {
+  id: string;
+  podId: string;
+  body: unknown;
+  createdBy: string;
+  createdMs: number;
+}
+export interface SetpointDb {
+  id: string;
+  pod_id: string;
+  body_json: string;
+  created_by: string;
+  created_ms: number;
+}
+export const setpointFromDb = (r: SetpointDb): SetpointRow => ({
+  id: r.id,
+  podId: r.pod_id,
+  body: JSON.parse(r.body_json) as unknown,
+  createdBy: r.created_by,
+  createdMs: r.created_ms,
+});
+
+export interface OutcomeRow {
+  id: string;
+  day: string;
+  slot: number;
+  podId: string;
+  aggregator: string;
+  kind: string;
+  body: Record<string, unknown>;
+  createdBy: string;
+  createdMs: number;
+}
+export interface OutcomeDb {
+  id: string;
+  day: string;
+  slot: number;
+  pod_id: string;
+  aggregator: string;
+  kind: string;
+  body_json: string;
+  created_by: string;
+  created_ms: number;
+}
+export const outcomeFromDb = (r: OutcomeDb): OutcomeRow => ({
+  id: r.id,
+  day: r.day,
+  slot: r.slot,
+  podId: r.pod_id,
+  aggregator: r.aggregator,
+  kind: r.kind,
+  body: JSON.parse(r.body_json) as Record<string, unknown>,
+  createdBy: r.created_by,
+  createdMs: r.created_ms,
+});
+
+export interface MeasurementRow {
+  deviceId: string;
+  seq: number;
+  podId: string;
+  tsMs: number;
+  sample: unknown;
+}
+export interface MeasurementDb {
+  device_id: string;
+  seq: number;
+  pod_id: string;
+  ts_ms: number;
+  sample_json: string;
+}
+export const measurementFromDb = (r: MeasurementDb): MeasurementRow => ({
+  deviceId: r.device_id,
+  seq: r.seq,
+  podId: r.pod_id,
+  tsMs: r.ts_ms,
+  sample: JSON.parse(r.sample_json) as unknown,
+});
+
+/** A stored batch: what its proofs need (proof.ts `ProofSource`) and its seq range, PoD and digest. */
+export interface BatchRow extends ProofSource {
+  lastSeq: number;
+  podId: string;
+  digest: string;
+  bal: string;
+}
+export interface BatchDb {
+  device_id: string;
+  first_seq: number;
+  last_seq: number;
+  pod_id: string;
+  digest: string;
+  wire: string;
+  window_root: string;
+  window_index: number;
+  window_path: string;
+  window_leaf_count: number;
+  window_start_ms: number;
+  tx_hash: string;
+  block_number: number;
+  chain_id: number;
+  contract: string;
+  key_register: string;
+  bal: string;
+}
+export const batchFromDb = (r: BatchDb): BatchRow => ({
+  deviceId: r.device_id,
+  firstSeq: r.first_seq,
+  lastSeq: r.last_seq,
+  podId: r.pod_id,
+  digest: r.digest,
+  wire: r.wire,
+  windowRoot: r.window_root,
+  windowIndex: r.window_index,
+  windowPath: JSON.parse(r.window_path) as string[],
+  windowLeafCount: r.window_leaf_count,
+  windowStartMs: r.window_start_ms,
+  txHash: r.tx_hash,
+  blockNumber: r.block_number,
+  chainId: r.chain_id,
+  contract: r.contract,
+  keyRegister: r.key_register,
+  bal: r.bal,
+});
+
+/** A hole in a device's stored seqs, marked declared when the device declared it (signed gap). */
+export interface GapView {
+  firstSeq: number;
+  lastSeq: number;
+  declared: boolean;
+  reason?: string;
+  energyImportWh?: number;
+  energyExportWh?: number;
+}
+export interface DeclaredGapDb {
+  first_seq: number;
+  last_seq: number;
+  reason: string;
+  energy_import_wh: number;
+  energy_export_wh: number;
+}
