@@ -16,11 +16,10 @@ import { emit, type BenchResult } from './common.js';
 const profiles = builtinProfiles();
 const REGS = 20; // one read of 20 input registers (SDM630 V, I, P per phase + VA L1): 8-char request, 45-char reply
 
-async function withLine<T>(
-  baud: number,
-  wireTiming: boolean,
-  turnaroundMs: number,
-  fn: (line: ModbusLine, path: string) => Promise<T>,
+/** A simulated SDM630 (unit 1) served over RTU on one end of a pty pair; `fn` gets the other end's path. */
+async function withSimulatedMeter<T>(
+  serve: { baud: number; wireTiming?: boolean; turnaroundMs?: number },
+  fn: (path: string) => Promise<T>,
 ): Promise<T> {
   const pty = await createPtyPair();
   const sim = new MeterSimulator({
@@ -29,16 +28,30 @@ async function withLine<T>(
     clock: systemClock,
     load: { seed: 1 },
   });
-  const server = await serveRtu([sim], { path: pty.a, baud, wireTiming, turnaroundMs });
-  const transport = new ModbusSerialTransport({ rtu: { path: pty.b, baud, parity: 'none' } });
-  const line = new ModbusLine(transport, { clock: systemClock, baud });
+  const server = await serveRtu([sim], { path: pty.a, ...serve });
   try {
-    return await fn(line, pty.b);
+    return await fn(pty.b);
   } finally {
-    await line.close();
     await server.close();
     await pty.stop();
   }
+}
+
+async function withLine<T>(
+  baud: number,
+  wireTiming: boolean,
+  turnaroundMs: number,
+  fn: (line: ModbusLine, path: string) => Promise<T>,
+): Promise<T> {
+  return withSimulatedMeter({ baud, wireTiming, turnaroundMs }, async (path) => {
+    const transport = new ModbusSerialTransport({ rtu: { path, baud, parity: 'none' } });
+    const line = new ModbusLine(transport, { clock: systemClock, baud });
+    try {
+      return await fn(line, path);
+    } finally {
+      await line.close();
+    }
+  });
 }
 
 export async function main(args: string[]): Promise<number> {
@@ -48,17 +61,9 @@ export async function main(args: string[]): Promise<number> {
   const ratios: Record<string, number> = {};
 
   // (1) throughput and scheduler overhead, no wire timing, zero gap
-  const raw = await (async () => {
-    const pty = await createPtyPair();
-    const sim = new MeterSimulator({
-      profile: profiles.get('eastron/sdm630'),
-      unit: 1,
-      clock: systemClock,
-      load: { seed: 1 },
-    });
-    const server = await serveRtu([sim], { path: pty.a, baud: 115200 });
+  const raw = await withSimulatedMeter({ baud: 115200 }, async (path) => {
     const client = new ModbusSerial.default();
-    await client.connectRTUBuffered(pty.b, { baudRate: 115200 });
+    await client.connectRTUBuffered(path, { baudRate: 115200 });
     client.setID(1);
     client.setTimeout(500);
     for (let i = 0; i < 20; i++) await client.readInputRegisters(0, REGS);
@@ -66,33 +71,23 @@ export async function main(args: string[]): Promise<number> {
     for (let i = 0; i < n; i++) await client.readInputRegisters(0, REGS);
     const ms = performance.now() - t0;
     await new Promise<void>((r) => client.close(() => r()));
-    await server.close();
-    await pty.stop();
     return ms / n;
-  })();
-  const sched = await (async () => {
-    const pty = await createPtyPair();
-    const sim = new MeterSimulator({
-      profile: profiles.get('eastron/sdm630'),
-      unit: 1,
-      clock: systemClock,
-      load: { seed: 1 },
-    });
-    const server = await serveRtu([sim], { path: pty.a, baud: 115200 });
-    const line = new ModbusLine(new ModbusSerialTransport({ rtu: { path: pty.b, baud: 115200, parity: 'none' } }), {
+  });
+  const sched = await withSimulatedMeter({ baud: 115200 }, async (path) => {
+    const line = new ModbusLine(new ModbusSerialTransport({ rtu: { path, baud: 115200, parity: 'none' } }), {
       clock: systemClock,
       interFrameGapMs: 0,
     });
-    const dev = line.addDevice({ name: 'm', unit: 1, timeoutMs: 500 });
-    for (let i = 0; i < 20; i++) await dev.read(4, 0, REGS);
-    const t0 = performance.now();
-    for (let i = 0; i < n; i++) await dev.read(4, 0, REGS);
-    const ms = performance.now() - t0;
-    await line.close();
-    await server.close();
-    await pty.stop();
-    return ms / n;
-  })();
+    try {
+      const dev = line.addDevice({ name: 'm', unit: 1, timeoutMs: 500 });
+      for (let i = 0; i < 20; i++) await dev.read(4, 0, REGS);
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await dev.read(4, 0, REGS);
+      return (performance.now() - t0) / n;
+    } finally {
+      await line.close();
+    }
+  });
   results.push(
     { name: 'pty.bareClient.msPerTransaction', value: raw, unit: 'ms' },
     { name: 'pty.scheduler.msPerTransaction', value: sched, unit: 'ms' },

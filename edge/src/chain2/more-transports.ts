@@ -8,19 +8,13 @@
  */
 import { SerialPort } from 'serialport';
 import { silentLogger, type Clock, type Logger } from '@lightnode/protocols';
-import type { Chain2Transport, Chain2TransportStats } from './transport.js';
+import { newTransportStats, type Chain2Transport, type Chain2TransportStats } from './transport.js';
 
 export class HttpChain2Transport implements Chain2Transport {
   private stopped = true;
   private cancel: (() => void) | null = null;
   private readonly seen = new Set<string>();
-  private readonly s: Chain2TransportStats = {
-    connects: 0,
-    disconnects: 0,
-    messages: 0,
-    bytes: 0,
-    state: 'disconnected',
-  };
+  private readonly s = newTransportStats();
   readonly endpoint: string;
   private readonly log: Logger;
 
@@ -84,13 +78,7 @@ export const lineFramer: Chain2Framer = (chunk, carry) => {
 
 export class SerialChain2Transport implements Chain2Transport {
   private port: SerialPort | null = null;
-  private readonly s: Chain2TransportStats = {
-    connects: 0,
-    disconnects: 0,
-    messages: 0,
-    bytes: 0,
-    state: 'disconnected',
-  };
+  private readonly s = newTransportStats();
   readonly endpoint: string;
   constructor(private readonly o: { path: string; baud?: number; framer?: Chain2Framer; logger?: Logger }) {
     this.endpoint = `serial://${o.path}@${o.baud ?? 9600}`;

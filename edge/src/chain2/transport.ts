@@ -22,18 +22,17 @@ export interface Chain2Transport {
   stats(): Chain2TransportStats;
 }
 
+/** Fresh counters of a transport: nothing sent or received yet, disconnected. */
+export function newTransportStats(): Chain2TransportStats {
+  return { connects: 0, disconnects: 0, messages: 0, bytes: 0, state: 'disconnected' };
+}
+
 export class WsChain2Transport implements Chain2Transport {
   private ws: WebSocket | null = null;
   private stopped = true;
   private readonly retry: Backoff;
   private cancel: (() => void) | null = null;
-  private readonly s: Chain2TransportStats = {
-    connects: 0,
-    disconnects: 0,
-    messages: 0,
-    bytes: 0,
-    state: 'disconnected',
-  };
+  private readonly s = newTransportStats();
   private readonly log: Logger;
   readonly endpoint: string;
 

@@ -66,3 +66,11 @@ export interface Link {
   onConnect(fn: () => void): () => void;
   stats(): LinkStats;
 }
+
+/** Counters of a link that has not connected yet (shared by the real link and the fake). */
+export function newLinkCounters(): Pick<
+  LinkStats,
+  'connects' | 'subscribeAcks' | 'received' | 'undecodable' | 'handlerErrors' | 'publishFailures'
+> {
+  return { connects: 0, subscribeAcks: 0, received: {}, undecodable: 0, handlerErrors: 0, publishFailures: 0 };
+}

@@ -29,7 +29,14 @@ import {
   type OutboundLeaf,
   type TopicPayloads,
 } from '@lightnode/protocols';
-import type { InboundHandlers, Link, LinkState, LinkStats, PublishOptions } from './link.js';
+import {
+  newLinkCounters,
+  type InboundHandlers,
+  type Link,
+  type LinkState,
+  type LinkStats,
+  type PublishOptions,
+} from './link.js';
 
 export interface MqttLinkOptions {
   url: string;
@@ -65,14 +72,8 @@ export class MqttLink implements Link {
   /** Socket byte counts of closed connections (live ones are read from the socket). */
   private closedOut = 0;
   private closedIn = 0;
-  private readonly s: Omit<LinkStats, 'state' | 'since' | 'protocolVersion' | 'bytesOut' | 'bytesIn'> = {
-    connects: 0,
-    subscribeAcks: 0,
-    received: {},
-    undecodable: 0,
-    handlerErrors: 0,
-    publishFailures: 0,
-  };
+  private readonly s: Omit<LinkStats, 'state' | 'since' | 'protocolVersion' | 'bytesOut' | 'bytesIn'> =
+    newLinkCounters();
   state: LinkState = 'disconnected';
   since: number;
 

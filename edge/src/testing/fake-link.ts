@@ -10,7 +10,14 @@ import {
   type OutboundLeaf,
   type TopicPayloads,
 } from '@lightnode/protocols';
-import type { InboundHandlers, Link, LinkState, LinkStats, PublishOptions } from '../link/link.js';
+import {
+  newLinkCounters,
+  type InboundHandlers,
+  type Link,
+  type LinkState,
+  type LinkStats,
+  type PublishOptions,
+} from '../link/link.js';
 
 export interface FakePublish {
   leaf: OutboundLeaf;
@@ -38,12 +45,7 @@ export class FakeLink implements Link {
     protocolVersion: 5,
     bytesOut: 0,
     bytesIn: 0,
-    connects: 0,
-    subscribeAcks: 0,
-    received: {},
-    undecodable: 0,
-    handlerErrors: 0,
-    publishFailures: 0,
+    ...newLinkCounters(),
   };
 
   constructor(private readonly now: () => number = () => 0) {}
