@@ -3,6 +3,7 @@ import {
   LightNodeError,
   exactlyOneFlag,
   flagChoice,
+  flagPodId,
   flagInt,
   flagNumber,
   flagProbability,
@@ -89,4 +90,13 @@ test('flagChoice accepts one of its choices and names them otherwise', (t) => {
   t.throws(() => flagChoice(parseFlags(['--parity', 'mark'], spec, ''), 'parity', '', ['none', 'even', 'odd']), {
     message: /--parity: expected none\|even\|odd, received "mark"/,
   });
+});
+
+test('flagPodId checks the PoD rule and names the flag', (t) => {
+  const spec = flagSpec({ string: ['pod'] });
+  t.is(flagPodId(parseFlags(['--pod', 'IT002E61899978'], spec, ''), 'pod', ''), 'IT002E61899978');
+  t.is(flagPodId(parseFlags([], spec, ''), 'pod', ''), undefined);
+  const e = t.throws(() => flagPodId(parseFlags(['--pod', 'IT002X1234'], spec, ''), 'pod', ''));
+  t.is((e as { code?: string }).code, 'USAGE');
+  t.regex(e.message, /--pod: expected IT \+ 3-digit distributor code.*received "IT002X1234"/);
 });

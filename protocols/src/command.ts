@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { LightNodeError } from './errors.js';
+import { validatePodId } from './lightnode/pod.js';
 
 export interface CommandIo {
   stdout(text: string): void;
@@ -63,6 +64,15 @@ export function flagString(p: ParsedFlags, name: string, usage: string, required
   }
   if (typeof v !== 'string') throw new LightNodeError('USAGE', `--${name} needs a value\n\n${usage}`, { flag: name });
   return v;
+}
+
+/** Reads a PoD id flag (`--pod`), checked by `validatePodId`; a bad one is a `USAGE` error naming the flag. */
+export function flagPodId(p: ParsedFlags, name: string, usage: string): string | undefined {
+  const s = flagString(p, name, usage);
+  if (s === undefined) return undefined;
+  const r = validatePodId(s);
+  if (!r.ok) throw new LightNodeError('USAGE', `--${name}: ${r.reason}\n\n${usage}`, { flag: name });
+  return s;
 }
 
 /** Reads an integer flag within [min, max]; a bad value is a `USAGE` error naming the flag and the value. */

@@ -7,6 +7,7 @@ import {
   decodeChain2Frame,
   exactlyOneFlag,
   flagSpec,
+  flagPodId,
   flagString,
   makeSample,
   createLogger,
@@ -42,7 +43,7 @@ const decode: Command = {
     if (!/^0x[0-9a-f]{40}$/.test(device))
       throw new LightNodeError('USAGE', `--device: expected a 0x address, received ${JSON.stringify(device)}`);
     const meters = (flagString(p, 'meters', DECODE_USAGE) ?? 'M1').split(',').map((s) => s.trim());
-    let pod = flagString(p, 'pod', DECODE_USAGE);
+    let pod = flagPodId(p, 'pod', DECODE_USAGE);
     let mapper = pod ? new Chain2Mapper({ podId: pod, meters }) : null;
     const input = file === '-' ? process.stdin : createReadStream(file);
     const opened = new Promise<void>((resolve, reject) => {

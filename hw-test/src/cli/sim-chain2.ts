@@ -6,6 +6,7 @@ import {
   flagNumber,
   flagProbability,
   flagSpec,
+  flagPodId,
   flagString,
   parseFlags,
   parseHostPort,
@@ -48,7 +49,7 @@ const simChain2: Command = {
     }
     const rebootEveryS = flagNumber(p, 'reboot-every', USAGE, 0.1, 86_400 * 365, 'wall-clock seconds 0.1..31536000');
     const common = {
-      pod: flagString(p, 'pod', USAGE) ?? 'IT001E01524052',
+      pod: flagPodId(p, 'pod', USAGE) ?? 'IT001E01524052',
       startMs,
       speed: flagInt(p, 'speed', USAGE, 1, 100_000) ?? 1,
       pvPeakW: flagInt(p, 'pv-peak', USAGE, 0, 1_000_000) ?? 0,
