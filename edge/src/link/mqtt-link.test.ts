@@ -7,16 +7,8 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
-import {
-  createLogger,
-  signSetpoint,
-  systemClock,
-  topics,
-  type SignedSetpoint,
-  type LightNodeError,
-} from '@lightnode/protocols';
-import { FakeClock, TEST_OPERATOR_KEY, testDomain } from '@lightnode/protocols/testing';
-import { privateKeySigner } from '@lightnode/protocols';
+import { createLogger, systemClock, topics, type SignedSetpoint, type LightNodeError } from '@lightnode/protocols';
+import { FakeClock, testSetpoint } from '@lightnode/protocols/testing';
 import { MqttLink } from './mqtt-link.js';
 
 interface TestBroker {
@@ -64,26 +56,7 @@ async function operator(url: string): Promise<MqttClient> {
 }
 
 const DEV = '0x' + 'ab'.repeat(20);
-const issuer = privateKeySigner(TEST_OPERATOR_KEY);
-function setpoint(nonce: number): SignedSetpoint {
-  return signSetpoint(
-    {
-      version: 1,
-      id: '0x' + nonce.toString(16).padStart(64, '0'),
-      issuer: issuer.address,
-      podId: 'IT002E61899978',
-      marketSession: 'MI-2021-06-23',
-      slotIndex: 50,
-      playerServiceId: 'svc-1',
-      activePowerW: -1000,
-      validFromMs: 1_624_444_200_000,
-      validUntilMs: 1_624_445_100_000,
-      nonce,
-    },
-    issuer,
-    testDomain(),
-  );
-}
+const setpoint = (nonce: number): SignedSetpoint => testSetpoint(nonce);
 
 function link(url: string, extra: Partial<ConstructorParameters<typeof MqttLink>[0]> = {}): MqttLink {
   return new MqttLink({

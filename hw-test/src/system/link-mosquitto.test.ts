@@ -4,8 +4,8 @@
 // connection (whatever sessionPresent says) brings the device back to hearing its topics.
 import test from 'ava';
 import mqtt from 'mqtt';
-import { privateKeySigner, signSetpoint, systemClock, topics, type SignedSetpoint } from '@lightnode/protocols';
-import { TEST_OPERATOR_KEY, testDomain } from '@lightnode/protocols/testing';
+import { privateKeySigner, systemClock, topics, type SignedSetpoint } from '@lightnode/protocols';
+import { TEST_OPERATOR_KEY, testSetpoint } from '@lightnode/protocols/testing';
 import { MqttLink } from '@lightnode/edge';
 import { startMosquitto } from '../peers/index.js';
 import { waitFor } from './agent-harness.js';
@@ -13,25 +13,7 @@ import { waitFor } from './agent-harness.js';
 const DEV = '0x' + 'cd'.repeat(20);
 const issuer = privateKeySigner(TEST_OPERATOR_KEY);
 
-function setpoint(nonce: number): SignedSetpoint {
-  return signSetpoint(
-    {
-      version: 1,
-      id: '0x' + nonce.toString(16).padStart(64, '0'),
-      issuer: issuer.address,
-      podId: 'IT002E61899978',
-      marketSession: 'MI-2021-06-23',
-      slotIndex: 50,
-      playerServiceId: 'svc-1',
-      activePowerW: -1000,
-      validFromMs: 1_624_444_200_000,
-      validUntilMs: 1_624_445_100_000,
-      nonce,
-    },
-    issuer,
-    testDomain(),
-  );
-}
+const setpoint = (nonce: number): SignedSetpoint => testSetpoint(nonce);
 
 function config(revision: number) {
   return {

@@ -4,6 +4,7 @@
  */
 import { lightNodeDomain, VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from './eip712.js';
 import { makeSample, type Sample } from './sample.js';
+import { signSetpoint, type Setpoint, type SignedSetpoint } from './messages.js';
 import { privateKeySigner } from './signer.js';
 
 /** A public, obviously-test device key (keccak of a label would do as well): never use it for anything real. */
@@ -59,4 +60,30 @@ export function testSamples(
       },
     });
   });
+}
+
+/**
+ * A setpoint signed by the test operator key for the Tor di Valle slot 50 (2021-06-23 10:30–10:45Z): id and nonce
+ * from `nonce`, everything else overridable.
+ */
+export function testSetpoint(nonce: number, overrides: Partial<Setpoint> = {}): SignedSetpoint {
+  const issuer = privateKeySigner(TEST_OPERATOR_KEY);
+  return signSetpoint(
+    {
+      version: 1,
+      id: '0x' + nonce.toString(16).padStart(64, '0'),
+      issuer: issuer.address,
+      podId: 'IT002E61899978',
+      marketSession: 'MI-2021-06-23',
+      slotIndex: 50,
+      playerServiceId: 'svc-1',
+      activePowerW: -1000,
+      validFromMs: 1_624_444_200_000,
+      validUntilMs: 1_624_445_100_000,
+      nonce,
+      ...overrides,
+    },
+    issuer,
+    testDomain(),
+  );
 }
