@@ -5,9 +5,10 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FakeClock, testDomain, testSigner } from '@lightnode/protocols/testing';
+import { FakeClock, testSigner } from '@lightnode/protocols/testing';
 import { SqliteStore } from '../store/index.js';
 import { contractReadings, testAck } from '../testing/queue-contract.js';
+import { testStoreOptions } from '../testing/store-options.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'ln-buffer-'));
@@ -30,17 +31,13 @@ function lightnode(args: string[]): Promise<{ code: number | null; out: string; 
 async function makeStore(name: string): Promise<string> {
   const clock = new FakeClock(Date.UTC(2024, 0, 10, 9));
   const path = join(dir, `${name}.db`);
-  const s = SqliteStore.open({
-    path,
-    seqFile: join(dir, `${name}.hwm`),
-    messageSeqFile: join(dir, `${name}.msg.hwm`),
-    signer: testSigner(),
-    domain: testDomain(),
-    podId: 'IT002E61899978',
-    clock,
-    quotaBytes: 10_000_000,
-    windowMs: 1000,
-  });
+  const s = SqliteStore.open(
+    testStoreOptions(dir, clock, {
+      path,
+      seqFile: join(dir, `${name}.hwm`),
+      messageSeqFile: join(dir, `${name}.msg.hwm`),
+    }),
+  );
   const reading = contractReadings();
   for (let i = 0; i < 25; i++) {
     s.commitCycle([reading(clock.now())]);

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { topicCodecs, verifyBatch, verifyGap } from '@lightnode/protocols';
-import { FakeClock, testDomain, testSigner } from '@lightnode/protocols/testing';
+import { FakeClock, testDomain } from '@lightnode/protocols/testing';
+import { testStoreOptions } from '../testing/store-options.js';
 import { SqliteStore } from './sqlite-store.js';
 import { domainChecks, storeFileStats, verifyStoreFile } from './verify.js';
 
@@ -19,17 +20,7 @@ function copyFixture() {
   copyFileSync(join(FIXTURES, 'outbox-wave1.db'), join(dir, 'outbox.db'));
   copyFileSync(join(FIXTURES, 'outbox-wave1.seq.hwm'), join(dir, 'seq.hwm'));
   const clock = new FakeClock(Date.UTC(2024, 0, 10, 10));
-  const open = () =>
-    SqliteStore.open({
-      path: join(dir, 'outbox.db'),
-      seqFile: join(dir, 'seq.hwm'),
-      signer: testSigner(),
-      domain: dom,
-      podId: 'IT002E61899978',
-      clock,
-      quotaBytes: 10_000_000,
-      windowMs: 1000,
-    });
+  const open = () => SqliteStore.open(testStoreOptions(dir, clock, { domain: dom }));
   return { dir, clock, open };
 }
 

@@ -7,6 +7,7 @@ import { isLightNodeError, topicCodecs, verifyGap } from '@lightnode/protocols';
 import { FakeClock, testDomain, testSigner } from '@lightnode/protocols/testing';
 import { contractReadings, testAck } from '../testing/queue-contract.js';
 import { sqliteFull } from '../testing/sqlite-full.js';
+import { testStoreOptions } from '../testing/store-options.js';
 import { SqliteStore } from './sqlite-store.js';
 import { domainChecks, verifyStoreFile } from './verify.js';
 
@@ -20,18 +21,7 @@ function setup() {
   dirs.push(dir);
   const clock = new FakeClock(Date.UTC(2024, 0, 10, 9));
   const path = join(dir, 'outbox.db');
-  const open = () =>
-    SqliteStore.open({
-      path,
-      seqFile: join(dir, 'seq.hwm'),
-      signer: testSigner(),
-      domain: dom,
-      podId: 'IT002E61899978',
-      clock,
-      quotaBytes: 10_000_000,
-      windowMs: 1000,
-      seqBlock: 50,
-    });
+  const open = () => SqliteStore.open(testStoreOptions(dir, clock, { path, domain: dom, seqBlock: 50 }));
   return { dir, path, clock, open, reading: contractReadings() };
 }
 

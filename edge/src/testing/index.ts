@@ -7,3 +7,4 @@ export * from './fake-queue.js';
 export * from './queue-contract.js';
 export * from './fake-source.js';
 export * from './sqlite-full.js';
+export * from './store-options.js';
