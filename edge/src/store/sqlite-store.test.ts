@@ -6,10 +6,10 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { FakeClock } from '@lightnode/protocols/testing';
-import { testDomain, testSigner } from '@lightnode/protocols/testing';
 import { queueContract } from '../testing/queue-contract.js';
 import { sqliteFull } from '../testing/sqlite-full.js';
-import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { testStoreOptions } from '../testing/store-options.js';
+import { SqliteStore } from './sqlite-store.js';
 
 const dirs: string[] = [];
 test.after.always(() => {
@@ -20,17 +20,7 @@ test.after.always(() => {
 function sqliteSetup(clock: FakeClock, quotaBytes = 10_000_000, windowMs = 1000) {
   const dir = mkdtempSync(join(tmpdir(), 'ln-store-'));
   dirs.push(dir);
-  const options: SqliteStoreOptions = {
-    path: join(dir, 'outbox.db'),
-    seqFile: join(dir, 'seq.hwm'),
-    signer: testSigner(),
-    domain: testDomain(),
-    podId: 'IT002E61899978',
-    clock,
-    quotaBytes,
-    windowMs,
-    seqBlock: 50,
-  };
+  const options = testStoreOptions(dir, clock, { quotaBytes, windowMs, seqBlock: 50 });
   return { dir, options, open: () => SqliteStore.open(options) };
 }
 
