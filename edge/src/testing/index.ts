@@ -8,3 +8,5 @@ export * from './queue-contract.js';
 export * from './fake-source.js';
 export * from './sqlite-full.js';
 export * from './store-options.js';
+export * from './fake-ess.js';
+export * from './setpoint-rig.js';

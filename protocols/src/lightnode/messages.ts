@@ -10,7 +10,7 @@
  */
 import { LightNodeError, invalidField } from '../errors.js';
 import { fromHex, toHex } from './canonical.js';
-import { typedDataDigest, type Eip712Domain, type PrimaryType } from './eip712.js';
+import { EIP712_TYPES, typedDataDigest, type Eip712Domain, type PrimaryType } from './eip712.js';
 import { PROTOCOL_VERSION } from './sample.js';
 import { recoverAddress, type RecoverFn, type Signer } from './signer.js';
 
@@ -194,3 +194,42 @@ export const verifyQosReport = (
   d: Eip712Domain,
   o?: { expectedSigner?: string; recover?: RecoverFn },
 ) => verifySigned(x, d, o);
+
+/**
+ * The strict shape check of a received setpoint message (the device's `SCHEMA_INVALID` step, before the signature):
+ * exactly the EIP-712 `Setpoint` fields, none missing, none unknown; strings as strings, `id` a bytes32, `issuer` a
+ * 0x address, integers as JSON safe integers in their type's range (no numeric strings, no floats); `version` the
+ * protocol's. Throws `SCHEMA_INVALID` naming the first bad field; returns the message typed.
+ */
+export function checkSetpointFields(message: unknown): Setpoint {
+  if (typeof message !== 'object' || message === null || Array.isArray(message))
+    throw invalidField('SCHEMA_INVALID', 'setpoint', 'an object', message);
+  const m = message as Record<string, unknown>;
+  const fields = EIP712_TYPES.Setpoint;
+  const known = new Set<string>(fields.map(([f]) => f));
+  const unknown = Object.keys(m).find((k) => !known.has(k));
+  if (unknown !== undefined) throw invalidField('SCHEMA_INVALID', `setpoint.${unknown}`, 'no such field', m[unknown]);
+  for (const [f, type] of fields) {
+    const v = m[f];
+    const field = `setpoint.${f}`;
+    if (type === 'string') {
+      if (typeof v !== 'string') throw invalidField('SCHEMA_INVALID', field, 'a string', v);
+    } else if (type === 'bytes32') {
+      if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v))
+        throw invalidField('SCHEMA_INVALID', field, '0x + 64 hex digits', v);
+    } else if (type === 'address') {
+      if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v))
+        throw invalidField('SCHEMA_INVALID', field, 'a 0x address', v);
+    } else {
+      const bits = Number(/int(\d+)$/.exec(type)![1]);
+      const unsigned = type.startsWith('u');
+      const max = bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** (unsigned ? bits : bits - 1) - 1;
+      const min = unsigned ? 0 : -max - (bits >= 53 ? 0 : 1);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+        throw invalidField('SCHEMA_INVALID', field, `an integer ${min}..${max} (${type})`, v);
+    }
+  }
+  if (m.version !== PROTOCOL_VERSION)
+    throw invalidField('SCHEMA_INVALID', 'setpoint.version', String(PROTOCOL_VERSION), m.version);
+  return m as unknown as Setpoint;
+}

@@ -1,0 +1,47 @@
+/**
+ * The per-issuer last accepted nonces, `<stateDir>/setpoint-nonces.json` (`{"0xissuer": nonce}`): written to a
+ * temporary file, fsynced, renamed over the old one and the directory fsynced, so a crash leaves the old or the new
+ * file, never a torn one. Written before the accepted setpoint's first ack is queued (a replay after a restart is
+ * refused).
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LightNodeError } from '@lightnode/protocols';
+import type { Nonces } from './state.js';
+
+export const NONCE_FILE = 'setpoint-nonces.json';
+
+export function readNonces(path: string): Nonces {
+  if (!existsSync(path)) return {};
+  let x: unknown;
+  try {
+    x = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new LightNodeError('IO_ERROR', `${path}: not JSON (${(e as Error).message})`, { path });
+  }
+  if (typeof x !== 'object' || x === null || Array.isArray(x))
+    throw new LightNodeError('IO_ERROR', `${path}: expected an object issuer → nonce`, { path });
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(x))
+    if (typeof v === 'number' && Number.isSafeInteger(v)) out[k.toLowerCase()] = v;
+    else throw new LightNodeError('IO_ERROR', `${path}: nonce of ${k} is not an integer`, { path });
+  return out;
+}
+
+export function writeNonces(path: string, n: Nonces): void {
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, JSON.stringify(n) + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  const dfd = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dfd);
+  } finally {
+    closeSync(dfd);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Small stateful helpers of the controller runtime: the PoD meter's latest figures (power, energy counters and
+ * their integral), the refusal rate limit (≤ N acks per period, the rest counted), the readback of a write.
+ */
+import { isLightNodeError, LightNodeError, type Clock, type ErrorCode } from '@lightnode/protocols';
+import type { Reading } from '../sources/index.js';
+import type { MeterMark, ReadbackResult } from './state.js';
+import type { EssState } from './types.js';
+
+/** The latest reading of the `role: "pod"` meter. */
+export class PodMeter {
+  powerW?: number;
+  private importWh?: number;
+  private exportWh?: number;
+  private integralWh = 0;
+  private lastTsMs?: number;
+
+  update(r: Reading): void {
+    const p = r.values.activePowerW;
+    const good = (v: { value?: number; quality: string } | undefined): number | undefined =>
+      v && v.quality !== 'invalid' ? v.value : undefined;
+    const w = good(p);
+    if (w !== undefined) {
+      if (this.powerW !== undefined && this.lastTsMs !== undefined && r.tsMs > this.lastTsMs)
+        this.integralWh += (this.powerW * (r.tsMs - this.lastTsMs)) / 3.6e6;
+      this.powerW = w;
+      this.lastTsMs = r.tsMs;
+    }
+    const imp = good(r.values.energyImportWh);
+    const exp = good(r.values.energyExportWh);
+    if (imp !== undefined) this.importWh = imp;
+    if (exp !== undefined) this.exportWh = exp;
+  }
+
+  mark(): MeterMark {
+    return {
+      integralWh: this.integralWh,
+      ...(this.importWh !== undefined ? { importWh: this.importWh } : {}),
+      ...(this.exportWh !== undefined ? { exportWh: this.exportWh } : {}),
+    };
+  }
+
+  /** Import − export since `from` (Wh): from the counters when both marks have them, else the power's integral. */
+  energySince(from: MeterMark | undefined): { wh: number; from: 'counters' | 'power' | 'none' } {
+    if (!from) return { wh: 0, from: 'none' };
+    const now = this.mark();
+    if (from.importWh !== undefined && now.importWh !== undefined) {
+      const exp = from.exportWh !== undefined && now.exportWh !== undefined ? now.exportWh - from.exportWh : 0;
+      return { wh: now.importWh - from.importWh - exp, from: 'counters' };
+    }
+    return { wh: now.integralWh - from.integralWh, from: 'power' };
+  }
+}
+
+/** At most `max` refusals acked per `periodMs` (monotonic); the rest are counted, not acked. */
+export class RefusalLimiter {
+  private windowStart = -Infinity;
+  private inWindow = 0;
+  private suppressed = 0;
+  constructor(
+    private readonly max: number,
+    private readonly periodMs: number,
+  ) {}
+
+  /** `ok` whether this one may be acked; `suppressedBefore` how many the window just closed suppressed. */
+  take(mono: number): { ok: boolean; suppressedBefore: number } {
+    let suppressedBefore = 0;
+    if (mono - this.windowStart >= this.periodMs) {
+      suppressedBefore = this.suppressed;
+      this.windowStart = mono;
+      this.inWindow = 0;
+      this.suppressed = 0;
+    }
+    if (this.inWindow < this.max) {
+      this.inWindow++;
+      return { ok: true, suppressedBefore };
+    }
+    this.suppressed++;
+    return { ok: false, suppressedBefore };
+  }
+}
+
+/**
+ * Reads the asset until its power is within `toleranceW` of the command or `timeoutMs` passed (a read every
+ * `pollMs`, one at the deadline): READBACK_MISMATCH with the last power, or ADAPTER_TIMEOUT when no read answered.
+ */
+export async function readback(
+  read: () => Promise<EssState>,
+  clock: Clock,
+  o: { commandW: number; toleranceW: number; timeoutMs: number; pollMs: number },
+): Promise<ReadbackResult> {
+  const deadline = clock.monotonic() + o.timeoutMs;
+  let last: number | undefined;
+  let lastError: { code: string; message: string } | undefined;
+  for (;;) {
+    try {
+      const s = await read();
+      last = s.essPowerW;
+      if (Math.abs(s.essPowerW - o.commandW) <= o.toleranceW) return { ok: true, essPowerW: s.essPowerW };
+    } catch (e) {
+      lastError = { code: isLightNodeError(e) ? e.code : 'IO_ERROR', message: (e as Error).message };
+    }
+    const left = deadline - clock.monotonic();
+    if (left <= 0) break;
+    await clock.sleep(Math.min(o.pollMs, left));
+  }
+  if (last === undefined)
+    return {
+      ok: false,
+      code: lastError?.code === 'ADAPTER_TIMEOUT' || !lastError ? 'ADAPTER_TIMEOUT' : lastError.code,
+      message: `no readback within ${o.timeoutMs} ms${lastError ? `: ${lastError.message}` : ''}`,
+    };
+  return {
+    ok: false,
+    code: 'READBACK_MISMATCH',
+    essPowerW: last,
+    message: `asset at ${last} W, commanded ${o.commandW} W ± ${o.toleranceW} W after ${o.timeoutMs} ms`,
+  };
+}
+
+/** `p`, or ADAPTER_TIMEOUT after `ms` of `clock` (an adapter call that never answers cannot hold the controller). */
+export function withTimeout<T>(p: Promise<T>, clock: Clock, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = clock.setTimer(ms, () =>
+      reject(
+        new LightNodeError('ADAPTER_TIMEOUT' as string as ErrorCode, `${what}: no answer within ${ms} ms`, {
+          what,
+          ms,
+        }),
+      ),
+    );
+    p.then(
+      (v) => {
+        cancel();
+        resolve(v);
+      },
+      (e: unknown) => {
+        cancel();
+        reject(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  });
+}

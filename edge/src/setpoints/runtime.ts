@@ -1,0 +1,468 @@
+/**
+ * The setpoint controller's runtime: the I/O around the pure parts (checks.ts, plan.ts, state.ts) — the link's
+ * `setpoint` subscription, the nonce file, the audit log, the ESS adapter, the durable queue for acks and QoS
+ * reports, and timers on the injected Clock. Every step is appended to the audit log before its ack is queued.
+ * Adapter operations run one at a time (one chain), so a release never overtakes a write in flight.
+ */
+import { join } from 'node:path';
+import {
+  isLightNodeError,
+  signAck,
+  signQosReport,
+  silentLogger,
+  type AckState,
+  type Clock,
+  type Eip712Domain,
+  type LightNodeError,
+  type Logger,
+  type SignedSetpoint,
+  type Signer,
+} from '@lightnode/protocols';
+import type { Link } from '../link/link.js';
+import type { Reading } from '../sources/index.js';
+import type { DurableQueue } from '../store/index.js';
+import { checkSetpoint, setpointIdOf, ZERO_ID, type RefusalCode } from './checks.js';
+import { NONCE_FILE, readNonces, writeNonces } from './nonce-file.js';
+import { planCommand, type Plan } from './plan.js';
+import { PodMeter, readback, RefusalLimiter, withTimeout } from './runtime-parts.js';
+import {
+  accept,
+  advanceNonce,
+  afterReadback,
+  ended,
+  inForce,
+  isReverted,
+  nextEdge,
+  type Drive,
+  type Entry,
+  type FallbackReason,
+  type Nonces,
+} from './state.js';
+import type { EssAdapter, EssLimits, EssState, SetpointsOptions } from './types.js';
+
+/** The audit log as the controller uses it (`AuditLog` of audit.ts): a synchronous, durable append. */
+export interface AuditSink {
+  append(event: string, fields: Record<string, unknown>): { i: number; hash: string };
+}
+
+export interface ControllerOptions {
+  clock: Clock;
+  logger?: Logger;
+  link: Link;
+  queue: DurableQueue;
+  signer: Signer;
+  domain: Eip712Domain;
+  podId: string;
+  stateDir: string;
+  options: SetpointsOptions;
+  limits: EssLimits;
+  adapter: EssAdapter;
+  audit: AuditSink;
+  /** How often the readback reads the asset, ms (the asset's `pollMs`). Default 1000. */
+  pollMs?: number;
+  /** Called after an ack or report was queued (the agent ships at once). */
+  onQueued?: () => void;
+}
+
+export interface ControllerStatus {
+  inForce?: { setpointId: string; activePowerW: number; validFromMs: number; validUntilMs: number; commandW?: number };
+  scheduled: number;
+  lastAck?: { setpointId: string; state: AckState; reason: string; atMs: number };
+  refusals: { acked: number; suppressed: number; byCode: Partial<Record<RefusalCode, number>> };
+  link: { lost: boolean; downSinceMs?: number };
+  commands: number;
+  readbackFailures: number;
+  fallbacks: Partial<Record<FallbackReason, number>>;
+  adapterErrors: number;
+  lastAdapterError?: { code: string; message: string };
+}
+
+const START_TIMEOUT_MS = 60_000;
+
+export class SetpointController {
+  private nonces: Nonces = {};
+  private entries: Entry[] = [];
+  private drive: Drive | null = null;
+  private ops: Promise<void> = Promise.resolve();
+  private cycleQueued = false;
+  private cancelEdge: (() => void) | null = null;
+  private unsubscribe: (() => void) | null = null;
+  private stopped = false;
+  /** The driven setpoint was superseded: release unless a newer one drives the asset at the next cycle. */
+  private releasePending = false;
+  private readonly pod: PodMeter;
+  private readonly limiter: RefusalLimiter;
+  private readonly log: Logger;
+  private readonly noncePath: string;
+  private readonly s: ControllerStatus = {
+    scheduled: 0,
+    refusals: { acked: 0, suppressed: 0, byCode: {} },
+    link: { lost: false },
+    commands: 0,
+    readbackFailures: 0,
+    fallbacks: {},
+    adapterErrors: 0,
+  };
+
+  constructor(private readonly o: ControllerOptions) {
+    this.log = (o.logger ?? silentLogger).child({ component: 'setpoints' });
+    this.noncePath = join(o.stateDir, NONCE_FILE);
+    this.pod = new PodMeter();
+    this.limiter = new RefusalLimiter(10, 1000);
+  }
+
+  /** Loads the nonces, subscribes to `setpoint`, starts the adapter (a failing start is logged, not fatal). */
+  async start(): Promise<void> {
+    this.nonces = readNonces(this.noncePath);
+    this.unsubscribe = this.o.link.subscribe('setpoint', {
+      onMessage: (m) => this.onMessage(m),
+      onInvalid: (e) => this.onInvalid(e),
+    });
+    // discovery may take a while: on the adapter chain, not holding the agent's start
+    void this.enqueueOp(() =>
+      this.call('start', (a) => a.start(), START_TIMEOUT_MS).then(
+        () => undefined,
+        (e: unknown) => void this.adapterError(e),
+      ),
+    );
+  }
+
+  /** The agent's readings hook: the PoD meter's power and energies, then one control cycle. */
+  onReadings(readings: readonly Reading[]): void {
+    for (const r of readings) if (r.role === 'pod') this.pod.update(r);
+    this.requestCycle();
+  }
+
+  /** Releases the asset if driven (`autonomous`, AGENT_STOP), unsubscribes, cancels the timers. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unsubscribe?.();
+    this.cancelEdge?.();
+    await this.enqueueOp(async () => {
+      if (this.drive) await this.fallback('AGENT_STOP');
+      await this.call('close', (a) => a.close()).catch((e: unknown) => this.adapterError(e));
+    });
+  }
+
+  status(): ControllerStatus {
+    const e = inForce(this.entries, this.o.clock.now());
+    const d = this.drive;
+    return {
+      ...this.s,
+      ...(e
+        ? {
+            inForce: {
+              setpointId: e.sp.id,
+              activePowerW: e.sp.activePowerW,
+              validFromMs: e.sp.validFromMs,
+              validUntilMs: e.sp.validUntilMs,
+              ...(d?.id === e.sp.id && d.lastCommandW !== undefined ? { commandW: d.lastCommandW } : {}),
+            },
+          }
+        : {}),
+      scheduled: this.entries.filter((x) => x.sp.validFromMs > this.o.clock.now()).length,
+      refusals: { ...this.s.refusals, byCode: { ...this.s.refusals.byCode } },
+      link: this.linkState(),
+    };
+  }
+
+  // ---- inbound
+
+  private onInvalid(e: LightNodeError): void {
+    this.audit('message', { valid: false, error: e.code });
+    this.refuse(e.code === 'SCHEMA_INVALID' ? 'SCHEMA_INVALID' : 'DECODE_ERROR', ZERO_ID, e.message);
+  }
+
+  private onMessage(m: SignedSetpoint): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    this.audit('message', { setpointId: setpointIdOf(m.message), message: m.message, signature: m.signature });
+    const out = checkSetpoint(m, {
+      domain: this.o.domain,
+      issuers: this.o.options.issuers.map((x) => x.toLowerCase()),
+      podId: this.o.podId,
+      maxLeadMs: this.o.options.maxLeadMs,
+      nowMs: now,
+      lastNonce: (issuer) => this.nonces[issuer],
+    });
+    for (const step of out.steps) this.audit('check', { setpointId: setpointIdOf(m.message), ...step });
+    if (!out.ok) return this.refuse(out.code, out.setpointId, out.message);
+    const sp = out.setpoint;
+    this.nonces = advanceNonce(this.nonces, sp.issuer, sp.nonce);
+    writeNonces(this.noncePath, this.nonces);
+    const { entries, superseded } = accept(this.entries, sp);
+    this.entries = entries;
+    for (const x of superseded) {
+      this.audit('superseded', { setpointId: x.sp.id, by: sp.id });
+      if (this.drive?.id !== x.sp.id) continue;
+      this.drive = null; // the newer one takes the asset over at the next cycle, or it is released
+      this.releasePending = true;
+    }
+    this.ack(sp.id, sp.validFromMs > now ? 'scheduled' : 'received', '', 0);
+    this.armEdge();
+    this.requestCycle();
+  }
+
+  private refuse(code: RefusalCode, setpointId: string, message: string): void {
+    this.s.refusals.byCode[code] = (this.s.refusals.byCode[code] ?? 0) + 1;
+    const gate = this.limiter.take(this.o.clock.monotonic());
+    if (gate.suppressedBefore) this.audit('refusals_suppressed', { count: gate.suppressedBefore });
+    if (!gate.ok) {
+      this.s.refusals.suppressed++;
+      return;
+    }
+    this.s.refusals.acked++;
+    this.log.warn('setpoint refused', { code, setpointId, message });
+    this.ack(setpointId, 'rejected', code, 0);
+  }
+
+  // ---- acks, reports, audit
+
+  private audit(event: string, fields: Record<string, unknown>): void {
+    this.o.audit.append(event, fields);
+  }
+
+  private ack(setpointId: string, state: AckState, reason: string, appliedPowerW: number): void {
+    const atMs = this.o.clock.now();
+    const seq = this.o.queue.nextMessageSeq();
+    this.audit('ack', { setpointId, state, reason, appliedPowerW, seq });
+    this.o.queue.enqueueMessage('ack', (s) =>
+      signAck(
+        {
+          version: 1,
+          setpointId,
+          deviceId: this.o.signer.address,
+          state,
+          reason,
+          appliedPowerW: Math.round(appliedPowerW),
+          atMs,
+          seq: s,
+        },
+        this.o.signer,
+        this.o.domain,
+      ),
+    );
+    this.s.lastAck = { setpointId, state, reason, atMs };
+    this.o.onQueued?.();
+  }
+
+  private qos(e: Entry): void {
+    const sp = e.sp;
+    const windowMs = sp.validUntilMs - sp.validFromMs;
+    const baselineW = (sp as { baselineW?: number }).baselineW ?? 0;
+    const delivered = this.pod.energySince(e.startMark);
+    const report = {
+      version: 1,
+      setpointId: sp.id,
+      deviceId: this.o.signer.address,
+      podId: sp.podId,
+      slotIndex: sp.slotIndex,
+      requestedPowerW: sp.activePowerW,
+      requestedEnergyWh: Math.round((sp.activePowerW * windowMs) / 3.6e6),
+      baselineEnergyWh: Math.round((baselineW * windowMs) / 3.6e6),
+      deliveredEnergyWh: Math.round(delivered.wh),
+      atMs: this.o.clock.now(),
+    };
+    this.audit('qos', { ...report, deliveredFrom: delivered.from, seq: this.o.queue.nextMessageSeq() });
+    this.o.queue.enqueueMessage('qos', (seq) => signQosReport({ ...report, seq }, this.o.signer, this.o.domain));
+    this.o.onQueued?.();
+  }
+
+  /** An adapter call, ADAPTER_TIMEOUT when it does not answer within readbackTimeoutMs. */
+  private call<T>(what: string, fn: (a: EssAdapter) => Promise<T>, ms = this.o.options.readbackTimeoutMs): Promise<T> {
+    const a = this.o.adapter;
+    return withTimeout(fn(a), this.o.clock, ms, `ESS ${a.id} ${what}`);
+  }
+
+  private adapterError(e: unknown): string {
+    const code = isLightNodeError(e) ? e.code : 'IO_ERROR';
+    const message = (e as Error).message;
+    this.s.adapterErrors++;
+    this.s.lastAdapterError = { code, message };
+    this.log.warn('ESS adapter error', { code, error: message });
+    return code;
+  }
+
+  // ---- time: window edges, link loss
+
+  private linkState(): { lost: boolean; downSinceMs?: number } {
+    const l = this.o.link;
+    if (l.state === 'connected') return { lost: false };
+    return { lost: this.o.clock.now() - l.since > this.o.options.linkLossMs, downSinceMs: l.since };
+  }
+
+  private armEdge(): void {
+    this.cancelEdge?.();
+    this.cancelEdge = null;
+    const now = this.o.clock.now();
+    const at = nextEdge(this.entries, now);
+    if (at === undefined || this.stopped) return;
+    this.cancelEdge = this.o.clock.setTimer(at - now, () => {
+      this.cancelEdge = null;
+      this.requestCycle();
+    });
+  }
+
+  private enqueueOp(fn: () => Promise<void>): Promise<void> {
+    this.ops = this.ops.then(fn).catch((e: unknown) => {
+      this.log.error('setpoint controller step failed', { error: (e as Error).message });
+    });
+    return this.ops;
+  }
+
+  private requestCycle(): void {
+    if (this.cycleQueued || this.stopped) return;
+    this.cycleQueued = true;
+    void this.enqueueOp(async () => {
+      this.cycleQueued = false;
+      await this.cycle();
+    });
+  }
+
+  // ---- the control cycle
+
+  private async cycle(): Promise<void> {
+    const now = this.o.clock.now();
+    const { done, rest } = ended(this.entries, now);
+    this.entries = rest;
+    for (const e of done) await this.endWindow(e);
+    this.armEdge();
+    const e = inForce(this.entries, now);
+    if (this.releasePending && (!e || e.fallback)) {
+      this.audit('release', { reason: 'superseded' });
+      await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
+    }
+    this.releasePending = false;
+    if (!e) return;
+    e.startMark ??= this.pod.mark();
+    if (e.fallback) return;
+    if (this.linkState().lost) {
+      if (!this.drive || this.drive.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
+      e.fallback = 'LINK_LOST';
+      return this.fallback('LINK_LOST');
+    }
+    if (this.drive?.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
+    await this.driveStep(e);
+  }
+
+  private async driveStep(e: Entry): Promise<void> {
+    const o = this.o.options;
+    let state: EssState;
+    try {
+      state = await this.call('read', (a) => a.read());
+    } catch (err) {
+      return this.failed(e, undefined, { code: this.adapterError(err), message: (err as Error).message });
+    }
+    const d = this.drive!;
+    let forceAck = false;
+    if (isReverted(d, state, o.readbackToleranceW)) {
+      this.audit('reverted', {
+        setpointId: e.sp.id,
+        commandW: d.lastCommandW,
+        essPowerW: state.essPowerW,
+        mode: state.mode,
+      });
+      this.ack(e.sp.id, 'reverted', '', this.podLevel(state.essPowerW, state.essPowerW));
+      this.drive = { ...d, confirmed: false, lastWriteMono: -Infinity };
+      forceAck = true;
+    }
+    const podPowerW = this.pod.powerW;
+    if (podPowerW === undefined) return; // no PoD reading yet: nothing to regulate on
+    const mono = this.o.clock.monotonic();
+    const dd = this.drive!;
+    const plan = planCommand({
+      targetPodW: e.sp.activePowerW,
+      podPowerW,
+      essPowerW: state.essPowerW,
+      socPermille: state.socPermille,
+      limits: this.o.limits,
+      nowMs: this.o.clock.now(),
+      validUntilMs: e.sp.validUntilMs,
+      ...(dd.lastCommandW !== undefined ? { lastCommandW: dd.lastCommandW } : {}),
+      elapsedMs: dd.lastWriteMono !== undefined && dd.lastWriteMono > -Infinity ? mono - dd.lastWriteMono : 1000,
+    });
+    const due =
+      dd.lastCommandW === undefined ||
+      plan.commandW !== dd.lastCommandW ||
+      mono - (dd.lastWriteMono ?? -Infinity) >= o.refreshMs;
+    if (!due) return;
+    await this.write(e, plan, podPowerW + state.essPowerW, forceAck);
+  }
+
+  private async write(e: Entry, plan: Plan, siteW: number, forceAck: boolean): Promise<void> {
+    const o = this.o.options;
+    this.audit('command', {
+      setpointId: e.sp.id,
+      commandW: plan.commandW,
+      desiredW: plan.desiredW,
+      reason: plan.reason ?? '',
+      revertS: o.revertS,
+    });
+    this.drive = { ...this.drive!, lastCommandW: plan.commandW, lastWriteMono: this.o.clock.monotonic() };
+    this.s.commands++;
+    try {
+      await this.call('command', (a) => a.command(plan.commandW, o.revertS));
+    } catch (err) {
+      return this.failed(e, plan, { code: this.adapterError(err), message: (err as Error).message });
+    }
+    const r = await readback(() => this.call('read', (a) => a.read()), this.o.clock, {
+      commandW: plan.commandW,
+      toleranceW: o.readbackToleranceW,
+      timeoutMs: o.readbackTimeoutMs,
+      pollMs: this.o.pollMs ?? 1000,
+    });
+    this.audit('readback', { setpointId: e.sp.id, commandW: plan.commandW, ...r });
+    if (!r.ok) {
+      if (r.code === 'ADAPTER_TIMEOUT') this.adapterError(new Error(r.message));
+      return this.failed(e, plan, r);
+    }
+    const next = afterReadback(this.drive, r, plan, forceAck);
+    this.drive = next.drive;
+    if (next.ack) this.ack(e.sp.id, next.ack.state, next.ack.reason, siteW - r.essPowerW);
+  }
+
+  /** A failed write or readback: `not_applied` with the code, the second in a row → fallback. */
+  private async failed(
+    e: Entry,
+    plan: Plan | undefined,
+    r: { code: string; message: string; essPowerW?: number },
+  ): Promise<void> {
+    this.s.readbackFailures++;
+    const next = afterReadback(this.drive!, { ok: false, ...r }, plan ?? { ramping: false }, false);
+    this.drive = next.drive;
+    const level = r.essPowerW !== undefined ? this.podLevel(r.essPowerW, r.essPowerW) : (this.pod.powerW ?? 0);
+    if (next.ack) this.ack(e.sp.id, next.ack.state, next.ack.reason, level);
+    if (next.fallback) {
+      e.fallback = next.fallback;
+      await this.fallback(next.fallback);
+    }
+  }
+
+  /** The PoD level with the battery at `essW` when it was at `nowEssW` for the latest PoD reading. */
+  private podLevel(essW: number, nowEssW: number): number {
+    return (this.pod.powerW ?? 0) + nowEssW - essW;
+  }
+
+  /** Back to autonomous: release, then the `autonomous` ack naming the cause. */
+  private async fallback(reason: FallbackReason): Promise<void> {
+    const d = this.drive;
+    this.drive = null;
+    if (!d) return;
+    this.s.fallbacks[reason] = (this.s.fallbacks[reason] ?? 0) + 1;
+    this.audit('fallback', { setpointId: d.id, reason });
+    await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
+    this.ack(d.id, 'autonomous', reason, this.pod.powerW ?? 0);
+  }
+
+  /** The window's end: release and `expired` if it was driven, then its QoS report. */
+  private async endWindow(e: Entry): Promise<void> {
+    if (this.drive?.id === e.sp.id) {
+      this.drive = null;
+      this.audit('expired', { setpointId: e.sp.id });
+      await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
+      this.ack(e.sp.id, 'expired', '', this.pod.powerW ?? 0);
+    }
+    if (e.startMark) this.qos(e);
+  }
+}
