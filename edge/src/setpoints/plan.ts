@@ -82,7 +82,7 @@ export function planCommand(i: PlanInput): Plan {
   // 3. ramp, from the last command (or the battery's power), never outside the bounds
   const from = clamp(Math.round(i.lastCommandW ?? i.essPowerW), b.min, b.max);
   const step = Math.floor((l.rampWps * Math.max(0, i.elapsedMs)) / 1000);
-  const commandW = clamp(clamp(target, from - step, from + step), b.min, b.max);
+  const commandW = clamp(clamp(target, from - step, from + step), b.min, b.max) + 0; // never −0
   const ramping = commandW !== target;
   if (ramping && l.rampWps > 0 && (Math.abs(target - commandW) / l.rampWps) * 1000 > remainingMs - i.elapsedMs)
     reason ??= 'ESS_RAMP';

@@ -384,6 +384,7 @@ export class SetpointController {
     });
     const due =
       dd.lastCommandW === undefined ||
+      dd.retry === true ||
       plan.commandW !== dd.lastCommandW ||
       mono - (dd.lastWriteMono ?? -Infinity) >= o.refreshMs;
     if (!due) return;

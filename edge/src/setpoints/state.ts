@@ -34,6 +34,8 @@ export interface Drive {
   /** True after a readback matched the last command (so a deviation afterwards is a revert). */
   confirmed: boolean;
   failedReadbacks: number;
+  /** The last write failed: write again at the next cycle. */
+  retry?: boolean;
   /** The last applied / clipped / not_applied ack, to send only changes. */
   lastAck?: { state: AckState; reason: string };
 }
@@ -87,12 +89,12 @@ export function afterReadback(
 ): { drive: Drive; ack?: { state: AckState; reason: string }; fallback?: FallbackReason } {
   if (!r.ok) {
     const failedReadbacks = d.failedReadbacks + 1;
-    const drive: Drive = { ...d, confirmed: false, failedReadbacks };
+    const drive: Drive = { ...d, confirmed: false, failedReadbacks, retry: true };
     if (failedReadbacks >= 2) return { drive, fallback: 'READBACK_FAILED' };
     const ack = { state: 'not_applied' as const, reason: r.code };
     return { drive: { ...drive, lastAck: ack }, ack };
   }
-  const drive: Drive = { ...d, confirmed: true, failedReadbacks: 0 };
+  const drive: Drive = { ...d, confirmed: true, failedReadbacks: 0, retry: false };
   if (plan.ramping && plan.reason === undefined) return { drive };
   const ack = plan.reason
     ? { state: 'clipped' as const, reason: plan.reason }

@@ -12,7 +12,7 @@ import { SetpointController, type AuditSink } from '../setpoints/runtime.js';
 import type { EssLimits, SetpointsOptions } from '../setpoints/types.js';
 import { FakeEssAdapter } from './fake-ess.js';
 import { FakeLink } from './fake-link.js';
-import type { FakeDisk} from './fake-queue.js';
+import type { FakeDisk } from './fake-queue.js';
 import { FakeQueue } from './fake-queue.js';
 
 /** An append-only audit sink in memory (the audit log's API, without the file). */
