@@ -6,4 +6,5 @@ export * from './link/index.js';
 export * from './agent/index.js';
 export * from './chain2/index.js';
 export * from './sources/index.js';
+export * from './ess/index.js';
 export * from './setpoints/audit.js';

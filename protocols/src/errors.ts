@@ -81,7 +81,6 @@ export const ERROR_CODES = [
   'SETPOINT_REPLAY',
   'SETPOINT_ISSUER_UNKNOWN',
   'SETPOINT_INVALID',
-  'AUDIT_CHAIN_BROKEN',
   // cloud
   'CHAIN_UNAVAILABLE',
   'DEVICE_UNREGISTERED',
@@ -93,6 +92,11 @@ export const ERROR_CODES = [
   'CONFLICT',
   'SEQ_CONFLICT',
   'BODY_TOO_LARGE',
+  // setpoints, ESS and the audit log (issue: setpoints)
+  'SETPOINT_POD_MISMATCH',
+  'READBACK_MISMATCH',
+  'ADAPTER_TIMEOUT',
+  'AUDIT_CHAIN_BROKEN',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
