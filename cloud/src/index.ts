@@ -60,3 +60,12 @@ export {
 } from './proof.js';
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 export { startCloud, generateCredentials, type CloudStack, type CloudStackOptions } from './stack.js';
+export {
+  buildSetpoint,
+  defaultMarketSession,
+  publishSetpoint,
+  sendSetpoint,
+  setpointId,
+  type PublishOptions,
+  type SetpointOrder,
+} from './operator/setpoint.js';
