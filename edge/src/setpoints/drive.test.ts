@@ -149,7 +149,7 @@ test('link down > linkLossMs → autonomous LINK_LOST within linkLossMs + one cy
   await r.tick(2);
   t.is(r.ess.releases, 1);
   t.deepEqual(r.ackStates(), ['received', 'applied', 'autonomous:LINK_LOST']);
-  const fb = r.audit.entries.find((e) => e.event === 'fallback')!;
+  const fb = r.audit.of('fallback')[0]!;
   t.like(fb, { reason: 'LINK_LOST' });
   t.true(r.controller.status().link.lost);
   t.true(r.clock.now() - downAt <= 120_000 + 2000);
@@ -180,7 +180,7 @@ test('a newer setpoint for an overlapping window supersedes the one in force', a
   t.is(r.ess.commands.at(-1)!.w, 1000);
   t.is(r.controller.status().inForce?.setpointId, b.id);
   t.not(a.id, b.id);
-  t.true(r.audit.entries.some((e) => e.event === 'superseded' && e.setpointId === a.id));
+  t.true(r.audit.of('superseded').some((e) => e.setpointId === a.id));
 });
 
 test('agent stop while driving → released, autonomous AGENT_STOP', async (t) => {

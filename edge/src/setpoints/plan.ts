@@ -7,9 +7,10 @@
  * `ESS_RAMP` when the target cannot be reached before the window ends). The ramp never leads outside the power and
  * energy bounds: a command is always within every limit.
  */
+import type { ClipReason } from '@lightnode/protocols';
 import type { EssLimits } from './types.js';
 
-export type ClipReason = 'ESS_MAX_DISCHARGE' | 'ESS_MAX_CHARGE' | 'ESS_SOC_MIN' | 'ESS_SOC_MAX' | 'ESS_RAMP';
+export type { ClipReason };
 
 export interface PlanInput {
   /** The setpoint's target at the PoD, W, import positive. */

@@ -3,7 +3,11 @@
 import test from 'ava';
 import { privateKeySigner, signSetpoint, type SignedSetpoint } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY, testDomain, testSetpoint } from '@lightnode/protocols/testing';
-import { SetpointRig, TEST_WINDOW } from '../testing/index.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SetpointRig, TEST_SETPOINT_OPTIONS, TEST_WINDOW } from '../testing/index.js';
+import { verifyAuditFile } from './audit.js';
 import { ZERO_ID } from './checks.js';
 
 async function rig(
@@ -49,7 +53,7 @@ test('an unknown field → SCHEMA_INVALID', async (t) => {
   const r = await rig(t);
   await r.link.deliver('setpoint', tamper(testSetpoint(1), { extra: 1 }));
   t.like(only(r), { n: 1, state: 'rejected', reason: 'SCHEMA_INVALID' });
-  t.true(r.audit.entries.some((e) => e.event === 'check' && /setpoint\.extra/.test(String(e.message))));
+  t.true(r.audit.of('check').some((e) => /setpoint\.extra/.test(String(e.message))));
 });
 
 test('a mistyped field (numeric string, float, non-bytes32 id) → SCHEMA_INVALID, id 32 zero bytes when not bytes32', async (t) => {
@@ -117,7 +121,7 @@ test('validFromMs > now + maxLeadMs → SETPOINT_NOT_YET_VALID', async (t) => {
 test('every check is audited before the ack', async (t) => {
   const r = await rig(t);
   await r.send({ nonce: 1 });
-  const ev = r.audit.entries.map((e) => (e.event === 'check' ? `check:${String(e.check)}` : e.event));
+  const ev = r.audit.entries.map((e) => (e.event === 'setpoint.check' ? `check:${String(e.check)}` : e.event.slice(9)));
   t.deepEqual(ev, [
     'message',
     'check:schema',
@@ -156,20 +160,23 @@ test('a garbage flood: at most 10 refusals acked per second, the rest counted in
   t.is(r.acks().length, 20);
   const s = r.controller.status().refusals;
   t.deepEqual(s, { acked: 20, suppressed: 110, byCode: { DECODE_ERROR: 130 } });
-  t.true(r.audit.entries.some((e) => e.event === 'refusals_suppressed' && e.count === 90));
+  t.true(r.audit.of('refusals_suppressed').some((e) => e.count === 90));
 });
 
 test('restart: the nonce file refuses a replay of the accepted setpoint', async (t) => {
-  const a = await new SetpointRig().start();
+  const dir = mkdtempSync(join(tmpdir(), 'ln-setpoints-restart-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const a = await new SetpointRig({ stateDir: dir }).start();
   await a.send({ nonce: 7 });
   t.deepEqual(a.ackStates(), ['scheduled']);
-  const dir = a.stateDir;
-  const b = await new SetpointRig({ stateDir: dir }).start();
-  t.teardown(async () => {
-    await b.stop();
-    await a.stop();
+  await a.stop();
+  t.deepEqual(JSON.parse(readFileSync(join(dir, 'setpoint-nonces.json'), 'utf8')), {
+    [TEST_SETPOINT_OPTIONS.issuers[0]!]: 7,
   });
+  const b = await new SetpointRig({ stateDir: dir }).start();
+  t.teardown(() => b.stop());
   await b.send({ nonce: 7 });
   await b.send({ nonce: 8 });
   t.deepEqual(b.ackStates(), ['rejected:SETPOINT_REPLAY', 'scheduled']);
+  t.is(verifyAuditFile(join(dir, 'audit.jsonl')).entries, b.audit.entries.length, 'one chain over both runs');
 });

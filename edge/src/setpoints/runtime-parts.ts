@@ -2,7 +2,7 @@
  * Small stateful helpers of the controller runtime: the PoD meter's latest figures (power, energy counters and
  * their integral), the refusal rate limit (≤ N acks per period, the rest counted), the readback of a write.
  */
-import { isLightNodeError, LightNodeError, type Clock, type ErrorCode } from '@lightnode/protocols';
+import { isLightNodeError, LightNodeError, type Clock } from '@lightnode/protocols';
 import type { Reading } from '../sources/index.js';
 import type { MeterMark, ReadbackResult } from './state.js';
 import type { EssState } from './types.js';
@@ -123,7 +123,7 @@ export function withTimeout<T>(p: Promise<T>, clock: Clock, ms: number, what: st
   return new Promise<T>((resolve, reject) => {
     const cancel = clock.setTimer(ms, () =>
       reject(
-        new LightNodeError('ADAPTER_TIMEOUT' as string as ErrorCode, `${what}: no answer within ${ms} ms`, {
+        new LightNodeError('ADAPTER_TIMEOUT', `${what}: no answer within ${ms} ms`, {
           what,
           ms,
         }),

@@ -220,7 +220,7 @@ export class SetpointController {
   // ---- acks, reports, audit
 
   private audit(event: string, fields: Record<string, unknown>): void {
-    this.o.audit.append(event, fields);
+    this.o.audit.append(`setpoint.${event}`, fields);
   }
 
   private ack(setpointId: string, state: AckState, reason: string, appliedPowerW: number): void {
@@ -250,7 +250,6 @@ export class SetpointController {
   private qos(e: Entry): void {
     const sp = e.sp;
     const windowMs = sp.validUntilMs - sp.validFromMs;
-    const baselineW = (sp as { baselineW?: number }).baselineW ?? 0;
     const delivered = this.pod.energySince(e.startMark);
     const report = {
       version: 1,
@@ -260,11 +259,12 @@ export class SetpointController {
       slotIndex: sp.slotIndex,
       requestedPowerW: sp.activePowerW,
       requestedEnergyWh: Math.round((sp.activePowerW * windowMs) / 3.6e6),
-      baselineEnergyWh: Math.round((baselineW * windowMs) / 3.6e6),
+      baselineEnergyWh: Math.round((sp.baselineW * windowMs) / 3.6e6),
       deliveredEnergyWh: Math.round(delivered.wh),
       atMs: this.o.clock.now(),
     };
-    this.audit('qos', { ...report, deliveredFrom: delivered.from, seq: this.o.queue.nextMessageSeq() });
+    const { atMs: _at, ...fields } = report;
+    this.audit('qos', { ...fields, deliveredFrom: delivered.from, seq: this.o.queue.nextMessageSeq() });
     this.o.queue.enqueueMessage('qos', (seq) => signQosReport({ ...report, seq }, this.o.signer, this.o.domain));
     this.o.onQueued?.();
   }

@@ -3,13 +3,12 @@
  * (each in force in [validFromMs, validUntilMs); a newer one for an overlapping window supersedes the older), and
  * the drive of the setpoint in force (last command, confirmation by readback, failures, fallback).
  */
-import type { AckState, Setpoint } from '@lightnode/protocols';
-import type { ClipReason } from './plan.js';
+import type { AckState, ClipReason, FallbackReason, Setpoint } from '@lightnode/protocols';
 
 export type Nonces = Readonly<Record<string, number>>;
 
 /** Fallback causes (`autonomous` acks): the link down too long, two failed readbacks, the agent stopping. */
-export type FallbackReason = 'LINK_LOST' | 'READBACK_FAILED' | 'AGENT_STOP';
+export type { FallbackReason };
 
 /** PoD meter energy counters at a moment (Wh), and the integral of its power as a fallback. */
 export interface MeterMark {

@@ -9,8 +9,8 @@
  * The device's own revert timer (`revertS` of each command) returns it to autonomous (`autonomousPowerW`).
  * Power in ESS convention: discharge positive.
  */
-import { LightNodeError, type Clock, type ErrorCode } from '@lightnode/protocols';
-import type { EssAdapter, EssState } from '../setpoints/types.js';
+import { LightNodeError, type Clock } from '@lightnode/protocols';
+import type { EssAdapter, EssState } from '../ess/index.js';
 
 export interface FakeEssCommand {
   atMs: number;
@@ -61,9 +61,7 @@ export class FakeEssAdapter implements EssAdapter {
   private gate(what: string): Promise<void> {
     if (this.timeout === 'hang') return new Promise<void>(() => undefined);
     if (this.timeout === 'error')
-      return Promise.reject(
-        new LightNodeError('ADAPTER_TIMEOUT' as string as ErrorCode, `FakeEss ${what}: no answer`, { what }),
-      );
+      return Promise.reject(new LightNodeError('ADAPTER_TIMEOUT', `FakeEss ${what}: no answer`, { what }));
     return Promise.resolve();
   }
 

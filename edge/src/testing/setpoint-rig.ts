@@ -1,30 +1,38 @@
 /**
- * A setpoint controller on fakes, for tests: FakeClock, FakeLink, FakeQueue, FakeEssAdapter, an in-memory audit
- * sink, and a one-node house (PoD = load − PV − battery, its energy counters integrating it) fed to the controller
+ * A setpoint controller on fakes, for tests: FakeClock, FakeLink, FakeQueue, FakeEssAdapter, the audit
+ * log (the real one, in the state directory), and a one-node house (PoD = load − PV − battery, its energy counters integrating it) fed to the controller
  * once per `tick()` as the agent's readings hook would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { privateKeySigner, topicCodecs, type Ack, type QosReport, type Setpoint } from '@lightnode/protocols';
 import { FakeClock, TEST_OPERATOR_KEY, testDomain, testSetpoint, testSigner } from '@lightnode/protocols/testing';
-import { SetpointController, type AuditSink } from '../setpoints/runtime.js';
+import { AuditLog } from '../setpoints/audit.js';
+import { SetpointController } from '../setpoints/runtime.js';
 import type { EssLimits, SetpointsOptions } from '../setpoints/types.js';
 import { FakeEssAdapter } from './fake-ess.js';
 import { FakeLink } from './fake-link.js';
 import type { FakeDisk } from './fake-queue.js';
 import { FakeQueue } from './fake-queue.js';
 
-/** An append-only audit sink in memory (the audit log's API, without the file). */
-export class MemoryAudit implements AuditSink {
-  readonly entries: ({ i: number; event: string } & Record<string, unknown>)[] = [];
-  append(event: string, fields: Record<string, unknown>): { i: number; hash: string } {
-    const i = this.entries.length;
-    this.entries.push({ i, event, ...fields });
-    return { i, hash: `0x${i.toString(16).padStart(64, '0')}` };
+/** The audit file's entries, parsed (`{i, atMs, event, …fields, prev, hash}`). */
+export class AuditReader {
+  constructor(readonly path: string) {}
+  get entries(): ({ i: number; event: string } & Record<string, unknown>)[] {
+    if (!existsSync(this.path)) return [];
+    return readFileSync(this.path, 'utf8')
+      .split('\n')
+      .filter((l) => l)
+      .map((l) => JSON.parse(l) as { i: number; event: string } & Record<string, unknown>);
   }
+  /** The events, without the `setpoint.` prefix. */
   events(): string[] {
-    return this.entries.map((e) => e.event);
+    return this.entries.map((e) => e.event.replace(/^setpoint\./, ''));
+  }
+  /** Entries of one event (without the prefix). */
+  of(event: string): Record<string, unknown>[] {
+    return this.entries.filter((e) => e.event === `setpoint.${event}`);
   }
 }
 
@@ -68,7 +76,8 @@ export class SetpointRig {
   readonly link: FakeLink;
   readonly queue: FakeQueue;
   readonly ess: FakeEssAdapter;
-  readonly audit = new MemoryAudit();
+  readonly audit: AuditReader;
+  readonly auditLog: AuditLog;
   readonly controller: SetpointController;
   readonly stateDir: string;
   loadW: number;
@@ -87,6 +96,8 @@ export class SetpointRig {
     this.stateDir = o.stateDir ?? mkdtempSync(join(tmpdir(), 'ln-setpoints-'));
     this.loadW = o.loadW ?? 2000;
     this.pvW = o.pvW ?? 0;
+    this.audit = new AuditReader(join(this.stateDir, 'audit.jsonl'));
+    this.auditLog = AuditLog.open(this.audit.path, { clock: this.clock });
     this.controller = new SetpointController({
       clock: this.clock,
       link: this.link,
@@ -98,7 +109,7 @@ export class SetpointRig {
       options: { ...TEST_SETPOINT_OPTIONS, ...o.options },
       limits: { ...TEST_ESS_LIMITS, ...o.limits },
       adapter: this.ess,
-      audit: this.audit,
+      audit: this.auditLog,
     });
   }
 
@@ -171,6 +182,7 @@ export class SetpointRig {
     const s = this.controller.stop();
     await this.clock.advance(this.controller ? 10_000 : 0);
     await s;
+    this.auditLog.close();
     if (this.ownDir) rmSync(this.stateDir, { recursive: true, force: true });
   }
 }
