@@ -7,23 +7,18 @@
 import { join } from 'node:path';
 import {
   isLightNodeError,
-  signAck,
-  signQosReport,
   silentLogger,
   type AckState,
-  type Clock,
-  type Eip712Domain,
   type LightNodeError,
   type Logger,
   type SignedSetpoint,
-  type Signer,
 } from '@lightnode/protocols';
-import type { Link } from '../link/link.js';
 import type { Reading } from '../sources/index.js';
-import type { DurableQueue } from '../store/index.js';
 import { checkSetpoint, setpointIdOf, ZERO_ID, type RefusalCode } from './checks.js';
 import { NONCE_FILE, readNonces, writeNonces } from './nonce-file.js';
 import { planCommand, type Plan } from './plan.js';
+import { Outbound } from './outbound.js';
+import { newStatus, type ControllerOptions, type ControllerStatus } from './runtime-types.js';
 import { PodMeter, readback, RefusalLimiter, withTimeout } from './runtime-parts.js';
 import {
   accept,
@@ -38,44 +33,10 @@ import {
   type FallbackReason,
   type Nonces,
 } from './state.js';
-import type { EssAdapter, EssLimits, EssState, SetpointsOptions } from './types.js';
+import type { EssAdapter, EssState } from './types.js';
 
-/** The audit log as the controller uses it (`AuditLog` of audit.ts): a synchronous, durable append. */
-export interface AuditSink {
-  append(event: string, fields: Record<string, unknown>): { i: number; hash: string };
-}
-
-export interface ControllerOptions {
-  clock: Clock;
-  logger?: Logger;
-  link: Link;
-  queue: DurableQueue;
-  signer: Signer;
-  domain: Eip712Domain;
-  podId: string;
-  stateDir: string;
-  options: SetpointsOptions;
-  limits: EssLimits;
-  adapter: EssAdapter;
-  audit: AuditSink;
-  /** How often the readback reads the asset, ms (the asset's `pollMs`). Default 1000. */
-  pollMs?: number;
-  /** Called after an ack or report was queued (the agent ships at once). */
-  onQueued?: () => void;
-}
-
-export interface ControllerStatus {
-  inForce?: { setpointId: string; activePowerW: number; validFromMs: number; validUntilMs: number; commandW?: number };
-  scheduled: number;
-  lastAck?: { setpointId: string; state: AckState; reason: string; atMs: number };
-  refusals: { acked: number; suppressed: number; byCode: Partial<Record<RefusalCode, number>> };
-  link: { lost: boolean; downSinceMs?: number };
-  commands: number;
-  readbackFailures: number;
-  fallbacks: Partial<Record<FallbackReason, number>>;
-  adapterErrors: number;
-  lastAdapterError?: { code: string; message: string };
-}
+export type { AuditSink } from './outbound.js';
+export type { ControllerOptions, ControllerStatus } from './runtime-types.js';
 
 const START_TIMEOUT_MS = 60_000;
 
@@ -94,21 +55,15 @@ export class SetpointController {
   private readonly limiter: RefusalLimiter;
   private readonly log: Logger;
   private readonly noncePath: string;
-  private readonly s: ControllerStatus = {
-    scheduled: 0,
-    refusals: { acked: 0, suppressed: 0, byCode: {} },
-    link: { lost: false },
-    commands: 0,
-    readbackFailures: 0,
-    fallbacks: {},
-    adapterErrors: 0,
-  };
+  private readonly out: Outbound;
+  private readonly s = newStatus();
 
   constructor(private readonly o: ControllerOptions) {
     this.log = (o.logger ?? silentLogger).child({ component: 'setpoints' });
     this.noncePath = join(o.stateDir, NONCE_FILE);
     this.pod = new PodMeter();
     this.limiter = new RefusalLimiter(10, 1000);
+    this.out = new Outbound(o);
   }
 
   /** Loads the nonces, subscribes to `setpoint`, starts the adapter (a failing start is logged, not fatal). */
@@ -220,53 +175,15 @@ export class SetpointController {
   // ---- acks, reports, audit
 
   private audit(event: string, fields: Record<string, unknown>): void {
-    this.o.audit.append(`setpoint.${event}`, fields);
+    this.out.audit(event, fields);
   }
 
   private ack(setpointId: string, state: AckState, reason: string, appliedPowerW: number): void {
-    const atMs = this.o.clock.now();
-    const seq = this.o.queue.nextMessageSeq();
-    this.audit('ack', { setpointId, state, reason, appliedPowerW, seq });
-    this.o.queue.enqueueMessage('ack', (s) =>
-      signAck(
-        {
-          version: 1,
-          setpointId,
-          deviceId: this.o.signer.address,
-          state,
-          reason,
-          appliedPowerW: Math.round(appliedPowerW),
-          atMs,
-          seq: s,
-        },
-        this.o.signer,
-        this.o.domain,
-      ),
-    );
-    this.s.lastAck = { setpointId, state, reason, atMs };
-    this.o.onQueued?.();
+    this.s.lastAck = this.out.ack(setpointId, state, reason, appliedPowerW);
   }
 
   private qos(e: Entry): void {
-    const sp = e.sp;
-    const windowMs = sp.validUntilMs - sp.validFromMs;
-    const delivered = this.pod.energySince(e.startMark);
-    const report = {
-      version: 1,
-      setpointId: sp.id,
-      deviceId: this.o.signer.address,
-      podId: sp.podId,
-      slotIndex: sp.slotIndex,
-      requestedPowerW: sp.activePowerW,
-      requestedEnergyWh: Math.round((sp.activePowerW * windowMs) / 3.6e6),
-      baselineEnergyWh: Math.round((sp.baselineW * windowMs) / 3.6e6),
-      deliveredEnergyWh: Math.round(delivered.wh),
-      atMs: this.o.clock.now(),
-    };
-    const { atMs: _at, ...fields } = report;
-    this.audit('qos', { ...fields, deliveredFrom: delivered.from, seq: this.o.queue.nextMessageSeq() });
-    this.o.queue.enqueueMessage('qos', (seq) => signQosReport({ ...report, seq }, this.o.signer, this.o.domain));
-    this.o.onQueued?.();
+    this.out.qos(e.sp, this.pod.energySince(e.startMark));
   }
 
   /** An adapter call, ADAPTER_TIMEOUT when it does not answer within readbackTimeoutMs. */

@@ -1,0 +1,83 @@
+/**
+ * What the controller sends: every step to the audit log (`setpoint.<event>`), and the signed acks and QoS reports
+ * through the durable queue — each audited (with the message seq it gets) before it is queued.
+ */
+import {
+  signAck,
+  signQosReport,
+  type AckState,
+  type Clock,
+  type Eip712Domain,
+  type Setpoint,
+  type Signer,
+} from '@lightnode/protocols';
+import type { DurableQueue } from '../store/index.js';
+
+/** The audit log as the controller uses it (`AuditLog` of audit.ts): a synchronous, durable append. */
+export interface AuditSink {
+  append(event: string, fields: Record<string, unknown>): { i: number; hash: string };
+}
+
+export interface OutboundDeps {
+  clock: Clock;
+  queue: DurableQueue;
+  signer: Signer;
+  domain: Eip712Domain;
+  audit: AuditSink;
+  /** Called after an ack or report was queued (the agent ships at once). */
+  onQueued?: () => void;
+}
+
+export class Outbound {
+  constructor(private readonly d: OutboundDeps) {}
+
+  audit(event: string, fields: Record<string, unknown>): void {
+    this.d.audit.append(`setpoint.${event}`, fields);
+  }
+
+  /** Audits, signs and queues an ack; `appliedPowerW` is the PoD level (W, import +), rounded. */
+  ack(
+    setpointId: string,
+    state: AckState,
+    reason: string,
+    appliedPowerW: number,
+  ): { setpointId: string; state: AckState; reason: string; atMs: number } {
+    const { clock, queue, signer, domain } = this.d;
+    const atMs = clock.now();
+    const applied = Math.round(appliedPowerW) + 0;
+    this.audit('ack', { setpointId, state, reason, appliedPowerW: applied, seq: queue.nextMessageSeq() });
+    queue.enqueueMessage('ack', (seq) =>
+      signAck(
+        { version: 1, setpointId, deviceId: signer.address, state, reason, appliedPowerW: applied, atMs, seq },
+        signer,
+        domain,
+      ),
+    );
+    this.d.onQueued?.();
+    return { setpointId, state, reason, atMs };
+  }
+
+  /**
+   * The QoS report after the window: requested = activePowerW · window, baseline = baselineW · window, delivered =
+   * the PoD meter's import − export over the window (`delivered.wh`), all Wh rounded.
+   */
+  qos(sp: Setpoint, delivered: { wh: number; from: string }): void {
+    const { clock, queue, signer, domain } = this.d;
+    const windowMs = sp.validUntilMs - sp.validFromMs;
+    const fields = {
+      version: 1,
+      setpointId: sp.id,
+      deviceId: signer.address,
+      podId: sp.podId,
+      slotIndex: sp.slotIndex,
+      requestedPowerW: sp.activePowerW,
+      requestedEnergyWh: Math.round((sp.activePowerW * windowMs) / 3.6e6) + 0,
+      baselineEnergyWh: Math.round((sp.baselineW * windowMs) / 3.6e6) + 0,
+      deliveredEnergyWh: Math.round(delivered.wh) + 0,
+    };
+    const atMs = clock.now();
+    this.audit('qos', { ...fields, deliveredFrom: delivered.from, seq: queue.nextMessageSeq() });
+    queue.enqueueMessage('qos', (seq) => signQosReport({ ...fields, atMs, seq }, signer, domain));
+    this.d.onQueued?.();
+  }
+}
