@@ -6,13 +6,16 @@
  */
 import { mkdirSync } from 'node:fs';
 import { silentLogger, type AgentConfig, type Clock, type Logger, type StatusDocument } from '@lightnode/protocols';
+import type { EssAdapter } from '../ess/index.js';
 import type { Link } from '../link/link.js';
+import type { AuditLog } from '../setpoints/audit.js';
+import type { SetpointController } from '../setpoints/runtime.js';
 import type { MeterSource } from '../sources/index.js';
 import type { Store } from '../store/index.js';
 import { AgentLoop, type ReadingsListener } from './loop.js';
 import { StatusServer, statusDetails, statusDocument, statusLine, type StatusParts } from './status.js';
 import { SystemdNotifier, type NotifySink } from './systemd.js';
-import { wireAgent, type AgentParts } from './wiring.js';
+import { wireAgent, wireSetpoints, type AgentParts } from './wiring.js';
 
 export interface AgentDeps {
   clock: Clock;
@@ -24,12 +27,16 @@ export interface AgentDeps {
   /** systemd: a notifier (its rules, WATCHDOG_USEC), or only its sink (then `process.env` gives WATCHDOG_USEC). */
   notifier?: SystemdNotifier | NotifySink | null;
   random?: () => number;
+  /** Replace the configured ESS adapters (tests: FakeEssAdapter), in `assets[]` order. */
+  essAdapters?: EssAdapter[];
 }
 
 export class Agent {
   private parts: AgentParts | null = null;
   private loop: AgentLoop | null = null;
   private statusServer: StatusServer | null = null;
+  /** The setpoint controller and its audit log, when `setpoints` is configured. */
+  private setpoints: { controller: SetpointController; audit: AuditLog; unhook: () => void } | null = null;
   private readonly systemd: SystemdNotifier;
   private readonly log: Logger;
   private cancelStatus: (() => void) | null = null;
@@ -77,6 +84,7 @@ export class Agent {
     });
     this.loop = loop;
     for (const fn of this.listeners.keys()) this.listeners.set(fn, loop.onReadings(fn));
+    await this.startSetpoints(p, loop);
     p.link.onConnect(() => {
       loop.shipper.reset();
       void this.publishStatus();
@@ -95,6 +103,24 @@ export class Agent {
       this.cancelStatus = this.deps.clock.setTimer(every, tick);
     };
     this.cancelStatus = this.deps.clock.setTimer(every, tick);
+  }
+
+  /** The setpoint controller (after the store and the link, before the link starts): fed by the readings hook. */
+  private async startSetpoints(p: AgentParts, loop: AgentLoop): Promise<void> {
+    const sp = wireSetpoints(this.config, p, { ...this.deps, logger: this.log }, () => loop.ship());
+    if (!sp) return;
+    await sp.controller.start();
+    const unhook = this.onReadings((readings) => sp.controller.onReadings(readings));
+    this.setpoints = { ...sp, unhook };
+  }
+
+  /** Releases the asset (`autonomous`, AGENT_STOP, queued to be drained) and closes the audit log. */
+  private async stopSetpoints(): Promise<void> {
+    const sp = this.setpoints;
+    if (!sp) return;
+    sp.unhook();
+    await sp.controller.stop();
+    sp.audit.close();
   }
 
   /** Readings of each cycle, called after its commit (also when the commit failed: the control loop still sees them). */
@@ -132,6 +158,7 @@ export class Agent {
       systemd: this.systemd,
       now: () => this.deps.clock.now(),
       startedMs: this.startedMs,
+      ...(this.setpoints ? { setpoints: this.setpoints.controller } : {}),
     };
   }
 
@@ -163,6 +190,7 @@ export class Agent {
     this.cancelStatus?.();
     try {
       await loop.stopPolling();
+      await this.stopSetpoints();
       if (p.link.state === 'connected') await loop.drain(opts.drainMs ?? 0);
       else p.store.sealDue(true);
     } catch (e) {

@@ -22,6 +22,8 @@ export interface StatusParts {
   systemd: SystemdNotifier;
   now: () => number;
   startedMs: number;
+  /** The setpoint controller, when configured (`details.setpoints`). */
+  setpoints?: { status(): unknown };
 }
 
 type Alarm = NonNullable<StatusDocument['alarms']>[number];
@@ -112,6 +114,7 @@ export function statusDetails(p: StatusParts, extra: Record<string, unknown> = {
     link: ls,
     uplinkBytes: { out: ls.bytesOut, in: ls.bytesIn },
     systemd: p.systemd.stats(),
+    ...(p.setpoints ? { setpoints: p.setpoints.status() } : {}),
     ...extra,
   };
 }

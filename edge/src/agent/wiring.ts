@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import {
   builtinProfiles,
   chain2Roles,
+  LightNodeError,
   lightNodeDomain,
   type AgentConfig,
   type Clock,
@@ -19,6 +20,9 @@ import { MqttLink, type Link, type MqttLinkOptions } from '../link/index.js';
 import { ModbusLine, ModbusMeter, ModbusSerialTransport } from '../modbus/index.js';
 import { AlfaSource, Chain2MeterSource, ModbusMeterSource, type MeterSource } from '../sources/index.js';
 import { SqliteStore, type Store } from '../store/index.js';
+import { createEssAdapter, type EssAdapter } from '../ess/index.js';
+import { AuditLog } from '../setpoints/audit.js';
+import { SetpointController } from '../setpoints/runtime.js';
 
 export interface AgentParts {
   signer: Signer;
@@ -39,6 +43,8 @@ export interface WiringDeps {
   store?: Store;
   link?: Link;
   random?: () => number;
+  /** Replace the configured ESS adapters (tests: FakeEssAdapter), in `assets[]` order. */
+  essAdapters?: EssAdapter[];
 }
 
 export function wireAgent(c: AgentConfig, deps: WiringDeps): AgentParts {
@@ -76,16 +82,7 @@ function openStore(c: AgentConfig, signer: Signer, deps: WiringDeps): Store {
 function modbusSources(c: AgentConfig, deps: WiringDeps, lines: ModbusLine[]): MeterSource[] {
   const profiles = builtinProfiles();
   return c.lines.flatMap((l) => {
-    const transport = new ModbusSerialTransport(
-      'tcp' in l.transport ? { tcp: l.transport.tcp } : { rtu: l.transport.rtu },
-    );
-    const line = new ModbusLine(transport, {
-      clock: deps.clock,
-      logger: deps.logger,
-      ...('rtu' in l.transport ? { baud: l.transport.rtu.baud } : {}),
-      ...(l.interFrameGapMs !== undefined ? { interFrameGapMs: l.interFrameGapMs } : {}),
-      ...(deps.random ? { random: deps.random } : {}),
-    });
+    const line = openLine(l, deps);
     lines.push(line);
     return l.meters.map((m) => {
       const profile = profiles.get(m.profile);
@@ -106,6 +103,64 @@ function modbusSources(c: AgentConfig, deps: WiringDeps, lines: ModbusLine[]): M
       });
     });
   });
+}
+
+function openLine(l: AgentConfig['lines'][number], deps: WiringDeps): ModbusLine {
+  const transport = new ModbusSerialTransport(
+    'tcp' in l.transport ? { tcp: l.transport.tcp } : { rtu: l.transport.rtu },
+  );
+  return new ModbusLine(transport, {
+    clock: deps.clock,
+    logger: deps.logger,
+    ...('rtu' in l.transport ? { baud: l.transport.rtu.baud } : {}),
+    ...(l.interFrameGapMs !== undefined ? { interFrameGapMs: l.interFrameGapMs } : {}),
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+}
+
+/**
+ * The setpoint controller, when `setpoints` is configured: it drives the first ESS asset (its adapter from
+ * `createEssAdapter`, or `deps.essAdapters`), writes `<stateDir>/audit.jsonl` and `setpoint-nonces.json`, queues its
+ * acks and QoS reports in the store. Built after the store and the link; `onQueued` ships at once. A line an asset
+ * names is the meters' line (one bus scheduler), opened here when the sources were replaced.
+ */
+export function wireSetpoints(
+  c: AgentConfig,
+  p: AgentParts,
+  deps: WiringDeps,
+  onQueued: () => void,
+): { controller: SetpointController; audit: AuditLog } | null {
+  const asset = c.assets.find((a) => a.kind === 'ess');
+  if (!c.setpoints || !asset) return null;
+  const line = (name: string): ModbusLine => {
+    const i = c.lines.findIndex((l) => l.name === name);
+    if (i < 0) throw new LightNodeError('CONFIG_INVALID', `lines: no line named ${JSON.stringify(name)}`, { name });
+    if (p.lines.length === c.lines.length) return p.lines[i]!; // the meters' own line (built in config order)
+    const opened = openLine(c.lines[i]!, deps);
+    p.lines.push(opened);
+    return opened;
+  };
+  const adapter =
+    deps.essAdapters?.[c.assets.indexOf(asset)] ??
+    createEssAdapter(asset, { clock: deps.clock, logger: deps.logger, line, profiles: builtinProfiles() });
+  const audit = AuditLog.open(join(c.stateDir, 'audit.jsonl'), { clock: deps.clock, logger: deps.logger });
+  const controller = new SetpointController({
+    clock: deps.clock,
+    logger: deps.logger,
+    link: p.link,
+    queue: p.store,
+    signer: p.signer,
+    domain: lightNodeDomain(c.chain.chainId, c.chain.keyRegister),
+    podId: c.podId,
+    stateDir: c.stateDir,
+    options: c.setpoints,
+    limits: asset.limits,
+    adapter,
+    audit,
+    pollMs: asset.pollMs,
+    onQueued,
+  });
+  return { controller, audit };
 }
 
 function chain2Sources(c: AgentConfig, deps: WiringDeps): MeterSource[] {

@@ -4,9 +4,9 @@
  * file, never a torn one. Written before the accepted setpoint's first ack is queued (a replay after a restart is
  * refused).
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { LightNodeError } from '@lightnode/protocols';
+import { writeFileDurably } from '../store/index.js';
 import type { Nonces } from './state.js';
 
 export const NONCE_FILE = 'setpoint-nonces.json';
@@ -29,19 +29,5 @@ export function readNonces(path: string): Nonces {
 }
 
 export function writeNonces(path: string, n: Nonces): void {
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, JSON.stringify(n) + '\n');
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  const dfd = openSync(dirname(path), 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
+  writeFileDurably(path, JSON.stringify(n) + '\n');
 }

@@ -40,10 +40,15 @@ export function readSeqFile(path: string): SeqReservation | null {
 }
 
 export function writeSeqFile(path: string, r: SeqReservation): void {
+  writeFileDurably(path, JSON.stringify({ v: 1, ...r }) + '\n');
+}
+
+/** Writes `text` to `path` atomically and durably: a temporary file, fsync, rename over `path`, fsync of the directory. */
+export function writeFileDurably(path: string, text: string): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeSync(fd, JSON.stringify({ v: 1, ...r }) + '\n');
+    writeSync(fd, text);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

@@ -6,7 +6,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { privateKeySigner, topicCodecs, type Ack, type QosReport, type Setpoint } from '@lightnode/protocols';
+import {
+  privateKeySigner,
+  setpointsSchema,
+  topicCodecs,
+  type Ack,
+  type QosReport,
+  type Setpoint,
+} from '@lightnode/protocols';
 import { FakeClock, TEST_OPERATOR_KEY, testDomain, testSetpoint, testSigner } from '@lightnode/protocols/testing';
 import { AuditLog } from '../setpoints/audit.js';
 import { SetpointController } from '../setpoints/runtime.js';
@@ -36,15 +43,10 @@ export class AuditReader {
   }
 }
 
-export const TEST_SETPOINT_OPTIONS: SetpointsOptions = {
+/** `config.setpoints` with its defaults, the test operator the one issuer. */
+export const TEST_SETPOINT_OPTIONS: SetpointsOptions = setpointsSchema.parse({
   issuers: [privateKeySigner(TEST_OPERATOR_KEY).address],
-  maxLeadMs: 172_800_000,
-  linkLossMs: 120_000,
-  revertS: 60,
-  refreshMs: 20_000,
-  readbackToleranceW: 100,
-  readbackTimeoutMs: 5000,
-};
+});
 
 export const TEST_ESS_LIMITS: EssLimits = {
   maxDischargeW: 3000,
