@@ -8,3 +8,11 @@ export * from './chain2/index.js';
 export * from './sources/index.js';
 export * from './ess/index.js';
 export * from './setpoints/audit.js';
+export {
+  SetpointController,
+  type AuditSink,
+  type ControllerOptions,
+  type ControllerStatus,
+} from './setpoints/runtime.js';
+export { checkSetpoint, setpointIdOf, type CheckOutcome, type RefusalCode } from './setpoints/checks.js';
+export { commandBounds, planCommand, type Plan, type PlanInput } from './setpoints/plan.js';

@@ -9,7 +9,7 @@ import {
   isLightNodeError,
   silentLogger,
   type AckState,
-  type LightNodeError,
+  LightNodeError,
   type Logger,
   type SignedSetpoint,
 } from '@lightnode/protocols';
@@ -144,8 +144,16 @@ export class SetpointController {
     for (const step of out.steps) this.audit('check', { setpointId: setpointIdOf(m.message), ...step });
     if (!out.ok) return this.refuse(out.code, out.setpointId, out.message);
     const sp = out.setpoint;
-    this.nonces = advanceNonce(this.nonces, sp.issuer, sp.nonce);
-    writeNonces(this.noncePath, this.nonces);
+    const nonces = advanceNonce(this.nonces, sp.issuer, sp.nonce);
+    try {
+      writeNonces(this.noncePath, nonces);
+    } catch (e) {
+      // not accepted without its nonce on disk (a replay after a restart must stay refused): no ack, the issuer resends
+      this.audit('nonce_write_failed', { setpointId: sp.id, error: (e as Error).message });
+      this.log.error('setpoint nonce file not written: setpoint dropped', { error: (e as Error).message });
+      return;
+    }
+    this.nonces = nonces;
     const { entries, superseded } = accept(this.entries, sp);
     this.entries = entries;
     for (const x of superseded) {
@@ -332,7 +340,7 @@ export class SetpointController {
     });
     this.audit('readback', { setpointId: e.sp.id, commandW: plan.commandW, ...r });
     if (!r.ok) {
-      if (r.code === 'ADAPTER_TIMEOUT') this.adapterError(new Error(r.message));
+      if (r.code === 'ADAPTER_TIMEOUT') this.adapterError(new LightNodeError('ADAPTER_TIMEOUT', r.message));
       return this.failed(e, plan, r);
     }
     const next = afterReadback(this.drive, r, plan, forceAck);
