@@ -157,14 +157,14 @@ test('link down > linkLossMs → autonomous LINK_LOST within linkLossMs + one cy
 
 test('the window end: expired, released, QoS report with requested, baseline and delivered energies', async (t) => {
   const r = await rig(t, { loadW: 2000 });
-  await r.send({ nonce: 1, activePowerW: -1000 });
+  await r.send({ nonce: 1, activePowerW: -1000, baselineW: 1800 });
   await r.tick(900);
   await r.tick(1);
   t.deepEqual(r.ackStates(), ['received', 'applied', 'expired']);
   t.is(r.ess.releases, 1);
   const [q] = r.reports();
   t.truthy(q);
-  t.like(q, { requestedPowerW: -1000, requestedEnergyWh: -250, baselineEnergyWh: 0, slotIndex: 50 });
+  t.like(q, { requestedPowerW: -1000, requestedEnergyWh: -250, baselineEnergyWh: 450, slotIndex: 50 });
   // the PoD held −1000 W for the window (the first cycle at 2000 W before the write lands)
   t.true(Math.abs(q!.deliveredEnergyWh - -250) <= 2, `delivered ${q!.deliveredEnergyWh}`);
   const ev = r.audit.events();
