@@ -161,6 +161,10 @@ test('a garbage flood: at most 10 refusals acked per second, the rest counted in
   const s = r.controller.status().refusals;
   t.deepEqual(s, { acked: 20, suppressed: 110, byCode: { DECODE_ERROR: 130 } });
   t.true(r.audit.of('refusals_suppressed').some((e) => e.count === 90));
+  t.is(r.audit.of('message').length, 20, 'suppressed garbage is counted, not written to the audit log');
+  // a valid setpoint in the middle of a flood is still accepted and acked
+  await r.send({ nonce: 1 });
+  t.is(r.acks().at(-1)?.state, 'scheduled');
 });
 
 test('restart: the nonce file refuses a replay of the accepted setpoint', async (t) => {

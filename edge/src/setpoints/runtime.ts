@@ -71,7 +71,7 @@ export class SetpointController {
     this.nonces = readNonces(this.noncePath);
     this.unsubscribe = this.o.link.subscribe('setpoint', {
       onMessage: (m) => this.onMessage(m),
-      onInvalid: (e) => this.onInvalid(e),
+      onInvalid: (e, raw) => this.onInvalid(e, raw),
     });
     // discovery may take a while: on the adapter chain, not holding the agent's start
     void this.enqueueOp(() =>
@@ -124,15 +124,16 @@ export class SetpointController {
 
   // ---- inbound
 
-  private onInvalid(e: LightNodeError): void {
-    this.audit('message', { valid: false, error: e.code });
-    this.refuse(e.code === 'SCHEMA_INVALID' ? 'SCHEMA_INVALID' : 'DECODE_ERROR', ZERO_ID, e.message);
+  private onInvalid(e: LightNodeError, raw: Uint8Array): void {
+    const code = e.code === 'SCHEMA_INVALID' ? 'SCHEMA_INVALID' : 'DECODE_ERROR';
+    this.refuse(code, ZERO_ID, e.message, () =>
+      this.audit('message', { valid: false, bytes: raw.length, error: e.message }),
+    );
   }
 
   private onMessage(m: SignedSetpoint): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    this.audit('message', { setpointId: setpointIdOf(m.message), message: m.message, signature: m.signature });
     const out = checkSetpoint(m, {
       domain: this.o.domain,
       issuers: this.o.options.issuers.map((x) => x.toLowerCase()),
@@ -141,8 +142,14 @@ export class SetpointController {
       nowMs: now,
       lastNonce: (issuer) => this.nonces[issuer],
     });
-    for (const step of out.steps) this.audit('check', { setpointId: setpointIdOf(m.message), ...step });
-    if (!out.ok) return this.refuse(out.code, out.setpointId, out.message);
+    // the message and each check, audited before the ack (a refusal suppressed by the rate limit is only counted)
+    const auditSteps = (): void => {
+      const setpointId = setpointIdOf(m.message);
+      this.audit('message', { setpointId, message: m.message, signature: m.signature });
+      for (const step of out.steps) this.audit('check', { setpointId, ...step });
+    };
+    if (!out.ok) return this.refuse(out.code, out.setpointId, out.message, auditSteps);
+    auditSteps();
     const sp = out.setpoint;
     const nonces = advanceNonce(this.nonces, sp.issuer, sp.nonce);
     try {
@@ -167,7 +174,7 @@ export class SetpointController {
     this.requestCycle();
   }
 
-  private refuse(code: RefusalCode, setpointId: string, message: string): void {
+  private refuse(code: RefusalCode, setpointId: string, message: string, auditSteps: () => void): void {
     this.s.refusals.byCode[code] = (this.s.refusals.byCode[code] ?? 0) + 1;
     const gate = this.limiter.take(this.o.clock.monotonic());
     if (gate.suppressedBefore) this.audit('refusals_suppressed', { count: gate.suppressedBefore });
@@ -175,6 +182,7 @@ export class SetpointController {
       this.s.refusals.suppressed++;
       return;
     }
+    auditSteps();
     this.s.refusals.acked++;
     this.log.warn('setpoint refused', { code, setpointId, message });
     this.ack(setpointId, 'rejected', code, 0);
