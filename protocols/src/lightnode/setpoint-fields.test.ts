@@ -31,7 +31,7 @@ for (const [name, mutate, re] of cases)
     mutate(m);
     const e = t.throws(() => checkSetpointFields(m));
     t.true(isLightNodeError(e, 'SCHEMA_INVALID'));
-    t.regex(e!.message, re);
+    t.regex(e.message, re);
   });
 
 test('not an object → SCHEMA_INVALID', (t) => {
