@@ -5,12 +5,10 @@
  */
 import test from 'ava';
 import mqtt from 'mqtt';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import {
   VECTOR_CHAIN_ID,
   VECTOR_VERIFYING_CONTRACT,
@@ -25,13 +23,12 @@ import {
   type LightNodeError,
   type SignedSetpoint,
 } from '@lightnode/protocols';
-import { FakeClock, TEST_OPERATOR_KEY, testSetpoint } from '@lightnode/protocols/testing';
+import { FakeClock, TEST_OPERATOR_KEY, runLightnode, testSetpoint } from '@lightnode/protocols/testing';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker.js';
 import { freePort } from '../chain/anvil.js';
 import { publishSetpoint, setpointId } from '../operator/setpoint.js';
 import group from './setpoint.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const DEVICE = '0x' + '11'.repeat(20);
 const OTHER = '0x' + '22'.repeat(20);
 const POD = 'IT002E61899978';
@@ -247,17 +244,7 @@ test('a broker that accepts TCP but never answers: UPLINK_CONNECT at the bound (
 
 test('through the bin: an unreachable broker exits 1 with UPLINK_CONNECT and no stack; a usage error exits 2', async (t) => {
   const port = await freePort();
-  const bin = (args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
-    new Promise((resolve) => {
-      const c = spawn(process.execPath, [join(ROOT, 'bin', 'lightnode.mjs'), 'setpoint', 'send', ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      c.on('exit', (code) => resolve({ code, out, err }));
-    });
+  const bin = (args: string[]) => runLightnode(['setpoint', 'send', ...args]);
   const [down, usage] = await Promise.all([
     bin([...replace(base(), '--broker', `mqtt://127.0.0.1:${port}`), '--timeout', '5000']),
     bin(replace(base(), '--target-w', 'lots')),
