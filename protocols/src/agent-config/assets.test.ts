@@ -1,5 +1,5 @@
 // Agent config: setpoints and assets (defaults, the cross-field rules, CONFIG_INVALID naming the key).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { isLightNodeError } from '../errors.js';
 import { parseAgentConfig } from './schema.js';
 
@@ -26,7 +26,7 @@ const site = (over: Record<string, unknown> = {}) => ({
   assets: [{ id: 'battery', kind: 'ess', adapter: { sunspec: { line: 'bus' } }, limits }],
   ...over,
 });
-const invalid = (doc: unknown, path: RegExp) => (t: import('ava').ExecutionContext) => {
+const invalid = (doc: unknown, path: RegExp) => (t: ExecutionContext) => {
   const e = t.throws(() => parseAgentConfig(doc, 'site.json'));
   t.true(isLightNodeError(e, 'CONFIG_INVALID'), String(e));
   t.regex(e.message, path);
