@@ -1,15 +1,24 @@
 // `lightnode audit verify` through the real bin: exit codes, JSON and human output, no stack traces.
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeClock, runLightnode } from '@lightnode/protocols/testing';
+import { fileURLToPath } from 'node:url';
+import { FakeClock } from '@lightnode/protocols/testing';
 import { AuditLog } from '../setpoints/audit.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ln-audit-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-const lightnode = runLightnode;
+const BIN = fileURLToPath(new URL('../../../bin/lightnode.mjs', import.meta.url));
+/** `lightnode ...args` (the real bin) to its exit: code, stdout, stderr. */
+const lightnode = (args: string[]): Promise<{ code: number; out: string; err: string }> =>
+  new Promise((resolve) =>
+    execFile(process.execPath, [BIN, ...args], (e, out, err) =>
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err }),
+    ),
+  );
 
 function makeLog(name: string, count: number): { path: string; lastHash: string } {
   const path = join(dir, name);

@@ -3,4 +3,3 @@ export { FakeClock } from './fake-clock.js';
 export { memoryLogger } from '../log.js';
 export * from '../lightnode/testkit.js';
 export { buildVectors } from '../lightnode/vectors.js';
-export { LIGHTNODE_BIN, runLightnode } from './run-cli.js';
