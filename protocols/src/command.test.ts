@@ -35,8 +35,18 @@ test('parseFlags takes a negative number after a flag that takes a value as its 
   t.is(flagInt(p, 'target-w', '', -10_000, 10_000), -2500);
   t.is(parseFlags(['--target-w', '-1.5e3'], spec, '').values['target-w'], '-1.5e3');
   // not after a boolean flag, nor a non-number
-  t.true(isLightNodeError(t.throws(() => parseFlags(['--json', '-5'], spec, '', false)), 'USAGE'));
-  t.true(isLightNodeError(t.throws(() => parseFlags(['--target-w', '-x'], spec, '')), 'USAGE'));
+  t.true(
+    isLightNodeError(
+      t.throws(() => parseFlags(['--json', '-5'], spec, '', false)),
+      'USAGE',
+    ),
+  );
+  t.true(
+    isLightNodeError(
+      t.throws(() => parseFlags(['--target-w', '-x'], spec, '')),
+      'USAGE',
+    ),
+  );
 });
 
 test('parseHostPort accepts host:port and [v6]:port, rejects garbage', (t) => {

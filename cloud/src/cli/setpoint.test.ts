@@ -4,12 +4,12 @@
  * naming the flag; an unreachable or silent broker is UPLINK_CONNECT within the bound.
  */
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import mqtt from 'mqtt';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   VECTOR_CHAIN_ID,
@@ -31,7 +31,14 @@ import { freePort } from '../chain/anvil.js';
 import { publishSetpoint, setpointId } from '../operator/setpoint.js';
 import group from './setpoint.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const BIN = fileURLToPath(new URL('../../../bin/lightnode.mjs', import.meta.url));
+/** `lightnode ...args` (the real bin) to its exit: code, stdout, stderr. */
+const lightnode = (args: string[]): Promise<{ code: number; out: string; err: string }> =>
+  new Promise((resolve) =>
+    execFile(process.execPath, [BIN, ...args], (e, out, err) =>
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err }),
+    ),
+  );
 const DEVICE = '0x' + '11'.repeat(20);
 const OTHER = '0x' + '22'.repeat(20);
 const POD = 'IT002E61899978';
@@ -247,17 +254,7 @@ test('a broker that accepts TCP but never answers: UPLINK_CONNECT at the bound (
 
 test('through the bin: an unreachable broker exits 1 with UPLINK_CONNECT and no stack; a usage error exits 2', async (t) => {
   const port = await freePort();
-  const bin = (args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
-    new Promise((resolve) => {
-      const c = spawn(process.execPath, [join(ROOT, 'bin', 'lightnode.mjs'), 'setpoint', 'send', ...args], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      c.on('exit', (code) => resolve({ code, out, err }));
-    });
+  const bin = (args: string[]) => lightnode(['setpoint', 'send', ...args]);
   const [down, usage] = await Promise.all([
     bin([...replace(base(), '--broker', `mqtt://127.0.0.1:${port}`), '--timeout', '5000']),
     bin(replace(base(), '--target-w', 'lots')),

@@ -1,29 +1,24 @@
 // `lightnode audit verify` through the real bin: exit codes, JSON and human output, no stack traces.
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FakeClock } from '@lightnode/protocols/testing';
 import { AuditLog } from '../setpoints/audit.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'ln-audit-cli-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-function lightnode(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [join(ROOT, 'bin', 'lightnode.mjs'), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    c.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const BIN = fileURLToPath(new URL('../../../bin/lightnode.mjs', import.meta.url));
+/** `lightnode ...args` (the real bin) to its exit: code, stdout, stderr. */
+const lightnode = (args: string[]): Promise<{ code: number; out: string; err: string }> =>
+  new Promise((resolve) =>
+    execFile(process.execPath, [BIN, ...args], (e, out, err) =>
+      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, out, err }),
+    ),
+  );
 
 function makeLog(name: string, count: number): { path: string; lastHash: string } {
   const path = join(dir, name);

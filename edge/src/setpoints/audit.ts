@@ -250,7 +250,7 @@ export class AuditLog {
           e = undefined;
         }
         const o = e as { i?: unknown } | undefined;
-        const index = typeof o?.i === 'number' ? o.i : -1;
+        const index = Number.isSafeInteger(o?.i) && (o?.i as number) >= 0 ? (o?.i as number) : -1;
         const problem = index < 0 ? 'not an entry' : entryProblem(e, index, (e as { prev: string }).prev);
         if (problem) throw broken(path, index < 0 ? 0 : index, `last line: ${problem}; not extending it`);
         next = index + 1;
