@@ -22,14 +22,7 @@ import {
 import { FakeClock, TEST_DEVICE_KEY, testSigner } from '@lightnode/protocols/testing';
 import { publicKeyFromPrivateKey } from '@lightnode/protocols';
 import type { AnchorReceipt } from '../chain/client.js';
-import type {
-  GapDelivery,
-  IngestResult,
-  MessageDelivery,
-  MessageIngestResult,
-  ScdSink,
-  WindowDelivery,
-} from '../delivery.js';
+import type { GapDelivery, IngestResult, ScdSink, WindowDelivery } from '../delivery.js';
 import { sealedBatch, testGap } from '../testing/scd-contract.js';
 import { BalLedger } from './ledger.js';
 import { loadNative, nativeRecover, selectRecover } from './recover.js';
@@ -79,9 +72,7 @@ class MemorySink implements ScdSink {
   ingestGaps(_d: GapDelivery): Promise<IngestResult> {
     return Promise.resolve({ batches: 0, samplesStored: 0, samplesDuplicate: 0 });
   }
-  ingestMessages(d: MessageDelivery): Promise<MessageIngestResult> {
-    return Promise.resolve({ stored: d.messages.length, duplicates: 0 });
-  }
+  ingestMessages: ScdSink['ingestMessages'] = (d) => Promise.resolve({ stored: d.messages.length, duplicates: 0 });
   seqs(): number[] {
     return this.windows.flatMap((w) =>
       w.batches.map((b) => decodeBatchWire(Buffer.from(b.wire, 'base64')).header.firstSeq),

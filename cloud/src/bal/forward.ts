@@ -88,7 +88,7 @@ export class MessageForwarder {
     if (rows.length === 0) return false;
     const messages = rows.map((r): DeliveredMessage => {
       const signed = JSON.parse(r.signed) as SignedAck | SignedQosReport;
-      return { ...signed, deviceId: r.deviceId, receivedMs: r.receivedMs } as DeliveredMessage;
+      return { ...signed, deviceId: r.deviceId, receivedMs: r.receivedMs };
     });
     try {
       await this.o.sink.ingestMessages({ v: 1, bal: this.o.id, messages });

@@ -50,10 +50,8 @@ export async function verifyDeviceMessage<L extends SignedLeaf>(
   payload: Uint8Array,
   v: { keyOf(deviceId: string): Promise<RegisteredKey>; domain: Eip712Domain; recover: RecoverFn },
 ): Promise<VerifiedMessage<L>> {
-  const signed = topicCodecs[leaf].decode(payload) as TopicPayloads[L];
-  const schema = (leaf === 'gap' ? gapMessageSchema : deviceMessageSchemas[leaf as 'ack' | 'qos']) as z.ZodType<
-    Messages[L]
-  >;
+  const signed = topicCodecs[leaf].decode(payload);
+  const schema = (leaf === 'gap' ? gapMessageSchema : deviceMessageSchemas[leaf]) as z.ZodType<Messages[L]>;
   const message = parseBody(schema, signed.message, `${leaf}.message`);
   const deviceId = message.deviceId.toLowerCase();
   if (deviceId !== topicDevice)
@@ -126,6 +124,7 @@ export class MessageOutbox {
 /** The index of the message a SEQ_CONFLICT from the SCD names (`messages.{i}`, in process or over HTTP). */
 export function conflictIndex(e: LightNodeError): number | undefined {
   if (typeof e.context.index === 'number') return e.context.index;
-  const m = /^messages\.(\d+)/.exec(String(e.context.field ?? ''));
+  const field = e.context.field;
+  const m = typeof field === 'string' ? /^messages\.(\d+)/.exec(field) : null;
   return m ? Number(m[1]) : undefined;
 }

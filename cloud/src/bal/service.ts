@@ -252,7 +252,7 @@ export class Bal {
         recover: this.o.recover,
       });
       if (leaf === 'gap') return this.recordGap(v as VerifiedMessage<'gap'>);
-      return this.recordMessage(leaf as 'ack' | 'qos', v as VerifiedMessage<'ack' | 'qos'>);
+      return this.recordMessage(leaf, v as VerifiedMessage<'ack' | 'qos'>);
     } catch (e) {
       if (isLightNodeError(e, 'IO_ERROR')) throw e;
       return this.reject(topic, payload, e, topicDevice);

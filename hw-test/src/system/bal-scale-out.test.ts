@@ -77,7 +77,10 @@ test.serial('two BAL instances on a shared subscription split the load: nothing 
       }),
     );
   const [a, b] = [stacks[1]!.bal!, stacks[2]!.bal!];
-  t.deepEqual(stacks[1]!.balMqtt!.filters(), ['batch', 'gap', 'ack', 'qos'].map((l) => `$share/bal/ln/v1/+/${l}`));
+  t.deepEqual(
+    stacks[1]!.balMqtt!.filters(),
+    ['batch', 'gap', 'ack', 'qos'].map((l) => `$share/bal/ln/v1/+/${l}`),
+  );
 
   const domain = lightNodeDomain(owner.book.chainId, owner.book.keyRegister);
   const devices: Signer[] = [];
