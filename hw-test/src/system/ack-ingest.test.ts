@@ -81,7 +81,7 @@ test.serial('signed acks and QoS reports: Mosquitto → BAL → SCD, read back; 
       ...init,
       headers: { 'content-type': 'application/json', authorization: `Bearer ${scd.tokens[who]}` },
     });
-    return { status: r.status, body: (await r.json()) as unknown };
+    return { status: r.status, body: await r.json() };
   };
   t.is(
     (await call('/pods', 'ACEAE', { method: 'POST', body: JSON.stringify({ podId: POD, deviceId: dev.address }) }))
