@@ -6,8 +6,6 @@
  * dead-lettered with their reason and never reach the SCD; another aggregator reading them gets 403.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import {
@@ -22,36 +20,15 @@ import {
 } from '@lightnode/protocols';
 import { testSigner } from '@lightnode/protocols/testing';
 import { TEST_SETPOINT_ID, testAck, testQos, waitFor } from '@lightnode/cloud/testing';
-import {
-  ChainClient,
-  devAccountKey,
-  startAnvil,
-  startCloud,
-  type AnvilHandle,
-  type CloudStack,
-} from '@lightnode/cloud';
-import { startMosquitto, type Mosquitto } from '../peers/index.js';
+import { ChainClient, devAccountKey, startCloud } from '@lightnode/cloud';
+import { cloudPeers } from './cloud-peers.js';
 
 const POD = 'IT002E61899978';
 
-let dir: string;
-let broker: Mosquitto;
-let anvil: AnvilHandle;
-const stacks: CloudStack[] = [];
-
-test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ln-ack-ingest-'));
-  broker = await startMosquitto();
-  anvil = await startAnvil();
-});
-test.after.always(async () => {
-  for (const s of stacks.reverse()) await s.stop();
-  await anvil?.stop();
-  await broker?.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+const peers = cloudPeers(test, 'ln-ack-ingest-');
 
 test.serial('signed acks and QoS reports: Mosquitto → BAL → SCD, read back; forged ones dead-lettered', async (t) => {
+  const { dir, broker, anvil, stacks } = peers();
   const owner = await ChainClient.deploy(anvil.url, devAccountKey(0));
   const chain = { rpcUrl: anvil.url, privateKey: devAccountKey(0), book: owner.book };
   const scd = await startCloud({ dir: join(dir, 'scd'), brokerUrl: broker.url, chain, runBal: false });
