@@ -193,3 +193,43 @@ test('agent stop while driving → released, autonomous AGENT_STOP', async (t) =
   t.true(r.ess.closed);
   t.deepEqual(r.ackStates(), ['received', 'applied', 'autonomous:AGENT_STOP']);
 });
+
+test('superseded by a later-starting overlapping setpoint: released until the newer one starts', async (t) => {
+  const r = await rig(t, { loadW: 2000 });
+  await r.send({ nonce: 1, activePowerW: 0 });
+  await r.tick(2);
+  const b = await r.send({ nonce: 2, activePowerW: 1000, validFromMs: TEST_WINDOW.fromMs + 60_000 });
+  await r.tick(1);
+  t.is(r.ess.releases, 1);
+  t.is(r.controller.status().inForce, undefined);
+  const n = r.ess.commands.length;
+  await r.tick(60);
+  t.is(r.controller.status().inForce?.setpointId, b.id);
+  t.is(r.ess.commands.length, n + 1);
+  t.is(r.ess.commands.at(-1)!.w, 1000);
+});
+
+test('back-to-back slots: the first expires with its QoS report, the next one drives from its start', async (t) => {
+  const r = await rig(t, { loadW: 2000 });
+  const next = { validFromMs: TEST_WINDOW.untilMs, validUntilMs: TEST_WINDOW.untilMs + 900_000 };
+  const a = await r.send({ nonce: 1, activePowerW: 0 });
+  const b = await r.send({ nonce: 2, activePowerW: 1500, slotIndex: 51, id: '0x' + 'b2'.repeat(32), ...next });
+  await r.tick(902); // b plans on the first PoD reading after a's release
+  t.deepEqual(r.ackStates(), ['received', 'scheduled', 'applied', 'expired', 'applied']);
+  t.deepEqual(
+    r.acks().map((x) => x.setpointId),
+    [a.id, b.id, a.id, a.id, b.id],
+  );
+  t.is(r.reports().length, 1);
+  t.is(r.reports()[0]!.setpointId, a.id);
+  t.is(r.ess.commands.at(-1)!.w, 500);
+});
+
+test('link already lost when a scheduled window starts → autonomous LINK_LOST, never commanded', async (t) => {
+  const r = await rig(t, { startMs: TEST_WINDOW.fromMs - 200_000 });
+  await r.send({ nonce: 1, activePowerW: 0 });
+  r.link.disconnect();
+  await r.tick(205);
+  t.deepEqual(r.ackStates(), ['scheduled', 'autonomous:LINK_LOST']);
+  t.is(r.ess.commands.length, 0);
+});

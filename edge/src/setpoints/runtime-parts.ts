@@ -13,7 +13,8 @@ export class PodMeter {
   private importWh?: number;
   private exportWh?: number;
   private integralWh = 0;
-  private lastTsMs?: number;
+  /** Measurement time of `powerW`. */
+  lastTsMs?: number;
 
   update(r: Reading): void {
     const p = r.values.activePowerW;

@@ -4,6 +4,7 @@ import type { Link } from '../link/link.js';
 import type { DurableQueue } from '../store/index.js';
 import type { RefusalCode } from './checks.js';
 import type { AuditSink } from './outbound.js';
+import { inForce, type Drive, type Entry } from './state.js';
 import type { EssAdapter, EssLimits, SetpointsOptions } from './types.js';
 
 export interface ControllerOptions {
@@ -47,5 +48,36 @@ export function newStatus(): ControllerStatus {
     readbackFailures: 0,
     fallbacks: {},
     adapterErrors: 0,
+  };
+}
+
+/** The status block from the counters, the schedule and the drive at `nowMs`. */
+export function statusOf(
+  s: ControllerStatus,
+  entries: readonly Entry[],
+  d: Drive | null,
+  nowMs: number,
+  link: ControllerStatus['link'],
+): ControllerStatus {
+  const e = inForce(entries, nowMs);
+  const commandW = e && d?.id === e.sp.id ? d.lastCommandW : undefined;
+  const { inForce: _was, ...counters } = s;
+  return {
+    ...counters,
+    ...(e
+      ? {
+          inForce: {
+            setpointId: e.sp.id,
+            activePowerW: e.sp.activePowerW,
+            validFromMs: e.sp.validFromMs,
+            validUntilMs: e.sp.validUntilMs,
+            ...(commandW !== undefined ? { commandW } : {}),
+          },
+        }
+      : {}),
+    scheduled: entries.filter((x) => x.sp.validFromMs > nowMs).length,
+    refusals: { ...s.refusals, byCode: { ...s.refusals.byCode } },
+    fallbacks: { ...s.fallbacks },
+    link,
   };
 }

@@ -18,7 +18,7 @@ import { checkSetpoint, setpointIdOf, ZERO_ID, type RefusalCode } from './checks
 import { NONCE_FILE, readNonces, writeNonces } from './nonce-file.js';
 import { planCommand, type Plan } from './plan.js';
 import { Outbound } from './outbound.js';
-import { newStatus, type ControllerOptions, type ControllerStatus } from './runtime-types.js';
+import { newStatus, statusOf, type ControllerOptions, type ControllerStatus } from './runtime-types.js';
 import { PodMeter, readback, RefusalLimiter, withTimeout } from './runtime-parts.js';
 import {
   accept,
@@ -51,6 +51,8 @@ export class SetpointController {
   private stopped = false;
   /** The driven setpoint was superseded: release unless a newer one drives the asset at the next cycle. */
   private releasePending = false;
+  /** Wall time of the last write or release (a PoD reading must be newer to plan on). */
+  private lastActionMs = -Infinity;
   private readonly pod: PodMeter;
   private readonly limiter: RefusalLimiter;
   private readonly log: Logger;
@@ -101,25 +103,8 @@ export class SetpointController {
   }
 
   status(): ControllerStatus {
-    const e = inForce(this.entries, this.o.clock.now());
-    const d = this.drive;
-    return {
-      ...this.s,
-      ...(e
-        ? {
-            inForce: {
-              setpointId: e.sp.id,
-              activePowerW: e.sp.activePowerW,
-              validFromMs: e.sp.validFromMs,
-              validUntilMs: e.sp.validUntilMs,
-              ...(d?.id === e.sp.id && d.lastCommandW !== undefined ? { commandW: d.lastCommandW } : {}),
-            },
-          }
-        : {}),
-      scheduled: this.entries.filter((x) => x.sp.validFromMs > this.o.clock.now()).length,
-      refusals: { ...this.s.refusals, byCode: { ...this.s.refusals.byCode } },
-      link: this.linkState(),
-    };
+    const now = this.o.clock.now();
+    return statusOf(this.s, this.entries, this.drive, now, this.linkState());
   }
 
   // ---- inbound
@@ -202,6 +187,11 @@ export class SetpointController {
     this.out.qos(e.sp, this.pod.energySince(e.startMark));
   }
 
+  private async release(): Promise<void> {
+    await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
+    this.lastActionMs = this.o.clock.now();
+  }
+
   /** An adapter call, ADAPTER_TIMEOUT when it does not answer within readbackTimeoutMs. */
   private call<T>(what: string, fn: (a: EssAdapter) => Promise<T>, ms = this.o.options.readbackTimeoutMs): Promise<T> {
     const a = this.o.adapter;
@@ -264,7 +254,7 @@ export class SetpointController {
     const e = inForce(this.entries, now);
     if (this.releasePending && (!e || e.fallback)) {
       this.audit('release', { reason: 'superseded' });
-      await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
+      await this.release();
     }
     this.releasePending = false;
     if (!e) return;
@@ -302,6 +292,8 @@ export class SetpointController {
     }
     const podPowerW = this.pod.powerW;
     if (podPowerW === undefined) return; // no PoD reading yet: nothing to regulate on
+    // a PoD reading taken before our last write or release does not go with the battery's power now: wait for one
+    if (!forceAck && (this.pod.lastTsMs ?? -Infinity) <= this.lastActionMs) return;
     const mono = this.o.clock.monotonic();
     const dd = this.drive!;
     const plan = planCommand({
@@ -335,6 +327,7 @@ export class SetpointController {
     });
     this.drive = { ...this.drive!, lastCommandW: plan.commandW, lastWriteMono: this.o.clock.monotonic() };
     this.s.commands++;
+    this.lastActionMs = this.o.clock.now();
     try {
       await this.call('command', (a) => a.command(plan.commandW, o.revertS));
     } catch (err) {
@@ -385,7 +378,7 @@ export class SetpointController {
     if (!d) return;
     this.s.fallbacks[reason] = (this.s.fallbacks[reason] ?? 0) + 1;
     this.audit('fallback', { setpointId: d.id, reason });
-    await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
+    await this.release();
     this.ack(d.id, 'autonomous', reason, this.pod.powerW ?? 0);
   }
 
@@ -394,7 +387,7 @@ export class SetpointController {
     if (this.drive?.id === e.sp.id) {
       this.drive = null;
       this.audit('expired', { setpointId: e.sp.id });
-      await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
+      await this.release();
       this.ack(e.sp.id, 'expired', '', this.pod.powerW ?? 0);
     }
     if (e.startMark) this.qos(e);
