@@ -278,7 +278,6 @@ export class SetpointController {
       return this.failed(e, undefined, { code: this.adapterError(err), message: (err as Error).message });
     }
     const d = this.drive!;
-    let forceAck = false;
     if (isReverted(d, state, o.readbackToleranceW)) {
       this.audit('reverted', {
         setpointId: e.sp.id,
@@ -287,13 +286,12 @@ export class SetpointController {
         mode: state.mode,
       });
       this.ack(e.sp.id, 'reverted', '', this.podLevel(state.essPowerW, state.essPowerW));
-      this.drive = { ...d, confirmed: false, lastWriteMono: -Infinity };
-      forceAck = true;
+      this.drive = { ...d, confirmed: false, lastWriteMono: -Infinity, reassert: true };
     }
     const podPowerW = this.pod.powerW;
     if (podPowerW === undefined) return; // no PoD reading yet: nothing to regulate on
     // a PoD reading taken before our last write or release does not go with the battery's power now: wait for one
-    if (!forceAck && (this.pod.lastTsMs ?? -Infinity) <= this.lastActionMs) return;
+    if ((this.pod.lastTsMs ?? -Infinity) <= this.lastActionMs) return;
     const mono = this.o.clock.monotonic();
     const dd = this.drive!;
     const plan = planCommand({
@@ -313,10 +311,10 @@ export class SetpointController {
       plan.commandW !== dd.lastCommandW ||
       mono - (dd.lastWriteMono ?? -Infinity) >= o.refreshMs;
     if (!due) return;
-    await this.write(e, plan, podPowerW + state.essPowerW, forceAck);
+    await this.write(e, plan, podPowerW + state.essPowerW);
   }
 
-  private async write(e: Entry, plan: Plan, siteW: number, forceAck: boolean): Promise<void> {
+  private async write(e: Entry, plan: Plan, siteW: number): Promise<void> {
     const o = this.o.options;
     this.audit('command', {
       setpointId: e.sp.id,
@@ -344,7 +342,7 @@ export class SetpointController {
       if (r.code === 'ADAPTER_TIMEOUT') this.adapterError(new LightNodeError('ADAPTER_TIMEOUT', r.message));
       return this.failed(e, plan, r);
     }
-    const next = afterReadback(this.drive, r, plan, forceAck);
+    const next = afterReadback(this.drive, r, plan);
     this.drive = next.drive;
     if (next.ack) this.ack(e.sp.id, next.ack.state, next.ack.reason, siteW - r.essPowerW);
   }
@@ -356,7 +354,7 @@ export class SetpointController {
     r: { code: string; message: string; essPowerW?: number },
   ): Promise<void> {
     this.s.readbackFailures++;
-    const next = afterReadback(this.drive!, { ok: false, ...r }, plan ?? { ramping: false }, false);
+    const next = afterReadback(this.drive!, { ok: false, ...r }, plan ?? { ramping: false });
     this.drive = next.drive;
     const level = r.essPowerW !== undefined ? this.podLevel(r.essPowerW, r.essPowerW) : (this.pod.powerW ?? 0);
     if (next.ack) this.ack(e.sp.id, next.ack.state, next.ack.reason, level);

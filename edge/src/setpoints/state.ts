@@ -35,6 +35,8 @@ export interface Drive {
   failedReadbacks: number;
   /** The last write failed: write again at the next cycle. */
   retry?: boolean;
+  /** The asset reverted on its own: the next successful readback acks applied / clipped again. */
+  reassert?: boolean;
   /** The last applied / clipped / not_applied ack, to send only changes. */
   lastAck?: { state: AckState; reason: string };
 }
@@ -77,14 +79,13 @@ export type ReadbackResult =
 
 /**
  * After a write's readback: the new drive and the ack to send, if any (only on a change of state or reason, and
- * `applied` / `clipped` not while the ramp still holds the command short of a reachable target), and whether
+ * after a revert, always), `applied` / `clipped` not while the ramp still holds the command short of a reachable target), and whether
  * the failures call for the fallback (two failed readbacks in a row).
  */
 export function afterReadback(
   d: Drive,
   r: ReadbackResult,
   plan: { reason?: ClipReason; ramping: boolean },
-  forceAck: boolean,
 ): { drive: Drive; ack?: { state: AckState; reason: string }; fallback?: FallbackReason } {
   if (!r.ok) {
     const failedReadbacks = d.failedReadbacks + 1;
@@ -93,12 +94,12 @@ export function afterReadback(
     const ack = { state: 'not_applied' as const, reason: r.code };
     return { drive: { ...drive, lastAck: ack }, ack };
   }
-  const drive: Drive = { ...d, confirmed: true, failedReadbacks: 0, retry: false };
+  const drive: Drive = { ...d, confirmed: true, failedReadbacks: 0, retry: false, reassert: false };
   if (plan.ramping && plan.reason === undefined) return { drive };
   const ack = plan.reason
     ? { state: 'clipped' as const, reason: plan.reason }
     : { state: 'applied' as const, reason: '' };
-  if (!forceAck && d.lastAck?.state === ack.state && d.lastAck.reason === ack.reason) return { drive };
+  if (!d.reassert && d.lastAck?.state === ack.state && d.lastAck.reason === ack.reason) return { drive };
   return { drive: { ...drive, lastAck: ack }, ack };
 }
 
