@@ -169,6 +169,13 @@ test('the window end: expired, released, QoS report with requested, baseline and
   t.true(Math.abs(q!.deliveredEnergyWh - -250) <= 2, `delivered ${q!.deliveredEnergyWh}`);
   const ev = r.audit.events();
   t.true(ev.indexOf('expired') < ev.lastIndexOf('qos'));
+  // every ack and report queued is in the audit log under its message seq
+  t.deepEqual(
+    r.audit.of('ack').map((e) => [e.seq, e.state]),
+    r.acks().map((a) => [a.seq, a.state]),
+  );
+  t.deepEqual(r.audit.of('qos')[0]?.seq, q!.seq);
+  t.like(r.audit.of('qos')[0], { deliveredFrom: 'counters', deliveredEnergyWh: q!.deliveredEnergyWh });
 });
 
 test('a newer setpoint for an overlapping window supersedes the one in force', async (t) => {

@@ -258,7 +258,8 @@ export class SetpointController {
     }
     this.releasePending = false;
     if (!e) return;
-    e.startMark ??= this.pod.mark();
+    e.started = true;
+    if (!e.startMark && this.pod.lastTsMs !== undefined) e.startMark = this.pod.mark(); // the first PoD reading in force
     if (e.fallback) return;
     if (this.linkState().lost) {
       if (!this.drive || this.drive.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
@@ -388,6 +389,6 @@ export class SetpointController {
       await this.release();
       this.ack(e.sp.id, 'expired', '', this.pod.powerW ?? 0);
     }
-    if (e.startMark) this.qos(e);
+    if (e.started) this.qos(e);
   }
 }

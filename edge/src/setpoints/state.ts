@@ -19,7 +19,9 @@ export interface MeterMark {
 
 export interface Entry {
   sp: Setpoint;
-  /** Set once the window started (first seen in force). */
+  /** True once seen in force (its QoS report comes at the window end). */
+  started?: boolean;
+  /** The PoD meter at the first reading in force. */
   startMark?: MeterMark;
   /** The setpoint fell back to autonomous: never driven again; its QoS still comes at the window end. */
   fallback?: FallbackReason;
