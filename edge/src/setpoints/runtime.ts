@@ -110,6 +110,7 @@ export class SetpointController {
   // ---- inbound
 
   private onInvalid(e: LightNodeError, raw: Uint8Array): void {
+    if (this.stopped) return;
     const code = e.code === 'SCHEMA_INVALID' ? 'SCHEMA_INVALID' : 'DECODE_ERROR';
     this.refuse(code, ZERO_ID, e.message, () =>
       this.audit('message', { valid: false, bytes: raw.length, error: e.message }),
@@ -261,12 +262,11 @@ export class SetpointController {
     e.started = true;
     if (!e.startMark && this.pod.lastTsMs !== undefined) e.startMark = this.pod.mark(); // the first PoD reading in force
     if (e.fallback) return;
+    if (this.drive?.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
     if (this.linkState().lost) {
-      if (!this.drive || this.drive.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
       e.fallback = 'LINK_LOST';
       return this.fallback('LINK_LOST');
     }
-    if (this.drive?.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
     await this.driveStep(e);
   }
 
