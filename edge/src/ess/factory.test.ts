@@ -3,7 +3,7 @@ import { builtinProfiles, isLightNodeError, type AssetConfig } from '@lightnode/
 import { FakeClock, memoryLogger } from '@lightnode/protocols/testing';
 import { ModbusLine } from '../modbus/index.js';
 import { createEssAdapter } from './factory.js';
-import { RecordingTransport, settle, sunspecEssImage } from './test-support.js';
+import { RecordingTransport, settle, sunspecEssImage } from '../testing/index.js';
 
 const limits = {
   maxDischargeW: 3000,

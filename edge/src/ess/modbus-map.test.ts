@@ -9,7 +9,7 @@ import {
 import { FakeClock } from '@lightnode/protocols/testing';
 import { ModbusLine } from '../modbus/index.js';
 import { ModbusMapEssAdapter } from './modbus-map.js';
-import { RecordingTransport, settle } from './test-support.js';
+import { RecordingTransport, settle } from '../testing/index.js';
 
 function rig(profile: Profile, values = { essPowerW: 1200, socPermille: 455, productionPowerW: 300 }) {
   const clock = new FakeClock();

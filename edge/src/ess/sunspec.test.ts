@@ -3,7 +3,7 @@ import { builtinProfiles, isLightNodeError } from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
 import { ModbusLine } from '../modbus/index.js';
 import { SunSpecEssAdapter } from './sunspec.js';
-import { RecordingTransport, settle, sunspecEssImage, type ModelSpec } from './test-support.js';
+import { RecordingTransport, settle, sunspecEssImage, type ModelSpec } from '../testing/index.js';
 
 function rig(models: ModelSpec[]) {
   const clock = new FakeClock();

@@ -8,3 +8,4 @@ export * from './queue-contract.js';
 export * from './fake-source.js';
 export * from './sqlite-full.js';
 export * from './store-options.js';
+export * from './ess-images.js';

@@ -1,7 +1,7 @@
-/** Helpers of the ESS adapter tests: a Modbus fake that records writes, and settling a promise on a FakeClock. */
+/** ESS adapter test helpers: a Modbus fake that records writes, and settling a promise on a FakeClock. */
 import { builtinProfiles, sunspecImage, type QuantityName, type RegisterImage } from '@lightnode/protocols';
 import type { FakeClock } from '@lightnode/protocols/testing';
-import { FakeModbusTransport } from '../testing/index.js';
+import { FakeModbusTransport } from './fake-modbus.js';
 import type { ModbusWrite } from '../modbus/index.js';
 
 export class RecordingTransport extends FakeModbusTransport {
