@@ -89,7 +89,13 @@ export class MqttEssAdapter implements EssAdapter {
     this.connected();
     const now = this.fresh();
     if (now) return { ...now };
-    await this.timed(`waiting for ${this.topic}/state`, new Promise<void>((resolve) => this.waiters.push(resolve)));
+    let waiter!: () => void;
+    const arrived = new Promise<void>((resolve) => this.waiters.push((waiter = resolve)));
+    try {
+      await this.timed(`waiting for ${this.topic}/state`, arrived);
+    } finally {
+      this.waiters = this.waiters.filter((w) => w !== waiter);
+    }
     return { ...this.last! };
   }
 
