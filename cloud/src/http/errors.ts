@@ -17,6 +17,7 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   CONFLICT: 409,
   BODY_TOO_LARGE: 413,
+  DEVICE_UNAVAILABLE: 503,
 };
 
 /** The HTTP status of an error code (500 for anything not a client's fault). */
