@@ -10,7 +10,7 @@ const TOP = {
   agent: ['edge', 'run the device agent (the daemon)'],
   status: ['edge', 'ask the running agent how it is'],
   buffer: ['edge', 'inspect and verify the store-and-forward outbox'],
-  sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways'],
+  sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways, batteries (ESS)'],
   cloud: ['cloud', 'cloud companion services (BAL, SCD)'],
   proof: ['cloud', 'fetch and verify sample proofs'],
   commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],

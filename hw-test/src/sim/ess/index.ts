@@ -6,3 +6,4 @@ export { serveRestEms, newEmsToken, type RestEms } from './rest.js';
 export { serveMqttEms, type MqttEms } from './mqtt.js';
 export { modbusBattery, SUNSPEC_MODEL_PROFILES, type ModbusBatteryOptions } from './modbus-device.js';
 export * from './start.js';
+export { spawnEssSim, type EssChild, type EssListening } from './child.js';
