@@ -6,3 +6,4 @@ export * from './link/index.js';
 export * from './agent/index.js';
 export * from './chain2/index.js';
 export * from './sources/index.js';
+export * from './ess/index.js';

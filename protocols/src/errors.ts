@@ -92,6 +92,11 @@ export const ERROR_CODES = [
   'CONFLICT',
   'SEQ_CONFLICT',
   'BODY_TOO_LARGE',
+  // setpoints, ESS and the audit log (issue: setpoints)
+  'SETPOINT_POD_MISMATCH',
+  'READBACK_MISMATCH',
+  'ADAPTER_TIMEOUT',
+  'AUDIT_CHAIN_BROKEN',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

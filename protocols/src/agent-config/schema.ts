@@ -6,8 +6,8 @@ import { z } from 'zod';
 import { LightNodeError } from '../errors.js';
 import { validatePodId } from '../lightnode/pod.js';
 import { VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from '../lightnode/eip712.js';
+import { assetLine, assetSchema, ms, setpointsSchema } from './assets.js';
 
-const ms = (min: number, max: number) => z.number().int().min(min).max(max);
 /** What a meter measures at the site: the PoD (exchange) meter, PV production, a load, the storage system. */
 const role = z.enum(['pod', 'pv', 'load', 'ess']);
 const meter = z
@@ -176,11 +176,14 @@ export const AgentConfigSchema = z
             name: z.string().min(1),
             transport,
             interFrameGapMs: z.number().min(0).max(1000).optional(),
-            meters: z.array(meter).min(1),
+            /** May be empty: a line that only carries an asset (`assets[].adapter.sunspec.line`). */
+            meters: z.array(meter).default([]),
           })
           .strict(),
       )
       .default([]),
+    setpoints: setpointsSchema.optional(),
+    assets: z.array(assetSchema).default([]),
   })
   .strict();
 
@@ -230,7 +233,40 @@ export function parseAgentConfig(doc: unknown, origin = 'config'): AgentConfig {
     }),
   );
   checkSinglePod(c, origin);
+  checkAssets(c, origin);
   return c;
+}
+
+/** Asset lines name a `lines[]` entry; ids are unique among meters and assets; setpoints need an ESS and a PoD meter. */
+function checkAssets(c: AgentConfig, origin: string): void {
+  const fail = (path: string, message: string): never => {
+    throw new LightNodeError('CONFIG_INVALID', `${origin}${path}: ${message}`, { path: `${origin}${path}` });
+  };
+  const lineNames = c.lines.map((l) => l.name);
+  const ids = new Set(c.lines.flatMap((l) => l.meters.map((m) => m.id)));
+  c.assets.forEach((a, i) => {
+    if (ids.has(a.id))
+      fail(`.assets[${i}].id`, `expected an id unused by meters and assets, received ${JSON.stringify(a.id)} again`);
+    ids.add(a.id);
+    const on = assetLine(a);
+    if (on && !lineNames.includes(on.line))
+      fail(
+        `.assets[${i}].adapter.${on.kind}.line`,
+        `expected the name of a lines[] entry (${lineNames.map((n) => JSON.stringify(n)).join(', ') || 'none configured'}), received ${JSON.stringify(on.line)}`,
+      );
+  });
+  c.lines.forEach((l, li) => {
+    if (!l.meters.length && !c.assets.some((a) => assetLine(a)?.line === l.name))
+      fail(`.lines[${li}].meters`, 'expected at least one meter on a line no asset uses, received none');
+  });
+  if (!c.setpoints) return;
+  if (!c.assets.some((a) => a.kind === 'ess'))
+    fail('.setpoints', 'expected an ESS asset to drive (assets[] with kind "ess"), received none');
+  const hasPod =
+    c.lines.some((l) => l.meters.some((m) => m.role === 'pod')) ||
+    c.chain2.some((s) => Object.values(chain2Roles(s)).includes('pod'));
+  if (!hasPod)
+    fail('.setpoints', 'expected a meter with role "pod" (the PoD level the setpoint targets), received none');
 }
 
 /** The role of each Chain 2 slot: configured, else `M1` pod and `M2…` pv. */

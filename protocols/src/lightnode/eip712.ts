@@ -44,6 +44,7 @@ export const EIP712_TYPES = {
     ['slotIndex', 'uint16'],
     ['playerServiceId', 'string'],
     ['activePowerW', 'int64'],
+    ['baselineW', 'int64'],
     ['validFromMs', 'uint64'],
     ['validUntilMs', 'uint64'],
     ['nonce', 'uint64'],

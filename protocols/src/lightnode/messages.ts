@@ -4,7 +4,8 @@
  *   positive) for slot `slotIndex` of market session `marketSession`, valid in [validFromMs, validUntilMs);
  *   `nonce` strictly increases per issuer (replay protection, persisted by the device).
  * - **Ack** (device → operator): the setpoint's state transitions, `appliedPowerW` in the same convention.
- * - **QosReport** (device → operator, after the slot): delivered energy vs baseline vs requested.
+ * - **QosReport** (device → operator, after the slot): delivered energy vs baseline vs requested; the baseline comes
+ *   from the setpoint's `baselineW` (the issuer's, from the SCD), so the report stands on its own.
  * - **Gap** (device → everyone): a signed declaration that samples firstSeq..lastSeq were evicted from the outbox
  *   (disk quota) and will never be delivered; `energyImportWh`/`energyExportWh` = energy over the gap, −1 unknown.
  */
@@ -40,10 +41,19 @@ export interface Setpoint {
   playerServiceId: string;
   /** Target active power at the PoD, W, load convention (import positive). */
   activePowerW: number;
+  /** The PoD's baseline for the slot, W, load convention (from the SCD): makes the device's QoS report self-contained. */
+  baselineW: number;
   validFromMs: number;
   validUntilMs: number;
   nonce: number;
 }
+
+/** Limits that clip a setpoint, in the order the device applies them (the first binding one is the ack's reason). */
+export const CLIP_REASONS = ['ESS_MAX_DISCHARGE', 'ESS_MAX_CHARGE', 'ESS_SOC_MIN', 'ESS_SOC_MAX', 'ESS_RAMP'] as const;
+export type ClipReason = (typeof CLIP_REASONS)[number];
+/** Why a device fell back to autonomous mode (ack `autonomous`). */
+export const FALLBACK_REASONS = ['LINK_LOST', 'READBACK_FAILED', 'AGENT_STOP'] as const;
+export type FallbackReason = (typeof FALLBACK_REASONS)[number];
 
 export interface Ack {
   version: number;
@@ -122,7 +132,7 @@ function checkCommon(kind: Kind, m: Record<string, unknown>): void {
     typeof m.validUntilMs === 'number' &&
     m.validUntilMs <= m.validFromMs
   )
-    throw invalidField('SCHEMA_INVALID', 'setpoint.validUntilMs', `> validFromMs (${m.validFromMs})`, m.validUntilMs);
+    throw invalidField('SETPOINT_INVALID', 'setpoint.validUntilMs', `> validFromMs (${m.validFromMs})`, m.validUntilMs);
   if (
     kind === 'gap' &&
     typeof m.firstSeq === 'number' &&

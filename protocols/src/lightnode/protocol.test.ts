@@ -285,6 +285,7 @@ test('high-s twins, wrong signers and foreign domains are refused with the reaso
       slotIndex: 50,
       playerServiceId: 'ACEAE',
       activePowerW: -150_000,
+      baselineW: 20_000,
       validFromMs: 1624444200000,
       validUntilMs: 1624445100000,
       nonce: 1,
@@ -297,6 +298,10 @@ test('high-s twins, wrong signers and foreign domains are refused with the reaso
     message: /SIGNER_MISMATCH/,
   });
   t.throws(() => verifyDocument({ ...sp, message: { ...sp.message, version: 2 } }), { message: /VERSION_UNSUPPORTED/ });
+  t.throws(() => verifyDocument({ ...sp, message: { ...sp.message, baselineW: 0 } }), { message: /SIGNER_MISMATCH/ });
+  const inverted = { ...sp, message: { ...sp.message, validUntilMs: sp.message.validFromMs } };
+  const e = t.throws(() => verifyDocument(inverted), { message: /validUntilMs/ }) as { code?: string } | undefined;
+  t.is(e?.code, 'SETPOINT_INVALID');
 });
 
 test('the wire form rebuilds every leaf bit for bit for arbitrary batches (property)', (t) => {

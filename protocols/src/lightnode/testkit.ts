@@ -78,6 +78,7 @@ export function testSetpoint(nonce: number, overrides: Partial<Setpoint> = {}): 
       slotIndex: 50,
       playerServiceId: 'svc-1',
       activePowerW: -1000,
+      baselineW: 0,
       validFromMs: 1_624_444_200_000,
       validUntilMs: 1_624_445_100_000,
       nonce,

@@ -11,7 +11,7 @@ import { buildVectors } from '../testing/index.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lightnode', 'vectors');
 const load = (name: string) => JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Record<string, any>;
-const NAMES = ['batch-1', 'batch-7', 'batch-1000', 'setpoint', 'ack'];
+const NAMES = ['batch-1', 'batch-7', 'batch-1000', 'setpoint', 'ack', 'qos'];
 
 // Independent Merkle recomputation (the SPEC's rules, written again here with ethers' keccak256).
 function independentRoot(leafBytes: string[]): string {

@@ -5,9 +5,9 @@
  */
 import { toHex } from './canonical.js';
 import { sealBatch } from './batch.js';
-import { typedDataFor, type TypedMessage } from './eip712.js';
+import { typedDataFor, type PrimaryType, type TypedMessage } from './eip712.js';
 import { leafHash, merkleLevels, merkleProof } from './merkle.js';
-import { signAck, signSetpoint, type Ack, type Setpoint } from './messages.js';
+import { signAck, signQosReport, signSetpoint, type Ack, type QosReport, type Setpoint } from './messages.js';
 import { encodeSample, sampleToCanonical } from './sample.js';
 import { privateKeySigner } from './signer.js';
 import { TEST_DEVICE_KEY, TEST_OPERATOR_KEY, testDomain, testSamples } from './testkit.js';
@@ -80,21 +80,10 @@ export function buildVectors(): Record<string, unknown> {
     slotIndex: 50,
     playerServiceId: 'ACEAE',
     activePowerW: -150_000,
+    baselineW: 20_000,
     validFromMs: Date.UTC(2021, 5, 23, 10, 30),
     validUntilMs: Date.UTC(2021, 5, 23, 10, 45),
     nonce: 1,
-  };
-  const sp = signSetpoint(setpoint, op, dom);
-  out.setpoint = {
-    kind: 'setpoint',
-    description:
-      'A setpoint for slot 50 (12:30 local) of the 2021-06-23 market day: bring the PoD to −150 kW (export), signed by the test operator key.',
-    privateKey: TEST_OPERATOR_KEY,
-    privateKeyNote: KEY_NOTE,
-    message: setpoint,
-    typedData: typedDataFor('Setpoint', setpoint as unknown as TypedMessage, dom),
-    signature: sp.signature,
-    signer: op.address,
   };
   const ack: Ack = {
     version: 1,
@@ -106,17 +95,60 @@ export function buildVectors(): Record<string, unknown> {
     atMs: Date.UTC(2021, 5, 23, 10, 30, 2),
     seq: 9,
   };
-  const ak = signAck(ack, dev, dom);
-  out.ack = {
-    kind: 'ack',
-    description:
-      'The device acknowledges the setpoint as clipped at −120 kW by the battery’s discharge limit, signed by the test device key.',
-    privateKey: TEST_DEVICE_KEY,
-    privateKeyNote: KEY_NOTE,
-    message: ack,
-    typedData: typedDataFor('Ack', ack as unknown as TypedMessage, dom),
-    signature: ak.signature,
-    signer: dev.address,
+  // 15 min at the setpoint: requested −150 kW → −37,500 Wh; baseline 20 kW → 5,000 Wh; delivered (clipped) −30,000 Wh
+  const qos: QosReport = {
+    version: 1,
+    setpointId: setpoint.id,
+    deviceId: dev.address,
+    podId: setpoint.podId,
+    slotIndex: setpoint.slotIndex,
+    requestedPowerW: setpoint.activePowerW,
+    requestedEnergyWh: -37_500,
+    baselineEnergyWh: 5_000,
+    deliveredEnergyWh: -30_000,
+    atMs: Date.UTC(2021, 5, 23, 10, 45, 1),
+    seq: 10,
   };
+  const vector = (
+    kind: string,
+    description: string,
+    type: PrimaryType,
+    message: object,
+    key: string,
+    signature: string,
+  ): Record<string, unknown> => ({
+    kind,
+    description,
+    privateKey: key,
+    privateKeyNote: KEY_NOTE,
+    message,
+    typedData: typedDataFor(type, message as unknown as TypedMessage, dom),
+    signature,
+    signer: privateKeySigner(key).address,
+  });
+  out.setpoint = vector(
+    'setpoint',
+    'A setpoint for slot 50 (12:30 local) of the 2021-06-23 market day: bring the PoD to −150 kW (export) from a 20 kW baseline, signed by the test operator key.',
+    'Setpoint',
+    setpoint,
+    TEST_OPERATOR_KEY,
+    signSetpoint(setpoint, op, dom).signature,
+  );
+  out.ack = vector(
+    'ack',
+    'The device acknowledges the setpoint as clipped at −120 kW by the battery’s discharge limit, signed by the test device key.',
+    'Ack',
+    ack,
+    TEST_DEVICE_KEY,
+    signAck(ack, dev, dom).signature,
+  );
+  out.qos = vector(
+    'qos',
+    'The QoS report after slot 50: requested −37,500 Wh (−150 kW · 15 min), baseline 5,000 Wh (20 kW), delivered −30,000 Wh at the PoD (the clipped −120 kW), signed by the test device key.',
+    'QosReport',
+    qos,
+    TEST_DEVICE_KEY,
+    signQosReport(qos, dev, dom).signature,
+  );
   return out;
 }

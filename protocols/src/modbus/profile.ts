@@ -89,6 +89,8 @@ export const ProfileSchema = z
     phases: z.union([z.literal(1), z.literal(3)]).optional(),
     /** SunSpec model id when kind = sunspec-model (addresses are relative to the model's ID register). */
     sunspecModel: z.number().int().min(1).max(65534).optional(),
+    /** SunSpec model length L (registers after the ID and L header) of the revision the points follow. */
+    sunspecLength: z.number().int().min(1).max(65533).optional(),
     $import: z.array(z.string()).optional(),
     transport: z
       .object({
@@ -244,6 +246,8 @@ export function checkProfileSemantics(p: Profile, origin = p.id): void {
         if (f.fc === pt.fc && a >= f.start && a <= f.end) fail(`${label} maps forbidden register ${a} (fc ${pt.fc})`);
     }
     if (pt.address + n - 1 > 65535) fail(`${label} runs past register 65535`);
+    if (p.sunspecLength !== undefined && pt.address + n - 1 > p.sunspecLength + 1)
+      fail(`${label} runs past the model's length L = ${p.sunspecLength} (last register ${p.sunspecLength + 1})`);
   }
   const byQuantity = new Map<string, ProfilePoint[]>();
   for (const pt of p.points) if (pt.quantity) byQuantity.set(pt.quantity, [...(byQuantity.get(pt.quantity) ?? []), pt]);
