@@ -190,6 +190,5 @@ export function modbusBattery(site: EssSimulator, o: ModbusBatteryOptions): Mete
 
 /** The model's length L: the profile's `sunspecLength`, else up to its last point. */
 function modelLength(p: Profile): number {
-  const declared = (p as Profile & { sunspecLength?: number }).sunspecLength;
-  return declared ?? Math.max(...p.points.map((pt) => pt.address + pointRegisters(pt))) - 2;
+  return p.sunspecLength ?? Math.max(...p.points.map((pt) => pt.address + pointRegisters(pt))) - 2;
 }

@@ -65,7 +65,7 @@ export class EssSimulator {
       unit: o.meterUnit ?? 2,
       clock: o.clock,
       values: (now) => this.siteValues(now),
-      refreshMs: 200,
+      refreshMs: 0, // every request sees the battery as it is now
     });
     this.tick();
   }
