@@ -11,8 +11,8 @@ import {
   parseFlags,
   parseHostPort,
   untilAborted,
-  type Command,
 } from '@lightnode/protocols';
+import type { Command } from '@lightnode/protocols';
 import { newEmsToken, startEssSim, type EssInterface } from '../sim/ess/index.js';
 
 const USAGE = `Usage: lightnode sim ess (--sunspec | --profile ID | --rest HOST:PORT | --mqtt URL --topic T) [--tcp HOST:PORT]

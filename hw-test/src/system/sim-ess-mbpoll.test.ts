@@ -23,19 +23,13 @@ test('mbpoll reads SunS and 701 W from lightnode sim ess --sunspec after writing
   t.teardown(() => sim.stop());
   const port = String(sim.ready.meter!.port);
   t.like(sim.ready, { interface: 'sunspec', unit: 1, meter: { unit: 2 } });
-  const mb = (args: string[], write?: number[]) =>
-    runMbpoll([
-      '-m',
-      'tcp',
-      '-p',
-      port,
-      '-0',
-      '-a',
-      '1',
-      ...args,
-      '127.0.0.1',
-      ...(write ? ['--', ...write.map(String)] : []),
-    ]);
+  // PDU addressing (-0), one poll (-1) for reads; writes after "--"
+  const mb = (args: string[], write?: number[], unit = 1) =>
+    runMbpoll(
+      ['-m', 'tcp', '-p', port, '-0', '-a', String(unit), ...args, '127.0.0.1'].concat(
+        write ? ['--', ...write.map(String)] : [],
+      ),
+    );
 
   const marker = parseMbpoll(await mb(['-t', '4', '-r', '40000', '-c', '2', '-1']));
   t.deepEqual([marker.get(40000), marker.get(40001)], [0x5375, 0x6e53], '"SunS"');
@@ -71,23 +65,6 @@ test('mbpoll reads SunS and 701 W from lightnode sim ess --sunspec after writing
 
   // the PoD meter (SDM630, unit 2): input register float32, house 700 W − battery 2400 W
   const total = profiles.get('eastron/sdm630').points.find((p) => p.quantity === 'activePowerW')!;
-  const pod = parseMbpoll(
-    await runMbpoll([
-      '-m',
-      'tcp',
-      '-p',
-      port,
-      '-0',
-      '-a',
-      '2',
-      '-t',
-      '3:float',
-      '-B',
-      '-r',
-      String(total.address),
-      '-1',
-      '127.0.0.1',
-    ]),
-  );
+  const pod = parseMbpoll(await mb(['-t', '3:float', '-B', '-r', String(total.address), '-1'], undefined, 2));
   t.is(Math.round(pod.get(total.address)!), 700 - 2400);
 });

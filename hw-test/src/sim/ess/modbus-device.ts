@@ -6,7 +6,6 @@
  */
 import {
   LightNodeError,
-  RegisterImage,
   decodeRegisters,
   encodeRegisters,
   isLightNodeError,
@@ -17,6 +16,7 @@ import {
   type Profile,
   type ProfileLookup,
   type ProfilePoint,
+  type RegisterImage,
 } from '@lightnode/protocols';
 import { MeterSimulator, type Fault } from '../modbus/simulator.js';
 import {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { Auth, createApiServer, listen, route } from '@lightnode/cloud';
 import { type Clock } from '@lightnode/protocols';
 import { faultSelected } from './faults.js';
@@ -57,7 +58,7 @@ export async function serveRestEms(
   const [handler] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
   const drops = sim.battery.faults('drop-connection');
-  const sockets = new Set<import('node:net').Socket>();
+  const sockets = new Set<Socket>();
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));

@@ -1,7 +1,7 @@
 // The SunSpec battery over Modbus TCP, read and written with the agent's own Modbus client (ModbusLine, SunSpec
 // discovery): a 704 WSet command shows in 701 W and in the PoD meter, reverts on the device's timer, faults answer
 // with exceptions; the 124 path commands too. Battery time runs on a FakeClock.
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import {
   builtinProfiles,
   decodeRegisters,
@@ -18,7 +18,7 @@ const profiles = builtinProfiles();
 const point = (profile: string, name: string): ProfilePoint =>
   profiles.get(profile).points.find((p) => p.name === name)!;
 
-async function rig(t: import('ava').ExecutionContext, o: Partial<EssSimOptions> = {}) {
+async function rig(t: ExecutionContext, o: Partial<EssSimOptions> = {}) {
   const clock = new FakeClock(Date.UTC(2026, 0, 10, 2)); // night: no PV
   const sim = await startEssSim({
     interface: { kind: 'sunspec' },
