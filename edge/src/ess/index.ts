@@ -1,2 +1,3 @@
 export * from './types.js';
 export * from './factory.js';
+export * from './sunspec.js';

@@ -354,3 +354,27 @@ test('the SunSpec ESS profiles (124, 701, 702, 704, 713) declare L, name their p
     message: /Pct_SF runs past the model's length L = 6/,
   });
 });
+
+test('kind "ess" profiles: one essPowerW setpoint whose fc, unit and range fit; reads essPowerW and socPermille', (t) => {
+  const ex = builtinProfiles().get('generic/ess-example');
+  t.is(ex.kind, 'ess');
+  t.like(ex.setpoints![0], { command: 'essPowerW', fc: 16, address: 200, min: -5000, max: 5000 });
+  const doc = JSON.parse(JSON.stringify(ex)) as Record<string, unknown> & {
+    setpoints: Record<string, unknown>[];
+    points: { quantity?: string }[];
+  };
+  const bad = (patch: Record<string, unknown>, top: Record<string, unknown> = {}) => ({
+    ...doc,
+    ...top,
+    setpoints: [{ ...doc.setpoints[0], ...patch }],
+  });
+  t.throws(() => parseProfile(bad({ fc: 6 })), { message: /fc 6 writes one register, type s32 has 2/ });
+  t.throws(() => parseProfile(bad({ unit: 'V' })), { message: /unit "V" does not convert to W/ });
+  t.throws(() => parseProfile(bad({ min: 10, max: -10 })), { message: /min 10 > max -10/ });
+  t.throws(() => parseProfile(bad({ clamp: true })), { message: /PROFILE_INVALID: .*setpoints\[0\]/ });
+  t.throws(() => parseProfile(bad({}, { kind: 'meter' })), { message: /setpoints are only for kind "ess"/ });
+  t.throws(() => parseProfile({ ...doc, setpoints: [] }), { message: /exactly one setpoint/ });
+  t.throws(() => parseProfile({ ...doc, points: doc.points.filter((p) => p.quantity !== 'socPermille') }), {
+    message: /an ess profile reads socPermille/,
+  });
+});
