@@ -5,8 +5,11 @@
  * the control points means:
  * - 704 `WSetEna` = 1 with `WSetMod` = 1 (WATTS): command `WSet`·10^WSet_SF W (injection = discharge positive) with
  *   the revert timer `WSetRvrtTms` s; `WSetMod` = 0 (W_MAX_PCT): `WSetPct` % of `WMax`; `WSetEna` = 0: release.
- * - 124 `StorCtl_Mod` bit 1 (discharge limit): command `OutWRte` % of `WChaMax` (negative charges); else bit 0
- *   (charge limit): `InWRte` % of `WChaMax` charging; 0: release; revert timer `InOutWRte_RvrtTms` s.
+ * - 124 `StorCtl_Mod` bit 1 (discharge limit active, alone or with bit 0): command `OutWRte` % of the discharge
+ *   base (702 `WDisChaRteMax`, else `WDisChaRteMaxRtg`, else 124 `WChaMax`; negative charges); bit 0 alone (charge
+ *   limit): charge at `InWRte` % of `WChaMax`; 0: release; revert timer `InOutWRte_RvrtTms` s. With both bits (the
+ *   agent's adapter writes StorCtl_Mod 3 with OutWRte = −InWRte·WChaMax/base, a window of one point) the window's
+ *   discharge end is the command.
  * When the battery's own timer reverts, `WSetEna` and `StorCtl_Mod` read 0 again; under `silent-revert` and
  * `fake-mode` they keep what was written (the device does not tell).
  */
@@ -148,7 +151,8 @@ export function interpretWrite(
     const mod = v('StorCtl_Mod');
     const base = v('WChaMax');
     const revertMs = v('InOutWRte_RvrtTms') * 1000;
-    if (mod & 2) return { command: { w: Math.round((v('OutWRte') / 100) * base), revertMs } };
+    const disBase = c.control(702, 'WDisChaRteMax') ?? c.control(702, 'WDisChaRteMaxRtg') ?? base;
+    if (mod & 2) return { command: { w: Math.round((v('OutWRte') / 100) * disBase), revertMs } };
     if (mod & 1) return { command: { w: Math.round((-v('InWRte') / 100) * base), revertMs } };
     return { release: true };
   }
