@@ -1,3 +1,4 @@
 export * from './types.js';
 export * from './factory.js';
 export * from './sunspec.js';
+export * from './modbus-map.js';
