@@ -64,7 +64,9 @@ export function profileBatteryMap(profile: Profile, state: () => EssSiteState): 
       if (w < sp.min || w > sp.max)
         throw new LightNodeError('INPUT_INVALID', `setpoint ${w} W outside [${sp.min}, ${sp.max}]`, {});
       const rv = sp.revert;
-      const revertS = rv ? (decodeRegisters(rv.type, image.read(3, rv.address, registerCount(rv.type))!).value ?? 0) : 0;
+      const revertS = rv
+        ? (decodeRegisters(rv.type, image.read(3, rv.address, registerCount(rv.type))!).value ?? 0)
+        : 0;
       return { command: { w, revertMs: revertS * 1000 } };
     },
   };
@@ -76,4 +78,3 @@ export function profileSetpointWords(profile: Profile, w: number): number[] {
   const raw = ((sp.sign ?? 1) * w) / (10 ** (sp.scale ?? 0) * REGISTER_UNITS[sp.unit]!.W!);
   return encodeRegisters(sp.type, Math.round(raw), sp.wordOrder ?? profile.wordOrder ?? 'be');
 }
-
