@@ -51,7 +51,7 @@ export function batteryDevice(
   site.onEvent((e) => {
     if (e.event === 'revert' || e.event === 'release') for (const a of map.enables) written.set(a, 0);
   });
-  return new MeterSimulator({
+  const device = new MeterSimulator({
     profile: map.profile,
     unit: o.unit,
     clock: o.clock,
@@ -64,4 +64,12 @@ export function batteryDevice(
     onWrite,
     faults: [...(o.faults ?? [])],
   });
+  // a dropped connection is a battery change worth a line
+  const handle = device.handle.bind(device);
+  device.handle = (unit, pdu) => {
+    const action = handle(unit, pdu);
+    if (action.kind === 'drop') site.battery.noteFault('drop-connection');
+    return action;
+  };
+  return device;
 }

@@ -67,7 +67,8 @@ export async function startEssSim(o: EssSimOptions): Promise<RunningEssSim> {
           clock,
           unit: o.unit ?? 1,
           profiles,
-          faults: modbus,
+          // drop-connection is the transport's: the server closes the connection instead of answering
+          faults: [...modbus, ...ess.filter((f) => f.kind === 'drop-connection')],
           ...(i.kind === 'sunspec' ? { sunspec: i.models ?? [1, 124, 701, 702, 704, 713] } : { profile: i.profile }),
         }),
       );

@@ -140,3 +140,24 @@ test('faults on Modbus: refuse â†’ exception 4 and nothing changes; fake-mode â†
   t.deepEqual([ena, decodeRegisters('s32', [hi!, lo!]).value], [1, 2000]);
   t.is(await faking.readW(), 0);
 });
+
+test('fault drop-connection on Modbus: the server closes the connection instead of answering, one fault line', async (t) => {
+  const clock = new FakeClock();
+  const sim = await startEssSim({ interface: { kind: 'sunspec' }, clock, faults: ['drop-connection'] });
+  const transport = new ModbusSerialTransport({ tcp: { host: '127.0.0.1', port: sim.port! } });
+  const ess = new ModbusLine(transport, { clock: systemClock }).addDevice({
+    name: 'ess',
+    unit: 1,
+    timeoutMs: 1000,
+    retries: 0,
+  });
+  t.teardown(async () => {
+    await transport.close();
+    await sim.stop();
+  });
+  const faults: string[] = [];
+  sim.sim.onEvent((e) => faults.push(`${e.event} ${e.fault}`));
+  const e = await t.throwsAsync(ess.read(3, 40000, 2));
+  t.true(isLightNodeError(e), String(e));
+  t.deepEqual(faults, ['fault drop-connection']);
+});
