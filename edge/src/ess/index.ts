@@ -2,3 +2,4 @@ export * from './types.js';
 export * from './factory.js';
 export * from './sunspec.js';
 export * from './modbus-map.js';
+export * from './rest.js';
