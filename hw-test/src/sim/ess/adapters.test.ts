@@ -1,11 +1,15 @@
 // The agent's ESS adapters (edge/src/ess) against the simulator over Modbus TCP: SunSpec through 704 and through
-// 124 only, and the generic kind "ess" profile. Each commands, reads back the power and mode, and releases.
-import test from 'ava';
+// 124 only, the generic kind "ess" profile, and the REST EMS. Each commands, reads back the power and mode, and releases.
+import test, { type ExecutionContext } from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import {
   ModbusLine,
   ModbusMapEssAdapter,
   ModbusSerialTransport,
+  RestEssAdapter,
   SunSpecEssAdapter,
   type EssAdapter,
 } from '@lightnode/edge';
@@ -18,6 +22,36 @@ const cases: [string, EssInterface][] = [
   ['SunSpec 124 only', { kind: 'sunspec', models: [1, 124, 701, 713] }],
   ['generic/ess-example', { kind: 'profile', profile: 'generic/ess-example' }],
 ];
+
+/** command → read back → a new command → release → autonomous, with the battery seeing the revert timer. */
+async function drive(t: ExecutionContext, adapter: EssAdapter, battery: { command: unknown }) {
+  await adapter.start();
+  t.like(await adapter.read(), { essPowerW: 0, socPermille: 500, mode: 'autonomous' });
+  await adapter.command(-1200, 60);
+  t.like(await adapter.read(), { essPowerW: -1200, mode: 'remote' });
+  t.like(battery.command, { w: -1200 });
+  await adapter.command(2000, 30);
+  t.like(await adapter.read(), { essPowerW: 2000, mode: 'remote' });
+  await adapter.release();
+  t.like(await adapter.read(), { essPowerW: 0, mode: 'autonomous' });
+  await adapter.close();
+}
+
+test('the REST adapter against the simulated EMS (token from a file)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ln-ess-rest-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, 'TEST_EMS_TOKEN_not_a_secret\n');
+  const sim = await startEssSim({
+    interface: { kind: 'rest', token: 'TEST_EMS_TOKEN_not_a_secret' },
+    loadW: 500,
+    battery: { autonomous: 'idle' },
+  });
+  t.teardown(async () => {
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  await drive(t, new RestEssAdapter({ id: 'ess', url: sim.listening, tokenFile, clock: systemClock }), sim.sim.battery);
+});
 
 for (const [name, iface] of cases)
   test(`the ${name} adapter commands the simulated battery, reads it back and releases it`, async (t) => {
@@ -36,14 +70,5 @@ for (const [name, iface] of cases)
       iface.kind === 'profile'
         ? new ModbusMapEssAdapter({ id: 'ess', profile: profiles.get(iface.profile), device, clock: systemClock })
         : new SunSpecEssAdapter({ id: 'ess', device, clock: systemClock, profiles });
-    await adapter.start();
-    t.like(await adapter.read(), { essPowerW: 0, socPermille: 500, mode: 'autonomous' });
-    await adapter.command(-1200, 60);
-    t.like(await adapter.read(), { essPowerW: -1200, mode: 'remote' });
-    t.like(sim.sim.battery.command, { w: -1200, revertMs: 60_000 });
-    await adapter.command(2000, 30);
-    t.like(await adapter.read(), { essPowerW: 2000, mode: 'remote' });
-    await adapter.release();
-    t.like(await adapter.read(), { essPowerW: 0, mode: 'autonomous' });
-    await adapter.close();
+    await drive(t, adapter, sim.sim.battery);
   });
