@@ -1,6 +1,9 @@
 // `lightnode sim ess --rest` as a child process: the listening line, PUT / GET / DELETE with the bearer token, an
 // event line per battery change, bad requests named, and usage errors.
 import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isLightNodeError, type CommandIo } from '@lightnode/protocols';
 import { spawnEssSim } from '../sim/ess/index.js';
 import simEss from './sim-ess.js';
@@ -68,14 +71,37 @@ test('fault refuse on REST: 503 DEVICE_UNAVAILABLE and a fault line', async (t) 
   t.like(await sim.waitEvent((e) => e.event === 'fault'), { fault: 'refuse', commandW: 1000, essPowerW: 0 });
 });
 
-test('usage errors name the flag', async (t) => {
-  const io: CommandIo = {
-    stdout: () => undefined,
-    stderr: () => undefined,
-    env: {},
-    cwd: process.cwd(),
-    signal: new AbortController().signal,
+function quietIo(signal: AbortSignal, stdout: (s: string) => void = () => undefined): CommandIo {
+  return { stdout, stderr: () => undefined, env: {}, cwd: process.cwd(), signal };
+}
+
+test('--token-file: a missing file gets the generated token (0600), an existing one is used', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ln-sim-ess-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const run = async (file: string): Promise<Record<string, unknown>> => {
+    const ac = new AbortController();
+    let first: Record<string, unknown> = {};
+    const code = await simEss.run(
+      ['--rest', '127.0.0.1:0', '--token-file', file],
+      quietIo(ac.signal, (s) => {
+        first = JSON.parse(s) as Record<string, unknown>;
+        ac.abort(); // listening: stop it
+      }),
+    );
+    t.is(code, 0);
+    return first;
   };
+  const fresh = join(dir, 'fresh');
+  const started = await run(fresh);
+  t.is(readFileSync(fresh, 'utf8').trim(), started.token as string);
+  t.is(statSync(fresh).mode & 0o777, 0o600);
+  const given = join(dir, 'given');
+  writeFileSync(given, 'TEST_EMS_TOKEN_not_a_secret\n');
+  t.false('token' in (await run(given)), 'a token read from a file is not printed');
+});
+
+test('usage errors name the flag', async (t) => {
+  const io = quietIo(new AbortController().signal);
   for (const [argv, re] of [
     [['--load-w', '100'], /give exactly one of --sunspec, --profile, --rest, --mqtt/],
     [['--rest', '127.0.0.1:0', '--soc', '1001'], /--soc: expected an integer 0\.\.1000/],
