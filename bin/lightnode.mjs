@@ -10,9 +10,11 @@ const TOP = {
   agent: ['edge', 'run the device agent (the daemon)'],
   status: ['edge', 'ask the running agent how it is'],
   buffer: ['edge', 'inspect and verify the store-and-forward outbox'],
+  audit: ['edge', 'verify the setpoint audit log (hash chain)'],
   sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways, batteries (ESS)'],
   cloud: ['cloud', 'cloud companion services (BAL, SCD)'],
   proof: ['cloud', 'fetch and verify sample proofs'],
+  setpoint: ['cloud', 'operator tools: sign and publish a setpoint to a device'],
   commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],
 };
 

@@ -95,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
           return Promise.resolve({ batches: w.batches.length, samplesStored: 0, samplesDuplicate: 0 });
         },
         ingestGaps: () => Promise.resolve({ batches: 0, samplesStored: 0, samplesDuplicate: 0 }),
+        ingestMessages: (d) => Promise.resolve({ stored: d.messages.length, duplicates: 0 }),
       };
       const bal = new Bal({
         id: v.name,

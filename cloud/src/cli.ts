@@ -4,4 +4,5 @@ import type { CommandTree } from '@lightnode/protocols';
 export const commands: Record<string, () => Promise<CommandTree>> = {
   cloud: async () => (await import('./cli/cloud.js')).default,
   proof: async () => (await import('./cli/proof.js')).default,
+  setpoint: async () => (await import('./cli/setpoint.js')).default,
 };

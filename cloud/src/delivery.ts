@@ -3,7 +3,7 @@
  * anchor transaction, and each batch (its compact wire bytes) with its anchor-window Merkle path. The SCD re-checks
  * every path against the root before storing, so a proof it serves was true when it stored it.
  */
-import type { SignedGap } from '@lightnode/protocols';
+import type { Ack, QosReport, SignedGap } from '@lightnode/protocols';
 
 export interface WindowDelivery {
   v: 1;
@@ -31,6 +31,28 @@ export interface GapDelivery {
   gaps: { signed: SignedGap; receivedMs: number }[];
 }
 
+/** One verified device message (topic leaf `ack` / `qos`) as the BAL forwards it. */
+export type DeliveredMessage = (
+  { kind: 'ack'; message: Ack; signature: string } | { kind: 'qos'; message: QosReport; signature: string }
+) & {
+  /** The device of the topic it arrived on (= `message.deviceId`). */
+  deviceId: string;
+  receivedMs: number;
+};
+
+/** Signed acks and QoS reports (`POST /ingest/messages`), deduplicated by the SCD on (deviceId, seq). */
+export interface MessageDelivery {
+  v: 1;
+  bal: string;
+  messages: DeliveredMessage[];
+}
+
+export interface MessageIngestResult {
+  stored: number;
+  /** The same message again (same deviceId, seq and fields): accepted, not stored twice. */
+  duplicates: number;
+}
+
 export interface IngestResult {
   batches: number;
   samplesStored: number;
@@ -42,4 +64,6 @@ export interface IngestResult {
 export interface ScdSink {
   ingestWindow(d: WindowDelivery): Promise<IngestResult>;
   ingestGaps(d: GapDelivery): Promise<IngestResult>;
+  /** Throws SEQ_CONFLICT naming `messages.{i}` when a stored message has that (deviceId, seq) with other fields. */
+  ingestMessages(d: MessageDelivery): Promise<MessageIngestResult>;
 }

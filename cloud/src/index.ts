@@ -29,11 +29,14 @@ export { BalMqtt, type BalMqttOptions } from './bal/mqtt.js';
 export { ChainKeyRegistry, MemoryKeyRegistry, expectedSigner, type KeyRegistry } from './bal/registry.js';
 export { selectRecover, nativeRecover, loadNative, type RecoverImpl } from './bal/recover.js';
 export type { WindowDelivery, GapDelivery, IngestResult, ScdSink } from './delivery.js';
+export type { DeliveredMessage, MessageDelivery, MessageIngestResult } from './delivery.js';
 export { openSqlite, openPostgres, openStore, type SqlDb } from './scd/sql.js';
 export { ScdStore, type BatchRow, type PodRow, type GapView } from './scd/store.js';
 export { RegistryStore } from './scd/registry-store.js';
 export { ScdService, outboundTopic, type Outbound } from './scd/service.js';
 export { checkWindow, checkGaps, type CheckedWindow, type CheckedBatch } from './ingest/check.js';
+export { checkMessages, type CheckedMessage } from './ingest/check.js';
+export type { AckRow, QosRow, MessageQuery } from './scd/store.js';
 export {
   Auth,
   loadCredentials,
@@ -60,3 +63,12 @@ export {
 } from './proof.js';
 export { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 export { startCloud, generateCredentials, type CloudStack, type CloudStackOptions } from './stack.js';
+export {
+  buildSetpoint,
+  defaultMarketSession,
+  publishSetpoint,
+  sendSetpoint,
+  setpointId,
+  type PublishOptions,
+  type SetpointOrder,
+} from './operator/setpoint.js';

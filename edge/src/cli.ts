@@ -18,4 +18,5 @@ export const commands: Record<string, () => Promise<CommandTree>> = {
   },
   status: async () => (await import('./cli/status.js')).default,
   buffer: async () => (await import('./cli/buffer.js')).default,
+  audit: async () => (await import('./cli/audit.js')).default,
 };

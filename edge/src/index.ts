@@ -7,3 +7,4 @@ export * from './agent/index.js';
 export * from './chain2/index.js';
 export * from './sources/index.js';
 export * from './ess/index.js';
+export * from './setpoints/audit.js';

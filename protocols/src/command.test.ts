@@ -28,6 +28,27 @@ test('flagInt names the flag, the range and the received value', (t) => {
   t.is(flagInt(parseFlags(['--baud', '9600'], { baud: { type: 'string' } }, ''), 'baud', '', 300, 921600), 9600);
 });
 
+test('parseFlags takes a negative number after a flag that takes a value as its value', (t) => {
+  const spec = flagSpec({ string: ['target-w', 'slot'], boolean: ['json'] });
+  const p = parseFlags(['--target-w', '-2500', '--slot', '3', '--json'], spec, 'Usage: x');
+  t.deepEqual(p.values, { 'target-w': '-2500', slot: '3', json: true });
+  t.is(flagInt(p, 'target-w', '', -10_000, 10_000), -2500);
+  t.is(parseFlags(['--target-w', '-1.5e3'], spec, '').values['target-w'], '-1.5e3');
+  // not after a boolean flag, nor a non-number
+  t.true(
+    isLightNodeError(
+      t.throws(() => parseFlags(['--json', '-5'], spec, '', false)),
+      'USAGE',
+    ),
+  );
+  t.true(
+    isLightNodeError(
+      t.throws(() => parseFlags(['--target-w', '-x'], spec, '')),
+      'USAGE',
+    ),
+  );
+});
+
 test('parseHostPort accepts host:port and [v6]:port, rejects garbage', (t) => {
   t.deepEqual(parseHostPort('127.0.0.1:502', 'tcp'), { host: '127.0.0.1', port: 502 });
   t.deepEqual(parseHostPort('[::1]:1502', 'tcp'), { host: '::1', port: 1502 });

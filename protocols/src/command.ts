@@ -43,10 +43,23 @@ export interface ParsedFlags {
   positionals: string[];
 }
 
-/** `util.parseArgs` in strict mode; an unknown or malformed flag becomes a `USAGE` error naming it. */
+/**
+ * `util.parseArgs` in strict mode; an unknown or malformed flag becomes a `USAGE` error naming it. A negative number
+ * after a flag that takes a value (`--target-w -2500`) is that flag's value (parseArgs alone calls it ambiguous).
+ */
 export function parseFlags(argv: string[], options: FlagSpec, usage: string, allowPositionals = true): ParsedFlags {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    const takesValue = a.startsWith('--') && options[a.slice(2)]?.type === 'string';
+    if (takesValue && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else args.push(a);
+  }
   try {
-    const r = parseArgs({ args: argv, options, strict: true, allowPositionals });
+    const r = parseArgs({ args, options, strict: true, allowPositionals });
     return { values: r.values, positionals: r.positionals };
   } catch (e) {
     throw new LightNodeError('USAGE', `${(e as Error).message}\n\n${usage}`, { argv });

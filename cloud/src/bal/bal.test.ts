@@ -72,6 +72,7 @@ class MemorySink implements ScdSink {
   ingestGaps(_d: GapDelivery): Promise<IngestResult> {
     return Promise.resolve({ batches: 0, samplesStored: 0, samplesDuplicate: 0 });
   }
+  ingestMessages: ScdSink['ingestMessages'] = (d) => Promise.resolve({ stored: d.messages.length, duplicates: 0 });
   seqs(): number[] {
     return this.windows.flatMap((w) =>
       w.batches.map((b) => decodeBatchWire(Buffer.from(b.wire, 'base64')).header.firstSeq),

@@ -1,7 +1,19 @@
 /**
  * The BAL ledger's tables (SQLite) and rows: accepted batches, anchor windows, per-device high seqs, observed and
- * declared gaps, the dead-letter log; one mapper per table, and seq-range arithmetic.
+ * declared gaps, verified device messages (acks, QoS reports) waiting for the SCD, the dead-letter log; one mapper
+ * per table, and seq-range arithmetic.
  */
+import { LightNodeError } from '@lightnode/protocols';
+
+/** Storage failures (disk full, closed file) become IO_ERROR: the caller must not acknowledge the message. */
+export function ledgerIo<T>(what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof LightNodeError) throw e;
+    throw new LightNodeError('IO_ERROR', `BAL ledger: ${what} failed (${(e as Error).message})`, {}, { cause: e });
+  }
+}
 export interface LedgerBatch {
   deviceId: string;
   firstSeq: number;
@@ -82,6 +94,11 @@ CREATE TABLE IF NOT EXISTS gaps (
   reason TEXT NOT NULL, energy_import_wh INTEGER NOT NULL, energy_export_wh INTEGER NOT NULL, at_ms INTEGER NOT NULL,
   signed TEXT, forwarded INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (device_id, first_seq, kind)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+  device_id TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, canonical TEXT NOT NULL, signed TEXT NOT NULL,
+  received_ms INTEGER NOT NULL, forwarded INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (device_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS messages_unforwarded ON messages (received_ms) WHERE forwarded = 0;
 CREATE TABLE IF NOT EXISTS dead_letters (
   id INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, topic TEXT NOT NULL, device_id TEXT, code TEXT NOT NULL,
   message TEXT NOT NULL, payload BLOB
@@ -156,3 +173,31 @@ export function minus(a: SeqRange, b: SeqRange): SeqRange[] {
   if (b.lastSeq < a.lastSeq) out.push({ firstSeq: b.lastSeq + 1, lastSeq: a.lastSeq });
   return out;
 }
+
+/** A verified ack or QoS report in the ledger (kept after forwarding, for dedupe on (deviceId, seq)). */
+export interface MessageRow {
+  deviceId: string;
+  seq: number;
+  kind: 'ack' | 'qos';
+  /** ingest/schema.ts `canonicalMessage`: the message's identity. */
+  canonical: string;
+  /** `{kind, message, signature}` JSON as it arrived. */
+  signed: string;
+  receivedMs: number;
+}
+export interface MessageDbRow {
+  device_id: string;
+  seq: number;
+  kind: 'ack' | 'qos';
+  canonical: string;
+  signed: string;
+  received_ms: number;
+}
+export const messageFromDb = (r: MessageDbRow): MessageRow => ({
+  deviceId: r.device_id,
+  seq: r.seq,
+  kind: r.kind,
+  canonical: r.canonical,
+  signed: r.signed,
+  receivedMs: r.received_ms,
+});

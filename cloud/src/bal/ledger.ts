@@ -6,9 +6,11 @@
  */
 import Database from 'better-sqlite3';
 import { LightNodeError, fromHex, leafHash, merkleLevels, merkleProof, toHex, type Gap } from '@lightnode/protocols';
+import { MessageOutbox } from './messages.js';
 import {
   LEDGER_SCHEMA,
   gapFromDb,
+  ledgerIo,
   minus,
   windowFromDb,
   type DeadLetter,
@@ -21,11 +23,13 @@ import {
   type WindowRow,
 } from './ledger-rows.js';
 
-export type { DeadLetter, GapRow, LedgerBatch, SeqRange, WindowBatch, WindowRow } from './ledger-rows.js';
+export type { DeadLetter, GapRow, LedgerBatch, MessageRow, SeqRange, WindowBatch, WindowRow } from './ledger-rows.js';
 export { minus } from './ledger-rows.js';
 
 export class BalLedger {
   readonly db: Database.Database;
+  /** Verified acks and QoS reports waiting for the SCD. */
+  readonly messages: MessageOutbox;
   private readonly st;
 
   constructor(path: string, opts: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
@@ -39,6 +43,7 @@ export class BalLedger {
       throw new LightNodeError('IO_ERROR', `BAL ledger ${path}: ${(e as Error).message}`, { path }, { cause: e });
     }
     const db = this.db;
+    this.messages = new MessageOutbox(db);
     this.st = {
       byFirst: db.prepare<[string, number], { digest: string; last_seq: number }>(
         'SELECT digest, last_seq FROM batches WHERE device_id = ? AND first_seq = ?',
@@ -83,12 +88,7 @@ export class BalLedger {
 
   /** Storage failures (disk full, closed file) become IO_ERROR: the caller must not acknowledge the message. */
   private io<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (e) {
-      if (e instanceof LightNodeError) throw e;
-      throw new LightNodeError('IO_ERROR', `BAL ledger: ${what} failed (${(e as Error).message})`, {}, { cause: e });
-    }
+    return ledgerIo(what, fn);
   }
 
   private recordBatchTx(b: LedgerBatch, continuity: boolean): { gap?: SeqRange } {
@@ -339,6 +339,7 @@ export class BalLedger {
     windows: Record<WindowRow['state'], number>;
     deadLetters: number;
     openGaps: number;
+    pendingMessages: number;
   } {
     const one = (sql: string): number => (this.db.prepare(sql).pluck().get() as number) ?? 0;
     const w = { sealed: 0, anchored: 0, forwarded: 0 };
@@ -354,6 +355,7 @@ export class BalLedger {
       windows: w,
       deadLetters: one('SELECT count(*) FROM dead_letters'),
       openGaps: one("SELECT count(*) FROM gaps WHERE kind = 'observed'"),
+      pendingMessages: one('SELECT count(*) FROM messages WHERE forwarded = 0'),
     };
   }
 

@@ -55,13 +55,17 @@ test('resubscribes after a session loss, even when its first CONNACK reported a 
     t.is(m.connections.sessionPresent, 1, 'the second CONNACK had no session');
     await publish(url, topics.gap(DEVICE), 'two');
     await publish(url, topics.batch(DEVICE), 'three');
-    await waitFor(() => bal.seen.length === 3, 5000, 'messages after the session loss');
+    await publish(url, topics.ack(DEVICE), 'four');
+    await publish(url, topics.qos(DEVICE), 'five');
+    await waitFor(() => bal.seen.length === 5, 5000, 'messages after the session loss');
     t.deepEqual(bal.seen, [
       `${topics.batch(DEVICE)} one`,
       `${topics.gap(DEVICE)} two`,
       `${topics.batch(DEVICE)} three`,
+      `${topics.ack(DEVICE)} four`,
+      `${topics.qos(DEVICE)} five`,
     ]);
-    t.deepEqual(m.received, { batch: 2, gap: 1, other: 0 });
+    t.deepEqual(m.received, { batch: 2, gap: 1, ack: 1, qos: 1, other: 0 });
   } finally {
     await m.stop();
     await broker.stop();

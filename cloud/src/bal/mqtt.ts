@@ -1,5 +1,5 @@
 /**
- * The BAL on MQTT: subscribes to `ln/v1/+/batch` and `ln/v1/+/gap` at QoS 1 with a persistent session, and
+ * The BAL on MQTT: subscribes to `ln/v1/+/batch`, `…/gap`, `…/ack` and `…/qos` (`BAL_LEAVES`) at QoS 1 with a persistent session, and
  * acknowledges a message only after the ledger committed it (mqtt.js `handleMessage`), so a crash between
  * receipt and commit means a redelivery, never a loss. With `shared`, it joins the MQTT 5 shared subscription
  * `$share/{group}/…` (Mosquitto, EMQX) so that several instances split the load; aedes (MQTT 3.1.1) gets a plain
@@ -20,6 +20,7 @@ import {
   type BackoffPolicy,
   type Clock,
   type Logger,
+  type TopicLeaf,
 } from '@lightnode/protocols';
 import type { Bal } from './service.js';
 
@@ -42,12 +43,17 @@ export interface BalMqttOptions {
 /** Default reconnect policy of the BAL. */
 export const BAL_RECONNECT: BackoffPolicy = { baseMs: 500, maxMs: 30_000, jitter: 'full' };
 
+/** The topic leaves the BAL takes (device → cloud). */
+export const BAL_LEAVES = ['batch', 'gap', 'ack', 'qos'] as const satisfies readonly TopicLeaf[];
+type BalLeaf = (typeof BAL_LEAVES)[number];
+const isBalLeaf = (leaf: string | undefined): leaf is BalLeaf => (BAL_LEAVES as readonly string[]).includes(leaf ?? '');
+
 export class BalMqtt {
   private client: MqttClient | undefined;
   private stopping = false;
   private cancelReconnect: (() => void) | undefined;
   /** Messages received per leaf (`other` = a topic that is not ours), and subscriptions made (one per CONNACK). */
-  readonly received = { batch: 0, gap: 0, other: 0 };
+  readonly received: Record<BalLeaf | 'other', number> = { batch: 0, gap: 0, ack: 0, qos: 0, other: 0 };
   readonly connections = { connects: 0, subscribes: 0, sessionPresent: 0 };
 
   constructor(
@@ -56,7 +62,7 @@ export class BalMqtt {
   ) {}
 
   filters(): string[] {
-    const base = [topics.all('batch'), topics.all('gap')];
+    const base = BAL_LEAVES.map((leaf) => topics.all(leaf));
     return this.o.shared ? base.map((t) => `$share/${this.o.shared!.group}/${t}`) : base;
   }
 
@@ -97,7 +103,7 @@ export class BalMqtt {
     client.handleMessage = (packet, callback) => {
       const topic = packet.topic;
       const leaf = parseTopic(topic)?.leaf;
-      this.received[leaf === 'batch' || leaf === 'gap' ? leaf : 'other'] += 1;
+      this.received[isBalLeaf(leaf) ? leaf : 'other'] += 1;
       const bytes = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload;
       this.bal.ingest(topic, bytes).then(
         () => callback(),

@@ -2,7 +2,16 @@
  * Device key lookups for the BAL: the on-chain LightNodeKeyRegister behind a short cache (a revocation is seen
  * within `ttlMs`), or an in-memory register for tests and benches.
  */
-import { LightNodeError, addressFromPublicKey, fromHex, isLightNodeError, type Clock } from '@lightnode/protocols';
+import {
+  Backoff,
+  LightNodeError,
+  addressFromPublicKey,
+  fromHex,
+  isLightNodeError,
+  type BackoffPolicy,
+  type Clock,
+  type Logger,
+} from '@lightnode/protocols';
 import type { ChainClient, RegisteredKey } from '../chain/client.js';
 
 export interface KeyRegistry {
@@ -23,6 +32,51 @@ export function expectedSigner(k: RegisteredKey): string {
       { deviceId: k.deviceId, revokedAtS: k.revokedAtS },
     );
   return addressFromPublicKey(fromHex(`0x04${k.publicKey.slice(2)}`));
+}
+
+/**
+ * The registered key, waiting while the chain does not answer: a message is never refused because the register is
+ * unreachable — it waits (and the broker holds the ones behind it) until the chain is back. Aborting `signal` during
+ * the wait throws IO_ERROR, so the message is left unacknowledged (redelivered after a restart).
+ */
+export class WaitingKeyLookup {
+  private downSince: number | undefined;
+  constructor(
+    private readonly o: {
+      registry: KeyRegistry;
+      clock: Clock;
+      log: Logger;
+      retry: BackoffPolicy;
+      random?: (() => number) | undefined;
+      signal: AbortSignal;
+    },
+  ) {}
+
+  async lookup(deviceId: string): Promise<RegisteredKey> {
+    let wait: Backoff | undefined; // made on the first failure only (the common path never waits)
+    for (;;) {
+      try {
+        const k = await this.o.registry.lookup(deviceId);
+        if (this.downSince !== undefined) {
+          this.o.log.info('key register reachable again', { downMs: this.o.clock.now() - this.downSince });
+          this.downSince = undefined;
+        }
+        return k;
+      } catch (e) {
+        if (!isLightNodeError(e, 'CHAIN_UNAVAILABLE')) throw e;
+        if (this.o.signal.aborted)
+          throw new LightNodeError('IO_ERROR', `BAL stopping while the key register is unreachable (${e.message})`, {});
+        if (this.downSince === undefined) {
+          this.downSince = this.o.clock.now();
+          this.o.log.warn('key register unreachable: batches wait (not acknowledged) until it answers', {
+            error: e.message,
+          });
+        }
+        wait ??= new Backoff(this.o.retry, this.o.random);
+        await this.o.clock.sleep(wait.next(), this.o.signal).catch(() => undefined);
+      }
+    }
+  }
 }
 
 export class ChainKeyRegistry implements KeyRegistry {

@@ -7,10 +7,12 @@
  * every sample re-hashed into the root (MERKLE_ROOT_MISMATCH) → EIP-712 signature, low-s (SIGNATURE_INVALID /
  * SIGNATURE_HIGH_S) → signer = the registered key (SIGNER_MISMATCH) → seq continuity (BATCH_DUPLICATE dropped
  * idempotently, SEQ_CONFLICT for replayed seqs with other content, a gap reported) → committed to the ledger.
- * Anything refused goes to the dead-letter log with its code and message.
+ * Acks and QoS reports (`ln/v1/{id}/ack`, `…/qos`) and gaps are checked by messages.ts (fields, topic device,
+ * registered key, signature, low-s); acks and QoS reports wait in the ledger and are forwarded to the SCD
+ * (`ingestMessages`) right away and on every window. Anything refused goes to the dead-letter log with its code and
+ * message.
  */
 import {
-  Backoff,
   LightNodeError,
   isLightNodeError,
   parseTopic,
@@ -18,20 +20,18 @@ import {
   toHex,
   topicCodecs,
   verifyBatch,
-  verifySigned,
   type BackoffPolicy,
   type Clock,
   type Eip712Domain,
   type Logger,
   type RecoverFn,
-  type SignedGap,
 } from '@lightnode/protocols';
 import type { AnchorReceipt } from '../chain/client.js';
 import type { ScdSink } from '../delivery.js';
-import { parseBody } from '../http/body.js';
-import { gapMessageSchema } from '../ingest/schema.js';
+import { MessageForwarder } from './forward.js';
 import type { BalLedger, SeqRange, WindowRow } from './ledger.js';
-import { expectedSigner, type KeyRegistry } from './registry.js';
+import { verifyDeviceMessage, type SignedLeaf, type VerifiedMessage } from './messages.js';
+import { WaitingKeyLookup, expectedSigner, type KeyRegistry } from './registry.js';
 
 export interface Anchorer {
   anchor(root: string, leafCount: number, slotStartMs: number): Promise<AnchorReceipt>;
@@ -80,6 +80,10 @@ export interface BalCounters {
   windowsForwarded: number;
   anchorFailures: number;
   forwardFailures: number;
+  acksAccepted: number;
+  qosAccepted: number;
+  messageDuplicates: number;
+  messagesForwarded: number;
 }
 
 export class Bal {
@@ -95,16 +99,39 @@ export class Bal {
     windowsForwarded: 0,
     anchorFailures: 0,
     forwardFailures: 0,
+    acksAccepted: 0,
+    qosAccepted: 0,
+    messageDuplicates: 0,
+    messagesForwarded: 0,
   };
   readonly windowMs: number;
   private readonly log: Logger;
   private ticking: Promise<void> | undefined;
   private cancelTimer: (() => void) | undefined;
   private running = false;
+  private readonly closing = new AbortController();
+  private readonly keys: WaitingKeyLookup;
+  private readonly messages: MessageForwarder;
 
   constructor(private readonly o: BalOptions) {
     this.windowMs = o.windowMs ?? 4000;
     this.log = o.log ?? silentLogger;
+    this.keys = new WaitingKeyLookup({
+      registry: o.registry,
+      clock: o.clock,
+      log: this.log,
+      retry: o.keyRetry ?? KEY_RETRY,
+      random: o.random,
+      signal: this.closing.signal,
+    });
+    this.messages = new MessageForwarder({
+      id: o.id,
+      ledger: o.ledger,
+      sink: o.sink,
+      log: this.log,
+      counters: this.counters,
+      deadLetter: (topic, payload, e, deviceId) => void this.reject(topic, payload, e, deviceId),
+    });
   }
 
   private reject(topic: string, payload: Uint8Array, e: unknown, deviceId?: string): IngestOutcome {
@@ -120,56 +147,24 @@ export class Bal {
       atMs: this.o.clock.now(),
     });
     this.counters.rejected[err.code] = (this.counters.rejected[err.code] ?? 0) + 1;
-    this.log.warn('batch rejected to the dead-letter log', { topic, code: err.code, reason: err.message });
+    this.log.warn('message rejected to the dead-letter log', { topic, code: err.code, reason: err.message });
     return { status: 'rejected', code: err.code, message: err.message, ...(deviceId ? { deviceId } : {}) };
   }
 
-  private closing = new AbortController();
-  private chainDownSince: number | undefined;
-
   /**
-   * The registered key, waiting while the chain does not answer: a batch is never refused because the register is
-   * unreachable — it waits (and the broker holds the ones behind it) until the chain is back. Stopping the BAL
-   * during the wait leaves the message unacknowledged (redelivered after a restart).
-   */
-  private async lookupKey(deviceId: string): Promise<Awaited<ReturnType<KeyRegistry['lookup']>>> {
-    let wait: Backoff | undefined; // made on the first failure only (the common path never waits)
-    for (;;) {
-      try {
-        const k = await this.o.registry.lookup(deviceId);
-        if (this.chainDownSince !== undefined) {
-          this.log.info('key register reachable again', { downMs: this.o.clock.now() - this.chainDownSince });
-          this.chainDownSince = undefined;
-        }
-        return k;
-      } catch (e) {
-        if (!isLightNodeError(e, 'CHAIN_UNAVAILABLE')) throw e;
-        if (this.closing.signal.aborted)
-          throw new LightNodeError('IO_ERROR', `BAL stopping while the key register is unreachable (${e.message})`, {});
-        if (this.chainDownSince === undefined) {
-          this.chainDownSince = this.o.clock.now();
-          this.log.warn('key register unreachable: batches wait (not acknowledged) until it answers', {
-            error: e.message,
-          });
-        }
-        wait ??= new Backoff(this.o.keyRetry ?? KEY_RETRY, this.o.random);
-        await this.o.clock.sleep(wait.next(), this.closing.signal).catch(() => undefined);
-      }
-    }
-  }
-
-  /**
-   * Routes a message by its topic (`parseTopic`) to its leaf's codec and check: `batch` and `gap` are taken, anything
-   * else is refused to the dead-letter log. Throws only IO_ERROR (the ledger could not commit: do not acknowledge).
+   * Routes a message by its topic (`parseTopic`) to its leaf's codec and check: `batch`, `gap`, `ack` and `qos` are
+   * taken, anything else is refused to the dead-letter log. Throws only IO_ERROR (the ledger could not commit: do not
+   * acknowledge).
    */
   async ingest(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
     const t = parseTopic(topic);
     if (t?.leaf === 'batch') return this.acceptBatch(topic, t.deviceId, payload);
-    if (t?.leaf === 'gap') return this.acceptGap(topic, t.deviceId, payload);
+    if (t?.leaf === 'gap' || t?.leaf === 'ack' || t?.leaf === 'qos')
+      return this.acceptSigned(topic, t.leaf, t.deviceId, payload);
     return this.reject(
       topic,
       payload,
-      new LightNodeError('SCHEMA_INVALID', `topic ${topic} is not ln/v1/{deviceId}/batch or …/gap`, { topic }),
+      new LightNodeError('SCHEMA_INVALID', `topic ${topic} is not ln/v1/{deviceId}/batch, …/gap, …/ack, …/qos`, {}),
       t?.deviceId,
     );
   }
@@ -183,7 +178,9 @@ export class Bal {
   /** A device's signed gap declaration (`ln/v1/{id}/gap`, JSON): verified against the registered key, recorded. */
   ingestGap(topic: string, payload: Uint8Array): Promise<IngestOutcome> {
     const t = parseTopic(topic);
-    return t?.leaf === 'gap' ? this.acceptGap(topic, t.deviceId, payload) : this.notLeaf(topic, payload, 'gap');
+    return t?.leaf === 'gap'
+      ? this.acceptSigned(topic, 'gap', t.deviceId, payload)
+      : this.notLeaf(topic, payload, 'gap');
   }
 
   private notLeaf(topic: string, payload: Uint8Array, leaf: 'batch' | 'gap'): Promise<IngestOutcome> {
@@ -202,7 +199,7 @@ export class Bal {
           topicDevice,
           batchDevice: h.deviceId,
         });
-      const key = await this.lookupKey(h.deviceId);
+      const key = await this.keys.lookup(h.deviceId);
       const expected = expectedSigner(key);
       const { digest } = verifyBatch(batch, this.o.domain, { expectedSigner: expected, recover: this.o.recover });
       const r = this.o.ledger.recordBatch(
@@ -241,25 +238,44 @@ export class Bal {
     }
   }
 
-  /** A gap: the envelope by the topic codec, its fields by the same schema as the SCD's (ingest/schema.ts). */
-  private async acceptGap(topic: string, topicDevice: string, payload: Uint8Array): Promise<IngestOutcome> {
-    let deviceId = topicDevice;
+  /** A gap, ack or QoS report: checked by messages.ts, then recorded in the ledger (acks / QoS: and forwarded). */
+  private async acceptSigned(
+    topic: string,
+    leaf: SignedLeaf,
+    topicDevice: string,
+    payload: Uint8Array,
+  ): Promise<IngestOutcome> {
     try {
-      const signed: SignedGap = topicCodecs.gap.decode(payload);
-      const g = parseBody(gapMessageSchema, signed.message, 'gap.message');
-      deviceId = g.deviceId.toLowerCase();
-      if (deviceId !== topicDevice)
-        throw new LightNodeError('SCHEMA_INVALID', `gap for ${deviceId} arrived on the topic of ${topicDevice}`, {});
-      const expected = expectedSigner(await this.lookupKey(deviceId));
-      verifySigned(signed, this.o.domain, { expectedSigner: expected, recover: this.o.recover });
-      this.o.ledger.recordDeclaredGap({ ...g, deviceId }, JSON.stringify(signed), this.o.clock.now());
-      this.counters.gapsDeclared += 1;
-      this.log.info('declared gap recorded', { deviceId, firstSeq: g.firstSeq, lastSeq: g.lastSeq, reason: g.reason });
-      return { status: 'accepted', deviceId, firstSeq: g.firstSeq, lastSeq: g.lastSeq, samples: 0 };
+      const v = await verifyDeviceMessage(leaf, topicDevice, payload, {
+        keyOf: (id) => this.keys.lookup(id),
+        domain: this.o.domain,
+        recover: this.o.recover,
+      });
+      if (leaf === 'gap') return this.recordGap(v as VerifiedMessage<'gap'>);
+      return this.recordMessage(leaf, v as VerifiedMessage<'ack' | 'qos'>);
     } catch (e) {
       if (isLightNodeError(e, 'IO_ERROR')) throw e;
-      return this.reject(topic, payload, e, deviceId);
+      return this.reject(topic, payload, e, topicDevice);
     }
+  }
+
+  private recordGap({ deviceId, signed, message: g }: VerifiedMessage<'gap'>): IngestOutcome {
+    this.o.ledger.recordDeclaredGap({ ...g, deviceId }, JSON.stringify(signed), this.o.clock.now());
+    this.counters.gapsDeclared += 1;
+    this.log.info('declared gap recorded', { deviceId, firstSeq: g.firstSeq, lastSeq: g.lastSeq, reason: g.reason });
+    return { status: 'accepted', deviceId, firstSeq: g.firstSeq, lastSeq: g.lastSeq, samples: 0 };
+  }
+
+  private recordMessage(kind: 'ack' | 'qos', v: VerifiedMessage<'ack' | 'qos'>): IngestOutcome {
+    const seq = v.message.seq;
+    if (this.o.ledger.messages.record(v, kind, this.o.clock.now()) === 'duplicate') {
+      this.counters.messageDuplicates += 1;
+      return { status: 'duplicate', deviceId: v.deviceId, firstSeq: seq };
+    }
+    this.counters[kind === 'ack' ? 'acksAccepted' : 'qosAccepted'] += 1;
+    this.log.debug(`${kind} accepted`, { deviceId: v.deviceId, seq, setpointId: v.message.setpointId });
+    void this.messages.forward();
+    return { status: 'accepted', deviceId: v.deviceId, firstSeq: seq, lastSeq: seq, samples: 0 };
   }
 
   /** One anchor-window step: seal, anchor what is sealed, forward what is anchored. Never throws. */
@@ -279,7 +295,8 @@ export class Bal {
     }
     for (const s of this.o.ledger.windows('sealed')) if (!(await this.anchor(s))) break;
     for (const a of this.o.ledger.windows('anchored')) if (!(await this.forward(a))) break;
-    await this.forwardGaps();
+    await this.messages.forwardGaps();
+    await this.messages.forward();
   }
 
   private async anchor(w: WindowRow): Promise<boolean> {
@@ -343,22 +360,6 @@ export class Bal {
     }
   }
 
-  private async forwardGaps(): Promise<void> {
-    const gs = this.o.ledger.declaredToForward();
-    if (gs.length === 0) return;
-    try {
-      await this.o.sink.ingestGaps({
-        v: 1,
-        bal: this.o.id,
-        gaps: gs.map((g) => ({ signed: JSON.parse(g.signed!) as SignedGap, receivedMs: g.atMs })),
-      });
-      this.o.ledger.markGapsForwarded(gs);
-    } catch (e) {
-      this.counters.forwardFailures += 1;
-      this.log.warn('forwarding declared gaps to the SCD failed; retried next window', { error: (e as Error).message });
-    }
-  }
-
   /** Runs `tick` every window (aligned to the window grid), on the injected clock. */
   start(): void {
     if (this.running) return;
@@ -379,6 +380,7 @@ export class Bal {
     this.cancelTimer?.();
     this.cancelTimer = undefined;
     await this.ticking;
+    await this.messages.idle();
     if (opts.flush ?? true) await this.tick();
   }
 

@@ -1,6 +1,13 @@
 /** Shared bits of the cloud commands: loggers, key files, address books. */
 import { readFileSync } from 'node:fs';
-import { LightNodeError, createLogger, type CommandIo, type LogLevel, type Logger } from '@lightnode/protocols';
+import {
+  LightNodeError,
+  addressFromPrivateKey,
+  createLogger,
+  type CommandIo,
+  type LogLevel,
+  type Logger,
+} from '@lightnode/protocols';
 import type { AddressBook } from '../chain/client.js';
 
 const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'silent'];
@@ -26,6 +33,43 @@ export function readChainKey(path: string): string {
   if (!/^0x[0-9a-fA-F]{64}$/.test(text))
     throw new LightNodeError('KEY_INVALID', `key file ${path}: expected 0x + 64 hex digits`, { path });
   return text;
+}
+
+/**
+ * A signing key file in either form: the `lightnode protocol keygen` JSON `{"v":1,"address":"0x…","privateKey":"0x…"}`
+ * (the address must belong to the key) or one line `0x` + 64 hex digits. Returns the private key (0x hex).
+ */
+export function readSigningKey(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    throw new LightNodeError(
+      'KEY_INVALID',
+      `key file ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { path },
+    );
+  }
+  if (!text.startsWith('{')) return readChainKey(path);
+  let doc: { v?: unknown; address?: unknown; privateKey?: unknown };
+  try {
+    doc = JSON.parse(text) as typeof doc;
+  } catch (e) {
+    throw new LightNodeError('KEY_INVALID', `key file ${path}: not JSON (${(e as Error).message})`, { path });
+  }
+  const key = doc.privateKey;
+  if (doc.v !== 1 || typeof key !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(key) || typeof doc.address !== 'string')
+    throw new LightNodeError('KEY_INVALID', `key file ${path}: expected {"v":1,"address":"0x…","privateKey":"0x…"}`, {
+      path,
+    });
+  const address = addressFromPrivateKey(key);
+  if (address !== doc.address.toLowerCase())
+    throw new LightNodeError(
+      'KEY_INVALID',
+      `key file ${path}: address ${doc.address} does not belong to the key (it is ${address})`,
+      { path },
+    );
+  return key;
 }
 
 export function readAddressBook(path: string): AddressBook {

@@ -16,6 +16,7 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
+  SEQ_CONFLICT: 409,
   BODY_TOO_LARGE: 413,
   DEVICE_UNAVAILABLE: 503,
 };

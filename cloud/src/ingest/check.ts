@@ -4,7 +4,9 @@
  * - a window: its shape; each batch's wire bytes decoded; its EIP-712 digest computed in the window's domain; its
  *   anchor-window path leading from that digest's leaf to the root — so a proof the SCD later serves was true when
  *   it stored it;
- * - gaps: each signed Gap's fields within their EIP-712 types' ranges, firstSeq ≤ lastSeq, count = the span.
+ * - gaps: each signed Gap's fields within their EIP-712 types' ranges, firstSeq ≤ lastSeq, count = the span;
+ * - messages (acks, QoS reports): each one's fields within their EIP-712 types' ranges, its topic device = the
+ *   message's `deviceId`.
  *
  * Any failure is a LightNodeError naming the field (HTTP 400); the result carries the decoded batches and digests, so
  * the store only writes.
@@ -21,9 +23,9 @@ import {
   verifyMerkleProof,
   type SignedBatch,
 } from '@lightnode/protocols';
-import type { GapDelivery, WindowDelivery } from '../delivery.js';
+import type { DeliveredMessage, GapDelivery, MessageDelivery, WindowDelivery } from '../delivery.js';
 import { parseBody } from '../http/body.js';
-import { gapDeliverySchema, windowDeliverySchema } from './schema.js';
+import { canonicalMessage, gapDeliverySchema, messageDeliverySchema, windowDeliverySchema } from './schema.js';
 
 export interface CheckedBatch {
   /** Base64 wire bytes as delivered (what the SCD stores and proofs are built from). */
@@ -72,4 +74,45 @@ export function checkWindow(body: unknown): CheckedWindow {
 /** Checks a gap delivery (any JSON value); throws naming the field. Nothing is rewritten: the signed JSON is kept. */
 export function checkGaps(body: unknown): GapDelivery {
   return parseBody<GapDelivery>(gapDeliverySchema, body);
+}
+
+export interface CheckedMessage {
+  kind: DeliveredMessage['kind'];
+  /** Lowercase 0x address. */
+  deviceId: string;
+  seq: number;
+  setpointId: string;
+  atMs: number;
+  /** The message's identity for dedupe (ingest/schema.ts `canonicalMessage`). */
+  canonical: string;
+  /** `{kind, message, signature}` as JSON: what a reader verifies. */
+  signedJson: string;
+  receivedMs: number;
+  delivered: DeliveredMessage;
+}
+
+/** Checks a message delivery (any JSON value); throws naming the field (`messages.{i}.…`). */
+export function checkMessages(body: unknown): { bal: string; messages: CheckedMessage[] } {
+  const d = parseBody<MessageDelivery>(messageDeliverySchema, body);
+  const messages = d.messages.map((m, i): CheckedMessage => {
+    const deviceId = m.deviceId.toLowerCase();
+    if (m.message.deviceId.toLowerCase() !== deviceId)
+      throw new LightNodeError(
+        'SCHEMA_INVALID',
+        `messages.${i}.deviceId: ${m.kind} of ${m.message.deviceId.toLowerCase()} delivered as from ${deviceId}`,
+        { field: `messages.${i}.deviceId` },
+      );
+    return {
+      kind: m.kind,
+      deviceId,
+      seq: m.message.seq,
+      setpointId: m.message.setpointId.toLowerCase(),
+      atMs: m.message.atMs,
+      canonical: canonicalMessage(m.kind, m.message),
+      signedJson: JSON.stringify({ kind: m.kind, message: m.message, signature: m.signature }),
+      receivedMs: m.receivedMs,
+      delivered: m,
+    };
+  });
+  return { bal: d.bal, messages };
 }

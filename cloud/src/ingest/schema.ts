@@ -1,10 +1,21 @@
 /**
- * The shapes of what the BAL delivers to the SCD (`POST /ingest`, `POST /ingest/gaps`, or in process). Each Gap field
- * is held to the range of its EIP-712 type (protocols' `EIP712_TYPES.Gap`), so that what is stored is what could
- * have been signed; JSON numbers are exact only up to 2^53 − 1, which bounds the 64-bit types.
+ * The shapes of what the BAL delivers to the SCD (`POST /ingest`, `POST /ingest/gaps`, `POST /ingest/messages`, or in
+ * process). Each field of a signed Gap, Ack or QosReport is held to the range of its EIP-712 type (protocols'
+ * `EIP712_TYPES`), so that what is stored is what could have been signed; JSON numbers are exact only up to
+ * 2^53 − 1, which bounds the 64-bit types. The BAL checks a device's message with the same schema before it verifies
+ * the signature.
  */
 import { z } from 'zod';
-import { EIP712_TYPES, podIdSchema, type Gap } from '@lightnode/protocols';
+import {
+  ACK_STATES,
+  EIP712_TYPES,
+  podIdSchema,
+  type Ack,
+  type Gap,
+  type PrimaryType,
+  type QosReport,
+} from '@lightnode/protocols';
+import type { MessageDelivery } from '../delivery.js';
 
 export const ADDRESS = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x address (40 hex digits)');
 const HEX32 = z.string().regex(/^0x[0-9a-f]{64}$/, 'lowercase 0x + 64 hex');
@@ -29,14 +40,19 @@ function eip712Field(type: string): z.ZodType {
 }
 
 /**
- * The signed Gap message: every field of `EIP712_TYPES.Gap` (the PoD id by protocols' one validator), nothing else,
- * firstSeq ≤ lastSeq, count = the span.
+ * Every field of a signed message's EIP-712 type and nothing else: the PoD id by protocols' one validator, an ack's
+ * state one of `ACK_STATES`, each other field within its type's range.
  */
-const gapFields = z.strictObject(
-  Object.fromEntries(
-    EIP712_TYPES.Gap.map(([name, type]) => [name, name === 'podId' ? podIdSchema : eip712Field(type)]),
-  ),
-) as unknown as z.ZodType<Gap>;
+function eip712Message<T>(primary: PrimaryType): z.ZodType<T> {
+  const field = (name: string, type: string): z.ZodType =>
+    name === 'podId' ? podIdSchema : primary === 'Ack' && name === 'state' ? z.enum(ACK_STATES) : eip712Field(type);
+  return z.strictObject(
+    Object.fromEntries(EIP712_TYPES[primary].map(([name, type]) => [name, field(name, type)])),
+  ) as unknown as z.ZodType<T>;
+}
+
+/** The signed Gap message: its EIP-712 fields, firstSeq ≤ lastSeq, count = the span. */
+const gapFields = eip712Message<Gap>('Gap');
 
 export const gapMessageSchema = gapFields.superRefine((m, ctx) => {
   if (m.firstSeq > m.lastSeq)
@@ -87,3 +103,47 @@ export const windowDeliverySchema = z.strictObject({
     }),
   ),
 });
+
+/** The signed Ack and QosReport messages: their EIP-712 fields, nothing else. */
+export const ackMessageSchema = eip712Message<Ack>('Ack');
+export const qosMessageSchema = eip712Message<QosReport>('QosReport');
+
+/** The device messages the BAL forwards to the SCD (topic leaf = envelope kind). */
+export const DEVICE_MESSAGE_KINDS = ['ack', 'qos'] as const;
+export type DeviceMessageKind = (typeof DEVICE_MESSAGE_KINDS)[number];
+export const deviceMessageSchemas: Record<DeviceMessageKind, z.ZodType<Ack> | z.ZodType<QosReport>> = {
+  ack: ackMessageSchema,
+  qos: qosMessageSchema,
+};
+const PRIMARY: Record<DeviceMessageKind, PrimaryType> = { ack: 'Ack', qos: 'QosReport' };
+
+/**
+ * A message's identity for dedupe on (deviceId, seq): its fields in EIP-712 order as JSON (the signature is not part
+ * of it: it was verified by the BAL, and a signer need not be deterministic).
+ */
+export function canonicalMessage(kind: DeviceMessageKind, message: object): string {
+  const m = message as Record<string, unknown>;
+  return JSON.stringify(Object.fromEntries(EIP712_TYPES[PRIMARY[kind]].map(([name]) => [name, m[name]])));
+}
+
+/** At most this many messages in one `POST /ingest/messages`. */
+export const MAX_MESSAGES_PER_DELIVERY = 1000;
+
+const deliveredMessage = (kind: DeviceMessageKind) =>
+  z.strictObject({
+    kind: z.literal(kind),
+    message: deviceMessageSchemas[kind],
+    signature: SIGNATURE,
+    /** The device of the topic it arrived on (= message.deviceId, checked). */
+    deviceId: ADDRESS,
+    receivedMs: z.number().int().nonnegative(),
+  });
+
+export const messageDeliverySchema = z.strictObject({
+  v: z.literal(1),
+  bal: z.string().min(1).max(128),
+  messages: z
+    .array(z.discriminatedUnion('kind', [deliveredMessage('ack'), deliveredMessage('qos')]))
+    .min(1)
+    .max(MAX_MESSAGES_PER_DELIVERY),
+}) as unknown as z.ZodType<MessageDelivery>;

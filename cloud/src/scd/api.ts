@@ -17,7 +17,10 @@
  *   GET  /measurements?podId=&fromMs=&toMs=&limit=
  *   GET  /proof/{deviceId}/{seq}           the proof document of one sample
  *   GET  /gaps/{deviceId}
+ *   GET  /acks?setpointId=&podId=          the devices' signed acks (aggregator: podId of one of its PoDs)
+ *   GET  /qos?setpointId=&podId=&fromMs=&toMs=   the devices' signed QoS reports (likewise)
  *   POST /ingest               bal         an anchored window;  POST /ingest/gaps  declared gaps
+ *   POST /ingest/messages      bal         signed acks and QoS reports, deduplicated on (deviceId, seq)
  */
 import type { Server } from 'node:http';
 import { silentLogger, type Logger } from '@lightnode/protocols';
@@ -30,6 +33,14 @@ import { Bodies, type ScdService } from './service.js';
 export const INGEST_BODY_LIMIT = 64 << 20;
 
 const READERS: readonly Role[] = ['aggregator', 'dso', 'tso', 'market'];
+
+/** The query parameters `keys` that are given (an empty one is absent). */
+function queryOf<K extends string>(query: URLSearchParams, keys: readonly K[]): Partial<Record<K, string>> {
+  const out: Partial<Record<K, string>> = {};
+  for (const k of keys) if (query.get(k)) out[k] = query.get(k)!;
+  return out;
+}
+const MESSAGE_QUERY = ['setpointId', 'podId', 'fromMs', 'toMs', 'limit'] as const;
 
 /** The SCD's route table. */
 export function scdRoutes(scd: ScdService): Route[] {
@@ -111,10 +122,21 @@ export function scdRoutes(scd: ScdService): Route[] {
       path: '/measurements',
       roles: READERS,
       forbidden: 'read measurements',
-      handle: (c) => {
-        const q = (k: string): Record<string, string> => (c.query.get(k) ? { [k]: c.query.get(k)! } : {});
-        return scd.measurements(c.caller, { ...q('podId'), ...q('fromMs'), ...q('toMs'), ...q('limit') });
-      },
+      handle: (c) => scd.measurements(c.caller, queryOf(c.query, ['podId', 'fromMs', 'toMs', 'limit'])),
+    }),
+    route({
+      method: 'GET',
+      path: '/acks',
+      roles: READERS,
+      forbidden: 'read acks',
+      handle: (c) => scd.acks(c.caller, queryOf(c.query, MESSAGE_QUERY)),
+    }),
+    route({
+      method: 'GET',
+      path: '/qos',
+      roles: READERS,
+      forbidden: 'read QoS reports',
+      handle: (c) => scd.qos(c.caller, queryOf(c.query, MESSAGE_QUERY)),
     }),
     route({
       method: 'GET',
@@ -138,6 +160,14 @@ export function scdRoutes(scd: ScdService): Route[] {
       forbidden: 'write gap declarations (only the BAL does)',
       body: 'json',
       handle: (c) => scd.ingestGaps(c.body),
+    }),
+    route({
+      method: 'POST',
+      path: '/ingest/messages',
+      roles: ['bal'],
+      forbidden: 'write acks and QoS reports (only the BAL does, verified)',
+      body: 'json',
+      handle: (c) => scd.ingestMessages(c.body),
     }),
   ];
 }

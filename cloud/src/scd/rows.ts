@@ -2,7 +2,13 @@
  * The SCD's tables (the same SQL on SQLite and PostgreSQL) and one mapper per table from its database row to the
  * value the store returns.
  */
+import type { AckState, SignedAck, SignedQosReport } from '@lightnode/protocols';
 import type { ProofSource } from '../proof.js';
+
+/** The columns every stored device message (ack, QoS report) has; (device_id, seq) is the device's message seq. */
+const MESSAGE_COLUMNS = `device_id TEXT NOT NULL, seq BIGINT NOT NULL, setpoint_id TEXT NOT NULL, pod_id TEXT,
+    at_ms BIGINT NOT NULL, message_json TEXT NOT NULL, signed_json TEXT NOT NULL, bal TEXT NOT NULL,
+    received_ms BIGINT NOT NULL, stored_ms BIGINT NOT NULL`;
 
 export const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS pods (
@@ -34,6 +40,15 @@ export const SCHEMA = [
     device_id TEXT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL, reason TEXT NOT NULL,
     energy_import_wh BIGINT NOT NULL, energy_export_wh BIGINT NOT NULL, signed_json TEXT NOT NULL,
     received_ms BIGINT NOT NULL, PRIMARY KEY (device_id, first_seq))`,
+  `CREATE TABLE IF NOT EXISTS acks (${MESSAGE_COLUMNS}, state TEXT NOT NULL, reason TEXT NOT NULL,
+    applied_power_w BIGINT NOT NULL, PRIMARY KEY (device_id, seq))`,
+  `CREATE INDEX IF NOT EXISTS acks_setpoint ON acks (setpoint_id)`,
+  `CREATE INDEX IF NOT EXISTS acks_pod ON acks (pod_id, at_ms)`,
+  `CREATE TABLE IF NOT EXISTS qos_reports (${MESSAGE_COLUMNS}, slot_index INTEGER NOT NULL,
+    requested_energy_wh BIGINT NOT NULL, baseline_energy_wh BIGINT NOT NULL, delivered_energy_wh BIGINT NOT NULL,
+    PRIMARY KEY (device_id, seq))`,
+  `CREATE INDEX IF NOT EXISTS qos_setpoint ON qos_reports (setpoint_id)`,
+  `CREATE INDEX IF NOT EXISTS qos_pod ON qos_reports (pod_id, at_ms)`,
 ];
 
 export interface PodRow {
@@ -223,3 +238,74 @@ export interface DeclaredGapDb {
   energy_import_wh: number;
   energy_export_wh: number;
 }
+
+/** What every stored device message carries: who sent it, its seq, the setpoint, the device's PoD, the signed JSON. */
+interface MessageRowBase<S> {
+  deviceId: string;
+  seq: number;
+  setpointId: string;
+  /** The PoD the device was registered for in the SCD when the message was stored (absent: none). */
+  podId?: string;
+  atMs: number;
+  receivedMs: number;
+  bal: string;
+  /** The device's signed message as it arrived (verify with `verifySigned` under the key register's domain). */
+  signed: S;
+}
+interface MessageDbBase {
+  device_id: string;
+  seq: number;
+  setpoint_id: string;
+  pod_id: string | null;
+  at_ms: number;
+  signed_json: string;
+  bal: string;
+  received_ms: number;
+}
+const messageFromDb = <S>(r: MessageDbBase): MessageRowBase<S> => ({
+  deviceId: r.device_id,
+  seq: r.seq,
+  setpointId: r.setpoint_id,
+  ...(r.pod_id ? { podId: r.pod_id } : {}),
+  atMs: r.at_ms,
+  receivedMs: r.received_ms,
+  bal: r.bal,
+  signed: JSON.parse(r.signed_json) as S,
+});
+
+export interface AckRow extends MessageRowBase<SignedAck> {
+  state: AckState;
+  reason: string;
+  appliedPowerW: number;
+}
+export interface AckDb extends MessageDbBase {
+  state: AckState;
+  reason: string;
+  applied_power_w: number;
+}
+export const ackFromDb = (r: AckDb): AckRow => ({
+  ...messageFromDb<SignedAck>(r),
+  state: r.state,
+  reason: r.reason,
+  appliedPowerW: r.applied_power_w,
+});
+
+export interface QosRow extends MessageRowBase<SignedQosReport> {
+  slotIndex: number;
+  requestedEnergyWh: number;
+  baselineEnergyWh: number;
+  deliveredEnergyWh: number;
+}
+export interface QosDb extends MessageDbBase {
+  slot_index: number;
+  requested_energy_wh: number;
+  baseline_energy_wh: number;
+  delivered_energy_wh: number;
+}
+export const qosFromDb = (r: QosDb): QosRow => ({
+  ...messageFromDb<SignedQosReport>(r),
+  slotIndex: r.slot_index,
+  requestedEnergyWh: r.requested_energy_wh,
+  baselineEnergyWh: r.baseline_energy_wh,
+  deliveredEnergyWh: r.delivered_energy_wh,
+});

@@ -8,8 +8,8 @@
  *   measurements, proofs, setpoints and market outcomes;
  * - the DSO platform writes PoD–PoM associations and setpoints;
  * - the market writes market outcomes, which are append-only and immutable;
- * - the BAL writes measurements (anchored windows) and declared gaps;
- * - DSO, TSO and market read every PoD.
+ * - the BAL writes measurements (anchored windows), declared gaps and the devices' signed acks and QoS reports;
+ * - DSO, TSO and market read every PoD; an aggregator reads the acks and QoS reports of its PoDs' devices.
  */
 import { z } from 'zod';
 import {
@@ -24,12 +24,13 @@ import {
   silentLogger,
   type SignedBatch,
 } from '@lightnode/protocols';
-import type { IngestResult, ScdSink, WindowDelivery } from '../delivery.js';
+import type { IngestResult, MessageIngestResult, ScdSink, WindowDelivery } from '../delivery.js';
 import type { Platform } from '../http/auth.js';
-import { checkGaps, checkWindow } from '../ingest/check.js';
+import { parseBody } from '../http/body.js';
+import { checkGaps, checkMessages, checkWindow } from '../ingest/check.js';
 import { ADDRESS } from '../ingest/schema.js';
 import { buildProof, type ProofDocument } from '../proof.js';
-import type { ScdStore } from './store.js';
+import type { AckRow, MessageQuery, QosRow, ScdStore } from './store.js';
 
 export interface Outbound {
   publish(topic: string, payload: string): void;
@@ -40,6 +41,25 @@ export const outboundTopic = (platformId: string): string => `scd/v1/${platformI
 
 const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a market day YYYY-MM-DD');
 const DEVICE = /^0x[0-9a-f]{40}$/;
+const BYTES32 = /^0x[0-9a-fA-F]{64}$/;
+
+/** An integer query parameter in 0..max (absent: undefined); otherwise SCHEMA_INVALID naming it. */
+function queryInt(v: string | undefined, field: string, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n > max)
+    throw invalidField('SCHEMA_INVALID', field, `an integer 0..${max} (query parameter)`, v);
+  return n;
+}
+
+/** The query of `GET /acks` and `GET /qos`, as given (each optional). */
+export interface MessageQueryText {
+  setpointId?: string;
+  podId?: string;
+  fromMs?: string;
+  toMs?: string;
+  limit?: string;
+}
 
 /** The request bodies (checked by the route table, 400 naming the field). */
 export const Bodies = {
@@ -215,23 +235,55 @@ export class ScdService implements ScdSink {
     caller: Platform,
     q: { podId?: string; fromMs?: string; toMs?: string; limit?: string },
   ): Promise<unknown[]> {
-    const num = (v: string | undefined, f: string, max = Number.MAX_SAFE_INTEGER): number | undefined => {
-      if (v === undefined) return undefined;
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > max) throw invalidField('SCHEMA_INVALID', f, `an integer 0..${max}`, v);
-      return n;
-    };
-    if (caller.role === 'aggregator' && !q.podId)
-      throw invalidField('SCHEMA_INVALID', 'podId', 'one of your PoDs (query parameter)', q.podId);
-    if (q.podId) await this.ownedPod(caller, q.podId, 'read the measurements');
-    const fromMs = num(q.fromMs, 'fromMs');
-    const toMs = num(q.toMs, 'toMs');
+    await this.podAccess(caller, q.podId, 'read the measurements');
+    const fromMs = queryInt(q.fromMs, 'fromMs');
+    const toMs = queryInt(q.toMs, 'toMs');
     return this.store.measurements({
       ...(q.podId ? { podId: q.podId } : {}),
       ...(fromMs !== undefined ? { fromMs } : {}),
       ...(toMs !== undefined ? { toMs } : {}),
-      limit: num(q.limit, 'limit', 100_000) ?? 1000,
+      limit: queryInt(q.limit, 'limit', 100_000) ?? 1000,
     });
+  }
+
+  /** An aggregator names one of its PoDs (`podId` query parameter); DSO, TSO and market any PoD, or none. */
+  private async podAccess(caller: Platform, podId: string | undefined, what: string): Promise<void> {
+    if (caller.role === 'aggregator' && !podId)
+      throw invalidField('SCHEMA_INVALID', 'podId', 'one of your PoDs (query parameter)', podId);
+    if (podId) await this.ownedPod(caller, podId, what);
+  }
+
+  private async messageQuery(caller: Platform, q: MessageQueryText, what: string): Promise<MessageQuery> {
+    if (q.setpointId !== undefined && !BYTES32.test(q.setpointId))
+      throw invalidField(
+        'SCHEMA_INVALID',
+        'setpointId',
+        'a setpoint id, 0x + 64 hex digits (query parameter)',
+        q.setpointId,
+      );
+    const podId = q.podId === undefined ? undefined : parseBody(podIdSchema, q.podId, 'podId');
+    const fromMs = queryInt(q.fromMs, 'fromMs');
+    const toMs = queryInt(q.toMs, 'toMs');
+    if (fromMs !== undefined && toMs !== undefined && toMs < fromMs)
+      throw invalidField('SCHEMA_INVALID', 'toMs', `≥ fromMs (${fromMs})`, q.toMs);
+    await this.podAccess(caller, podId, what);
+    return {
+      ...(q.setpointId ? { setpointId: q.setpointId } : {}),
+      ...(podId ? { podId } : {}),
+      ...(fromMs !== undefined ? { fromMs } : {}),
+      ...(toMs !== undefined ? { toMs } : {}),
+      limit: queryInt(q.limit, 'limit', 100_000) ?? 1000,
+    };
+  }
+
+  /** `GET /acks`: the devices' signed acks, by setpoint and / or PoD. */
+  async acks(caller: Platform, q: MessageQueryText): Promise<AckRow[]> {
+    return this.store.acks(await this.messageQuery(caller, q, 'read the acks'));
+  }
+
+  /** `GET /qos`: the devices' signed QoS reports, by setpoint, PoD and message time. */
+  async qos(caller: Platform, q: MessageQueryText): Promise<QosRow[]> {
+    return this.store.qosReports(await this.messageQuery(caller, q, 'read the QoS reports'));
   }
 
   private async deviceAccess(caller: Platform, deviceId: string, what: string): Promise<void> {
@@ -288,6 +340,15 @@ export class ScdService implements ScdSink {
   /** Declared gaps from the BAL (`POST /ingest/gaps` or in process): checked, then written; nothing on a failure. */
   async ingestGaps(body: unknown): Promise<IngestResult> {
     return this.store.writeGaps(checkGaps(body));
+  }
+
+  /**
+   * Signed acks and QoS reports from the BAL (`POST /ingest/messages` or in process): checked, then written with the
+   * device's PoD; deduplicated on (deviceId, seq) — the same message again is accepted, other content → SEQ_CONFLICT.
+   */
+  async ingestMessages(body: unknown): Promise<MessageIngestResult> {
+    const d = checkMessages(body);
+    return this.store.writeMessages(d.messages, d.bal, this.o.clock.now());
   }
 
   private async publish(batches: readonly SignedBatch[], d: WindowDelivery): Promise<void> {

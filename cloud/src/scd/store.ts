@@ -1,25 +1,85 @@
 /**
  * The SCD's store: the registry (registry-store.ts) plus the measurement path — anchored batches with their proof
- * data, the anchor record of each window's transaction, measurements deduplicated on (deviceId, seq), declared gaps.
+ * data, the anchor record of each window's transaction, measurements deduplicated on (deviceId, seq), declared gaps —
+ * and the devices' signed acks and QoS reports, deduplicated on (deviceId, message seq) across both tables.
  * It only writes what ingest/check.ts has checked; no authorisation here.
  */
-import { sampleToJson, type SignedBatch } from '@lightnode/protocols';
-import type { GapDelivery, IngestResult } from '../delivery.js';
-import type { CheckedWindow } from '../ingest/check.js';
+import { LightNodeError, sampleToJson, type SignedBatch } from '@lightnode/protocols';
+import type { GapDelivery, IngestResult, MessageIngestResult } from '../delivery.js';
+import type { CheckedMessage, CheckedWindow } from '../ingest/check.js';
 import { RegistryStore } from './registry-store.js';
 import {
+  ackFromDb,
   batchFromDb,
   measurementFromDb,
+  qosFromDb,
+  type AckDb,
+  type AckRow,
   type BatchDb,
   type BatchRow,
   type DeclaredGapDb,
   type GapView,
   type MeasurementDb,
   type MeasurementRow,
+  type QosDb,
+  type QosRow,
 } from './rows.js';
 import type { SqlDb } from './sql.js';
 
-export type { BatchRow, GapView, PodRow, OutcomeRow } from './rows.js';
+export type { AckRow, BatchRow, GapView, PodRow, OutcomeRow, QosRow } from './rows.js';
+
+/** A read of stored acks or QoS reports (each filter optional; `fromMs`/`toMs` on the message's `atMs`). */
+export interface MessageQuery {
+  setpointId?: string;
+  podId?: string;
+  fromMs?: number;
+  toMs?: number;
+  limit?: number;
+}
+
+/** The columns every device-message table has (rows.ts), in insert order. */
+const MESSAGE_COLUMNS = [
+  'device_id',
+  'seq',
+  'setpoint_id',
+  'pod_id',
+  'at_ms',
+  'message_json',
+  'signed_json',
+  'bal',
+  'received_ms',
+  'stored_ms',
+];
+
+/** Each message kind's table and the columns beyond the common ones. */
+const MESSAGE_TABLES = {
+  ack: {
+    table: 'acks',
+    columns: ['state', 'reason', 'applied_power_w'],
+    values: (m: CheckedMessage): unknown[] =>
+      m.delivered.kind === 'ack'
+        ? [m.delivered.message.state, m.delivered.message.reason, m.delivered.message.appliedPowerW]
+        : [],
+  },
+  qos: {
+    table: 'qos_reports',
+    columns: ['slot_index', 'requested_energy_wh', 'baseline_energy_wh', 'delivered_energy_wh'],
+    values: (m: CheckedMessage): unknown[] => {
+      if (m.delivered.kind !== 'qos') return [];
+      const q = m.delivered.message;
+      return [q.slotIndex, q.requestedEnergyWh, q.baselineEnergyWh, q.deliveredEnergyWh];
+    },
+  },
+} as const;
+
+/** `WHERE a = ? AND b >= ?…` of the filters that are set, and their parameters. */
+function whereOf(filters: readonly [clause: string, value: unknown][]): { where: string; params: unknown[] } {
+  const set = filters.filter(([, v]) => v !== undefined);
+  return {
+    where: set.length ? `WHERE ${set.map(([c]) => c).join(' AND ')}` : '',
+    params: set.map(([, v]) => v),
+  };
+}
 
 export class ScdStore extends RegistryStore {
   /**
@@ -107,23 +167,82 @@ export class ScdStore extends RegistryStore {
     toMs?: number;
     limit?: number;
   }): Promise<MeasurementRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, v: unknown): void => {
-      where.push(clause);
-      params.push(v);
-    };
-    if (q.podId) add('pod_id = ?', q.podId);
-    if (q.deviceId) add('device_id = ?', q.deviceId.toLowerCase());
-    if (q.fromMs !== undefined) add('ts_ms >= ?', q.fromMs);
-    if (q.toMs !== undefined) add('ts_ms < ?', q.toMs);
-    params.push(q.limit ?? 1000);
+    const { where, params } = whereOf([
+      ['pod_id = ?', q.podId || undefined],
+      ['device_id = ?', q.deviceId?.toLowerCase() || undefined],
+      ['ts_ms >= ?', q.fromMs],
+      ['ts_ms < ?', q.toMs],
+    ]);
     const rows = await this.db.all<MeasurementDb>(
-      `SELECT device_id, seq, pod_id, ts_ms, sample_json FROM measurements ${where.length ? 'WHERE ' + where.join(' AND ') : ''}
+      `SELECT device_id, seq, pod_id, ts_ms, sample_json FROM measurements ${where}
        ORDER BY ts_ms, device_id, seq LIMIT ?`,
-      params,
+      [...params, q.limit ?? 1000],
     );
     return rows.map(measurementFromDb);
+  }
+
+  /**
+   * Writes checked acks and QoS reports in one transaction, each with the PoD its device is registered for. The same
+   * message again (same kind and fields for its (deviceId, seq)) is a duplicate, accepted; other content for a stored
+   * (deviceId, seq) throws SEQ_CONFLICT naming `messages.{i}` and nothing of the delivery is stored.
+   */
+  async writeMessages(ms: readonly CheckedMessage[], bal: string, nowMs: number): Promise<MessageIngestResult> {
+    const pods = new Map<string, string | null>();
+    for (const id of new Set(ms.map((m) => m.deviceId))) pods.set(id, (await this.podOfDevice(id))?.podId ?? null);
+    return this.db.tx(async (db) => {
+      let stored = 0;
+      let duplicates = 0;
+      for (const [i, m] of ms.entries()) {
+        const t = MESSAGE_TABLES[m.kind];
+        const columns = [...MESSAGE_COLUMNS, ...t.columns];
+        const n = await db.run(
+          `INSERT INTO ${t.table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})
+           ON CONFLICT (device_id, seq) DO NOTHING`,
+          [
+            ...[m.deviceId, m.seq, m.setpointId, pods.get(m.deviceId), m.atMs, m.canonical, m.signedJson, bal],
+            ...[m.receivedMs, nowMs, ...t.values(m)],
+          ],
+        );
+        const other = await db.all<{ kind: string; message_json: string }>(
+          `SELECT 'ack' AS kind, message_json FROM acks WHERE device_id = ? AND seq = ?
+           UNION ALL SELECT 'qos' AS kind, message_json FROM qos_reports WHERE device_id = ? AND seq = ?`,
+          [m.deviceId, m.seq, m.deviceId, m.seq],
+        );
+        const conflict = other.find((o) => o.kind !== m.kind || o.message_json !== m.canonical);
+        if (conflict)
+          throw new LightNodeError(
+            'SEQ_CONFLICT',
+            `messages.${i}: ${m.kind} ${m.deviceId}/${m.seq} has other content than the ${conflict.kind} stored with that seq`,
+            { field: `messages.${i}`, index: i, deviceId: m.deviceId, seq: m.seq },
+          );
+        if (n === 1) stored += 1;
+        else duplicates += 1;
+      }
+      return { stored, duplicates };
+    });
+  }
+
+  /** Stored acks matching `q`, by message time. */
+  async acks(q: MessageQuery): Promise<AckRow[]> {
+    return (await this.messages<AckDb>('acks', q)).map(ackFromDb);
+  }
+
+  /** Stored QoS reports matching `q`, by message time. */
+  async qosReports(q: MessageQuery): Promise<QosRow[]> {
+    return (await this.messages<QosDb>('qos_reports', q)).map(qosFromDb);
+  }
+
+  private messages<T>(table: 'acks' | 'qos_reports', q: MessageQuery): Promise<T[]> {
+    const { where, params } = whereOf([
+      ['setpoint_id = ?', q.setpointId?.toLowerCase()],
+      ['pod_id = ?', q.podId],
+      ['at_ms >= ?', q.fromMs],
+      ['at_ms < ?', q.toMs],
+    ]);
+    return this.db.all<T>(`SELECT * FROM ${table} ${where} ORDER BY at_ms, device_id, seq LIMIT ?`, [
+      ...params,
+      q.limit ?? 1000,
+    ]);
   }
 
   /** The batch that proves (deviceId, seq): the one the stored measurement points to. */
@@ -172,6 +291,8 @@ export class ScdStore extends RegistryStore {
     measurements: number;
     outcomes: number;
     declaredGaps: number;
+    acks: number;
+    qosReports: number;
   }> {
     const one = async (t: string): Promise<number> =>
       Number((await this.db.all<{ n: number }>(`SELECT count(*) AS n FROM ${t}`))[0]?.n ?? 0);
@@ -181,6 +302,8 @@ export class ScdStore extends RegistryStore {
       measurements: await one('measurements'),
       outcomes: await one('market_outcomes'),
       declaredGaps: await one('declared_gaps'),
+      acks: await one('acks'),
+      qosReports: await one('qos_reports'),
     };
   }
 }

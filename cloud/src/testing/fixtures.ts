@@ -1,4 +1,7 @@
-/** Fixtures of the SCD and BAL tests (and benches): signed batches, window deliveries, gap declarations. */
+/**
+ * Fixtures of the SCD and BAL tests (and benches): signed batches, window deliveries, gap declarations, acks and QoS
+ * reports.
+ */
 import {
   batchDigest,
   encodeBatchWire,
@@ -8,8 +11,10 @@ import {
   merkleProof,
   sealBatch,
   toHex,
+  type Ack,
   type Eip712Domain,
   type Gap,
+  type QosReport,
   type SignedBatch,
   type Signer,
 } from '@lightnode/protocols';
@@ -86,6 +91,42 @@ export function testGap(deviceId: string, over: Partial<Gap> = {}): Gap {
     energyImportWh: 12,
     energyExportWh: 0,
     atMs: 1_624_400_000_000,
+    ...over,
+  };
+}
+
+/** The setpoint id of the ack / QoS fixtures. */
+export const TEST_SETPOINT_ID = `0x${'5e'.repeat(32)}`;
+
+/** An ack by `deviceId` of setpoint `TEST_SETPOINT_ID` (`applied` at −120 kW), message seq `seq`, with `over`. */
+export function testAck(deviceId: string, seq: number, over: Partial<Ack> = {}): Ack {
+  return {
+    version: 1,
+    setpointId: TEST_SETPOINT_ID,
+    deviceId,
+    state: 'applied',
+    reason: '',
+    appliedPowerW: -120_000,
+    atMs: 1_624_449_600_000 + seq * 1000,
+    seq,
+    ...over,
+  };
+}
+
+/** A QoS report by `deviceId` on `POD_A` for setpoint `TEST_SETPOINT_ID` (slot 50), message seq `seq`, with `over`. */
+export function testQos(deviceId: string, seq: number, over: Partial<QosReport> = {}): QosReport {
+  return {
+    version: 1,
+    setpointId: TEST_SETPOINT_ID,
+    deviceId,
+    podId: POD_A,
+    slotIndex: 50,
+    requestedPowerW: -120_000,
+    requestedEnergyWh: -30_000,
+    baselineEnergyWh: 5_000,
+    deliveredEnergyWh: -29_400,
+    atMs: 1_624_450_500_000 + seq * 1000,
+    seq,
     ...over,
   };
 }

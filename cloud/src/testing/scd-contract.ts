@@ -1,13 +1,14 @@
 /**
  * The SCD contract suite: the same tests on every store (SQLite in `npm test`, PostgreSQL in the system suite).
  * Write rights (403 with a reason), bad bodies (400 naming the field), credentials (401, OAuth2 client
- * credentials), append-only market outcomes, dedupe on (deviceId, seq), gaps.
+ * credentials), append-only market outcomes, dedupe on (deviceId, seq), gaps, acks and QoS reports.
  */
 import type { ExecutionContext, TestFn } from 'ava';
 import { generatePrivateKey, privateKeySigner, systemClock } from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
 import { POD_A, POD_B, sealedBatch, windowOf } from './fixtures.js';
 import { scdInputContract, type ScdHarness } from './scd-contract-input.js';
+import { scdMessagesContract } from './scd-contract-messages.js';
 import { listen } from '../http/server.js';
 import { createScdServer } from '../scd/api.js';
 import { Auth } from '../http/auth.js';
@@ -284,6 +285,7 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
   );
 
   scdInputContract(test, label, (): ScdHarness => ({ ...ctx, call, dev }));
+  scdMessagesContract(test, label, (): ScdHarness => ({ ...ctx, call, dev }));
 
   test.serial(`${label}: unknown routes and methods`, async (t) => {
     t.is((await call('GET', '/nope', 'dso')).status, 404);

@@ -4,8 +4,6 @@
  * over its REST API. The instances process disjoint parts of the stream; the SCD ends with every sample exactly once.
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import {
@@ -17,38 +15,17 @@ import {
   type Signer,
 } from '@lightnode/protocols';
 import { sealedBatch, waitFor } from '@lightnode/cloud/testing';
-import {
-  ChainClient,
-  devAccountKey,
-  startAnvil,
-  startCloud,
-  type AnvilHandle,
-  type CloudStack,
-} from '@lightnode/cloud';
-import { startMosquitto, type Mosquitto } from '../peers/index.js';
+import { ChainClient, devAccountKey, startCloud } from '@lightnode/cloud';
+import { cloudPeers } from './cloud-peers.js';
 
 const DEVICES = 4;
 const BATCHES_PER_DEVICE = 50;
 const SAMPLES_PER_BATCH = 10;
 
-let dir: string;
-let broker: Mosquitto;
-let anvil: AnvilHandle;
-const stacks: CloudStack[] = [];
-
-test.before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'ln-scaleout-'));
-  broker = await startMosquitto();
-  anvil = await startAnvil();
-});
-test.after.always(async () => {
-  for (const s of stacks.reverse()) await s.stop();
-  await anvil?.stop();
-  await broker?.dispose();
-  rmSync(dir, { recursive: true, force: true });
-});
+const peers = cloudPeers(test, 'ln-scaleout-');
 
 test.serial('two BAL instances on a shared subscription split the load: nothing lost, nothing doubled', async (t) => {
+  const { dir, broker, anvil, stacks } = peers();
   const owner = await ChainClient.deploy(anvil.url, devAccountKey(0));
   const second = ChainClient.connect(owner.book, devAccountKey(1));
   await owner.setAnchorer(second.address!, true);
@@ -77,7 +54,10 @@ test.serial('two BAL instances on a shared subscription split the load: nothing 
       }),
     );
   const [a, b] = [stacks[1]!.bal!, stacks[2]!.bal!];
-  t.deepEqual(stacks[1]!.balMqtt!.filters(), ['$share/bal/ln/v1/+/batch', '$share/bal/ln/v1/+/gap']);
+  t.deepEqual(
+    stacks[1]!.balMqtt!.filters(),
+    ['batch', 'gap', 'ack', 'qos'].map((l) => `$share/bal/ln/v1/+/${l}`),
+  );
 
   const domain = lightNodeDomain(owner.book.chainId, owner.book.keyRegister);
   const devices: Signer[] = [];
