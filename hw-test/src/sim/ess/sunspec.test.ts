@@ -126,7 +126,7 @@ test('a 124 StorCtl_Mod / OutWRte write commands a share of WChaMax; read-only p
   t.regex(e.message, /exception 2|illegal data address/i);
 });
 
-test('faults on Modbus: refuse → exception 4 and nothing changes; fake-mode → says enabled, power stays', async (t) => {
+test('faults on Modbus: refuse → exception 4; fake-mode and silent-revert → WSetEna says enabled, power does not follow', async (t) => {
   const refusing = await rig(t, { faults: ['refuse'] });
   const e = await t.throwsAsync(
     refusing.ess.write(16, refusing.at(704, 'WSetEna', 'sunspec/der-704'), wsetBlock(2000, 60)),
@@ -139,6 +139,15 @@ test('faults on Modbus: refuse → exception 4 and nothing changes; fake-mode �
   const [ena, , hi, lo] = await faking.ess.read(3, faking.at(704, 'WSetEna', 'sunspec/der-704'), 4);
   t.deepEqual([ena, decodeRegisters('s32', [hi!, lo!]).value], [1, 2000]);
   t.is(await faking.readW(), 0);
+  const reverting = await rig(t, { faults: ['silent-revert:20'] });
+  const wsetEna = reverting.at(704, 'WSetEna', 'sunspec/der-704');
+  await reverting.ess.write(16, wsetEna, wsetBlock(2000, 60));
+  t.is(await reverting.readW(), 2000);
+  await reverting.clock.advance(20_000);
+  t.is(await reverting.readW(), 0, 'power back to autonomous');
+  t.is((await reverting.ess.read(3, wsetEna, 1))[0], 1, 'WSetEna still says enabled');
+  await reverting.ess.write(16, wsetEna, wsetBlock(2000, 60)); // re-asserted
+  t.is(await reverting.readW(), 2000);
 });
 
 test('fault drop-connection on Modbus: the server closes the connection instead of answering, one fault line', async (t) => {
