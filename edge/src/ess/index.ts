@@ -3,3 +3,4 @@ export * from './factory.js';
 export * from './sunspec.js';
 export * from './modbus-map.js';
 export * from './rest.js';
+export * from './mqtt.js';
