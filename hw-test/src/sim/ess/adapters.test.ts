@@ -1,13 +1,15 @@
 // The agent's ESS adapters (edge/src/ess) against the simulator over Modbus TCP: SunSpec through 704 and through
-// 124 only, the generic kind "ess" profile, and the REST EMS. Each commands, reads back the power and mode, and releases.
+// 124 only, the generic kind "ess" profile, the REST and the MQTT EMS. Each commands, reads back the power and mode, and releases.
 import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
+import { startEmbeddedBroker } from '@lightnode/cloud';
 import {
   ModbusLine,
   ModbusMapEssAdapter,
+  MqttEssAdapter,
   ModbusSerialTransport,
   RestEssAdapter,
   SunSpecEssAdapter,
@@ -23,19 +25,48 @@ const cases: [string, EssInterface][] = [
   ['generic/ess-example', { kind: 'profile', profile: 'generic/ess-example' }],
 ];
 
-/** command → read back → a new command → release → autonomous, with the battery seeing the revert timer. */
+/**
+ * command → read back → a new command → release → autonomous. `read` waits until the state matches (MQTT states
+ * arrive after the command's PUBACK), bounded by the test's timeout.
+ */
 async function drive(t: ExecutionContext, adapter: EssAdapter, battery: { command: unknown }) {
+  const reads = async (want: { essPowerW: number; mode: string }) => {
+    for (;;) {
+      const s = await adapter.read();
+      if (s.essPowerW === want.essPowerW && s.mode === want.mode) return s;
+      await new Promise((r) => setTimeout(r, 5)); // poll: MQTT states arrive on their own
+    }
+  };
   await adapter.start();
-  t.like(await adapter.read(), { essPowerW: 0, socPermille: 500, mode: 'autonomous' });
+  t.like(await reads({ essPowerW: 0, mode: 'autonomous' }), { socPermille: 500 });
   await adapter.command(-1200, 60);
-  t.like(await adapter.read(), { essPowerW: -1200, mode: 'remote' });
+  await reads({ essPowerW: -1200, mode: 'remote' });
   t.like(battery.command, { w: -1200 });
   await adapter.command(2000, 30);
-  t.like(await adapter.read(), { essPowerW: 2000, mode: 'remote' });
+  await reads({ essPowerW: 2000, mode: 'remote' });
   await adapter.release();
-  t.like(await adapter.read(), { essPowerW: 0, mode: 'autonomous' });
+  await reads({ essPowerW: 0, mode: 'autonomous' });
+  t.is(battery.command, null);
   await adapter.close();
 }
+
+test('the MQTT adapter against the simulated EMS on the embedded broker', async (t) => {
+  const broker = await startEmbeddedBroker();
+  const sim = await startEssSim({
+    interface: { kind: 'mqtt', url: broker.url, topic: 'site/ess' },
+    loadW: 500,
+    battery: { autonomous: 'idle' },
+  });
+  t.teardown(async () => {
+    await sim.stop();
+    await broker.stop();
+  });
+  await drive(
+    t,
+    new MqttEssAdapter({ id: 'ess', url: broker.url, topic: 'site/ess', clock: systemClock }),
+    sim.sim.battery,
+  );
+});
 
 test('the REST adapter against the simulated EMS (token from a file)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ln-ess-rest-'));
