@@ -171,3 +171,12 @@ test('bad ratings and commands name the field', (t) => {
   t.regex(t.throws(() => b.setCommand(Number.NaN, 0)).message, /essPowerW: expected a finite number/);
   t.regex(t.throws(() => b.setCommand(100, -1)).message, /revertMs: expected a duration ≥ 0 ms/);
 });
+
+test('a trickle far from the bounds keeps its wake-up timer within an hour (no timer overflow)', async (t) => {
+  const { clock, b } = battery();
+  b.setCommand(1, 0); // 1 W: 2400 Wh would last ~2300 h
+  t.is(clock.pending, 1);
+  await clock.advance(HOUR);
+  t.is(clock.pending, 1, 'woke up once and re-armed');
+  t.is(b.state().essPowerW, 1);
+});

@@ -167,7 +167,7 @@ export class Battery {
     this.cancelSilent();
     const fake = this.faults('fake-mode').length > 0;
     this.cmd = { w, revertMs, revertAtMs: revertMs > 0 ? this.o.clock.now() + revertMs : Infinity, follows: !fake };
-    if (revertMs > 0) this.cancelRevert = this.o.clock.setTimer(revertMs, () => this.revert());
+    if (revertMs > 0) this.armRevert(this.cmd.revertAtMs);
     for (const f of this.faults('silent-revert'))
       this.cancelSilent = this.o.clock.setTimer(f.afterS * 1000, () => this.silentRevert());
     this.settle();
@@ -214,6 +214,13 @@ export class Battery {
           fault: 'refuse',
         });
       }
+  }
+
+  /** The revert timer, in steps a timer can hold (≤ 2^31 − 1 ms: WSetRvrtTms is a u32 of seconds). */
+  private armRevert(atMs: number): void {
+    const left = atMs - this.o.clock.now();
+    if (left <= 0) return this.revert();
+    this.cancelRevert = this.o.clock.setTimer(Math.min(left, 2 ** 31 - 1), () => this.armRevert(atMs));
   }
 
   private revert(): void {
@@ -264,7 +271,8 @@ export class Battery {
     if (p === 0) return;
     const eta = Math.sqrt(this.roundTripEfficiency);
     const toBoundWh = p > 0 ? this.energyWh * eta : (this.capacityWh - this.energyWh) / eta;
-    const ms = Math.ceil((toBoundWh / Math.abs(p)) * 3_600_000);
+    // at most an hour ahead (a timer beyond 2^31 ms would fire at once); an early wake-up just settles again
+    const ms = Math.min(3_600_000, Math.ceil((toBoundWh / Math.abs(p)) * 3_600_000));
     this.cancelBound = this.o.clock.setTimer(ms, () => {
       this.advance();
       this.settle();
