@@ -11,7 +11,7 @@ const TOP = {
   status: ['edge', 'ask the running agent how it is'],
   buffer: ['edge', 'inspect and verify the store-and-forward outbox'],
   audit: ['edge', 'verify the setpoint audit log (hash chain)'],
-  sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways'],
+  sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways, batteries (ESS)'],
   cloud: ['cloud', 'cloud companion services (BAL, SCD)'],
   proof: ['cloud', 'fetch and verify sample proofs'],
   setpoint: ['cloud', 'operator tools: sign and publish a setpoint to a device'],

@@ -2,10 +2,10 @@
 // Writes protocols/src/modbus/profiles/index.ts: one import per JSON file under that folder (sorted by path), so a
 // new profile is a new file and nothing else. `--check`: exit 1 (and say which way they differ) when the committed
 // index.ts is not what this script would write. Run by `npm run profiles` (and `npm run vectors`); a test runs
-// `--check`.
+// `--check`. Also writes protocols/profile.schema.json from the built zod schema (build first after changing it).
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as prettier from 'prettier';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -58,4 +58,25 @@ if (process.argv.includes('--check')) {
 } else {
   writeFileSync(target, want);
   process.stderr.write(`wrote ${relative(root, target)} (${jsonFiles().length} profiles)\n`);
+  await writeSchema();
+}
+
+/** protocols/profile.schema.json from the built zod schema (a test compares the two); needs `npm run build` first. */
+async function writeSchema() {
+  const schemaFile = join(root, 'protocols', 'profile.schema.json');
+  let mod;
+  try {
+    mod = await import(pathToFileURL(join(root, 'protocols', 'dist', 'modbus', 'profile.js')).href);
+  } catch {
+    process.stderr.write(
+      `protocols is not built: run \`npm run build\`, then this again, to write profile.schema.json\n`,
+    );
+    return;
+  }
+  const options = (await prettier.resolveConfig(schemaFile)) ?? {};
+  const text = JSON.stringify(mod.profileJsonSchema(), null, 2);
+  writeFileSync(schemaFile, await prettier.format(text, { ...options, filepath: schemaFile }));
+  process.stderr.write(
+    `wrote ${relative(root, schemaFile)} (from protocols/dist: rebuild first after a schema change)\n`,
+  );
 }

@@ -18,6 +18,7 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   CONFLICT: 409,
   SEQ_CONFLICT: 409,
   BODY_TOO_LARGE: 413,
+  DEVICE_UNAVAILABLE: 503,
 };
 
 /** The HTTP status of an error code (500 for anything not a client's fault). */

@@ -10,3 +10,4 @@ export * from './sqlite-full.js';
 export * from './store-options.js';
 export * from './fake-ess.js';
 export * from './setpoint-rig.js';
+export * from './ess-images.js';

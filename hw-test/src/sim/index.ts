@@ -2,3 +2,4 @@ export * from './load-model.js';
 export * from './modbus/index.js';
 export * from './serial/pty-pair.js';
 export * from './chain2/index.js';
+export * from './ess/index.js';

@@ -12,6 +12,8 @@ export interface LoadModelOptions {
   pvPeakW?: number;
   seed?: number;
   phases?: 1 | 3;
+  /** A constant house load, W, instead of the daily curve with noise (the ESS simulator's `--load-w`). */
+  constantLoadW?: number;
   /** Starting energy counters, Wh. */
   energyImportWh?: number;
   energyExportWh?: number;
@@ -30,6 +32,8 @@ export class LoadModel {
   private v = [230, 230, 230];
   private noise = [1, 1, 1];
   private f = 50;
+  /** House load and PV of the last `at()`, W (the ESS simulator's self-consumption mode follows them). */
+  readonly last = { loadW: 0, pvW: 0 };
   constructor(private readonly o: LoadModelOptions = {}) {
     let a = (o.seed ?? 42) >>> 0;
     this.rnd = () => {
@@ -45,8 +49,11 @@ export class LoadModel {
     this.eExpPh = [this.eExp / 3, this.eExp / 3, this.eExp / 3];
   }
 
-  /** Quantities at time `nowMs` (advancing the integrators from the previous call). */
-  at(nowMs: number): Partial<Record<QuantityName, number>> {
+  /**
+   * Quantities at time `nowMs` (advancing the integrators from the previous call). `behindMeterW` is a source
+   * behind the meter that lowers the net (a battery: discharge positive), spread evenly over the phases.
+   */
+  at(nowMs: number, behindMeterW = 0): Partial<Record<QuantityName, number>> {
     const phases = this.o.phases ?? 3;
     const hour = (nowMs / 3_600_000 + 2) % 24;
     const daily =
@@ -56,12 +63,17 @@ export class LoadModel {
     let pTot = 0;
     let qTot = 0;
     let sTot = 0;
+    let loadTot = 0;
     const n = phases === 3 ? 3 : 1;
     for (let i = 0; i < n; i++) {
       this.noise[i] = Math.max(0.5, Math.min(1.5, this.noise[i]! * (1 + 0.02 * (this.rnd() - 0.5) * 2)));
       this.v[i] = this.v[i]! + 0.3 * (this.rnd() - 0.5) * 2 - 0.01 * (this.v[i]! - 230);
-      const load = ((this.o.baseLoadW ?? 6000) / n) * daily * this.noise[i]!;
-      const p = load - pv / n;
+      const load =
+        this.o.constantLoadW !== undefined
+          ? this.o.constantLoadW / n
+          : ((this.o.baseLoadW ?? 6000) / n) * daily * this.noise[i]!;
+      loadTot += load;
+      const p = load - pv / n - behindMeterW / n;
       const pf = 0.93 + 0.05 * Math.sin(i + nowMs / 600_000);
       const s = Math.abs(p) / pf;
       const q = s * Math.sin(Math.acos(pf));
@@ -78,6 +90,8 @@ export class LoadModel {
       qTot += q;
       sTot += s;
     }
+    this.last.loadW = loadTot;
+    this.last.pvW = pv;
     this.f = this.f + 0.01 * (this.rnd() - 0.5) * 2 - 0.01 * (this.f - 50);
     const dtH = this.lastMs === null ? 0 : Math.max(0, nowMs - this.lastMs) / 3_600_000;
     this.lastMs = nowMs;

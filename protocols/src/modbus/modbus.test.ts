@@ -171,7 +171,8 @@ test('every built-in profile passes the schema, maps valid units, has no overlap
     'sunspec/common',
   ])
     t.true(ids.includes(want), want);
-  for (const m of [201, 202, 203, 204, 211, 212, 213, 214]) t.truthy(reg.forSunSpecModel(m), `sunspec model ${m}`);
+  for (const m of [201, 202, 203, 204, 211, 212, 213, 214, 124, 701, 702, 704, 713])
+    t.truthy(reg.forSunSpecModel(m), `sunspec model ${m}`);
   for (const id of ids) {
     const p = reg.get(id);
     const seen = new Map<string, string>();
@@ -184,7 +185,8 @@ test('every built-in profile passes the schema, maps valid units, has no overlap
       if (pt.quantity)
         t.truthy(REGISTER_UNITS[pt.unit!]?.[QUANTITIES[pt.quantity].unit], `${id}: ${pt.quantity} unit ${pt.unit}`);
     }
-    if (p.kind === 'meter' || p.kind === 'gateway' || p.sunspecModel !== 1) {
+    const sunspecMeter = p.sunspecModel !== undefined && p.sunspecModel >= 200 && p.sunspecModel < 300;
+    if (p.kind === 'meter' || p.kind === 'gateway' || sunspecMeter) {
       t.true(
         p.points.some((x) => x.quantity === 'activePowerW'),
         `${id} maps activePowerW`,
@@ -317,4 +319,62 @@ test('TCP framer recovers MBAP frames under random chunking (property)', (t) => 
     }),
   );
   t.pass();
+});
+
+test('the SunSpec ESS profiles (124, 701, 702, 704, 713) declare L, name their points and map the ESS quantities', (t) => {
+  const reg = builtinProfiles();
+  const want: Record<number, { L: number; named: Record<string, number>; quantities?: string[] }> = {
+    124: {
+      L: 24,
+      named: { StorCtl_Mod: 5, ChaState: 8, OutWRte: 12, InWRte: 13, InOutWRte_RvrtTms: 15, InOutWRte_SF: 25 },
+      quantities: ['socPermille'],
+    },
+    701: { L: 153, named: { W: 10, W_SF: 116 }, quantities: ['essPowerW'] },
+    702: { L: 50, named: { WMaxRtg: 2, WChaRteMaxRtg: 10, WDisChaRteMaxRtg: 11, WMax: 26, W_SF: 45 } },
+    704: { L: 65, named: { WSetEna: 22, WSetMod: 23, WSet: 24, WSetRvrtTms: 31, WSet_SF: 55 } },
+    713: { L: 7, named: { SoC: 4, Pct_SF: 8 }, quantities: ['socPermille'] },
+  };
+  for (const [m, w] of Object.entries(want)) {
+    const p = reg.forSunSpecModel(Number(m))!;
+    t.is(p.sunspecLength, w.L, `model ${m} L`);
+    for (const [name, addr] of Object.entries(w.named))
+      t.is(p.points.find((x) => x.name === name)?.address, addr, `model ${m} ${name}`);
+    for (const q of w.quantities ?? [])
+      t.true(
+        p.points.some((x) => x.quantity === q),
+        `model ${m} maps ${q}`,
+      );
+    t.true(
+      p.points.every((x) => x.name !== undefined),
+      `model ${m}: every point is named`,
+    );
+  }
+  t.is(reg.forSunSpecModel(704)!.points.find((x) => x.name === 'WSet')!.access, 'rw');
+  t.throws(() => parseProfile({ ...reg.get('sunspec/der-713'), sunspecLength: 6 }), {
+    message: /Pct_SF runs past the model's length L = 6/,
+  });
+});
+
+test('kind "ess" profiles: one essPowerW setpoint whose fc, unit and range fit; reads essPowerW and socPermille', (t) => {
+  const ex = builtinProfiles().get('generic/ess-example');
+  t.is(ex.kind, 'ess');
+  t.like(ex.setpoints![0], { command: 'essPowerW', fc: 16, address: 200, min: -5000, max: 5000 });
+  const doc = JSON.parse(JSON.stringify(ex)) as Record<string, unknown> & {
+    setpoints: Record<string, unknown>[];
+    points: { quantity?: string }[];
+  };
+  const bad = (patch: Record<string, unknown>, top: Record<string, unknown> = {}) => ({
+    ...doc,
+    ...top,
+    setpoints: [{ ...doc.setpoints[0], ...patch }],
+  });
+  t.throws(() => parseProfile(bad({ fc: 6 })), { message: /fc 6 writes one register, type s32 has 2/ });
+  t.throws(() => parseProfile(bad({ unit: 'V' })), { message: /unit "V" does not convert to W/ });
+  t.throws(() => parseProfile(bad({ min: 10, max: -10 })), { message: /min 10 > max -10/ });
+  t.throws(() => parseProfile(bad({ clamp: true })), { message: /PROFILE_INVALID: .*setpoints\[0\]/ });
+  t.throws(() => parseProfile(bad({}, { kind: 'meter' })), { message: /setpoints are only for kind "ess"/ });
+  t.throws(() => parseProfile({ ...doc, setpoints: [] }), { message: /exactly one setpoint/ });
+  t.throws(() => parseProfile({ ...doc, points: doc.points.filter((p) => p.quantity !== 'socPermille') }), {
+    message: /an ess profile reads socPermille/,
+  });
 });

@@ -75,6 +75,37 @@ export const PointSchema = z
   .refine((p) => p.quantity !== undefined || p.name !== undefined, { message: 'a point needs a quantity or a name' })
   .refine((p) => p.type !== 'string' || p.length !== undefined, { message: 'a string point needs a length' });
 
+/**
+ * A writable setpoint of a generic `kind: "ess"` profile. The commanded value (W, discharge positive) is checked
+ * against [min, max] (W) and refused outside (the adapter never changes a command), then written as
+ * raw = sign × W / (10^scale × unitFactor(unit → W)). `revert`: the device's own revert timer, written (in s) with
+ * every command; `enable`: written `value` with every command (after the setpoint) and 0 on release.
+ */
+export const SetpointMapSchema = z
+  .object({
+    command: z.literal('essPowerW'),
+    /** 6 (write single register, 1-register types only) or 16 (write multiple). */
+    fc: z.union([z.literal(6), z.literal(16)]),
+    address,
+    type: z.enum(REGISTER_TYPES),
+    wordOrder: z.enum(['be', 'le']).optional(),
+    unit: z.string(),
+    scale: z.number().int().min(-9).max(9).optional(),
+    sign: z.union([z.literal(1), z.literal(-1)]).optional(),
+    /** Smallest and largest command accepted, W (discharge positive). */
+    min: z.number().int(),
+    max: z.number().int(),
+    revert: z
+      .object({ address, type: z.enum(REGISTER_TYPES) })
+      .strict()
+      .optional(),
+    enable: z
+      .object({ address, value: z.number().int().min(0).max(65535) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 export const ProfileSchema = z
   .object({
     $schema: z.string().optional(),
@@ -85,10 +116,12 @@ export const ProfileSchema = z
     description: z.string().min(1),
     /** Where the register map comes from (manual, public source). */
     source: z.string().min(1),
-    kind: z.enum(['meter', 'gateway', 'sunspec-model']),
+    kind: z.enum(['meter', 'gateway', 'sunspec-model', 'ess']),
     phases: z.union([z.literal(1), z.literal(3)]).optional(),
     /** SunSpec model id when kind = sunspec-model (addresses are relative to the model's ID register). */
     sunspecModel: z.number().int().min(1).max(65534).optional(),
+    /** SunSpec model length L (registers after the ID and L header) of the revision the points follow. */
+    sunspecLength: z.number().int().min(1).max(65533).optional(),
     $import: z.array(z.string()).optional(),
     transport: z
       .object({
@@ -125,8 +158,12 @@ export const ProfileSchema = z
     /** Quantities every reading of this device must carry (checked by the profile test). */
     required: z.array(z.string().refine(isQuantityName, { message: 'not a quantity name' })).optional(),
     points: z.array(PointSchema),
+    /** Writable setpoints (kind = ess). */
+    setpoints: z.array(SetpointMapSchema).optional(),
   })
   .strict();
+
+export type SetpointMap = z.infer<typeof SetpointMapSchema>;
 
 export type ProfilePoint = z.infer<typeof PointSchema> & { quantity?: QuantityName };
 export type Profile = Omit<z.infer<typeof ProfileSchema>, 'points'> & { points: ProfilePoint[] };
@@ -244,6 +281,8 @@ export function checkProfileSemantics(p: Profile, origin = p.id): void {
         if (f.fc === pt.fc && a >= f.start && a <= f.end) fail(`${label} maps forbidden register ${a} (fc ${pt.fc})`);
     }
     if (pt.address + n - 1 > 65535) fail(`${label} runs past register 65535`);
+    if (p.sunspecLength !== undefined && pt.address + n - 1 > p.sunspecLength + 1)
+      fail(`${label} runs past the model's length L = ${p.sunspecLength} (last register ${p.sunspecLength + 1})`);
   }
   const byQuantity = new Map<string, ProfilePoint[]>();
   for (const pt of p.points) if (pt.quantity) byQuantity.set(pt.quantity, [...(byQuantity.get(pt.quantity) ?? []), pt]);
@@ -252,6 +291,29 @@ export function checkProfileSemantics(p: Profile, origin = p.id): void {
       fail(`quantity ${q} is mapped ${pts.length} times (declare combine: "sum" on each to add them)`);
   for (const q of p.required ?? [])
     if (!p.points.some((x) => x.quantity === q)) fail(`required quantity ${q} is not mapped`);
+  checkSetpoints(p, fail);
+}
+
+/** An ESS profile commands essPowerW once, reads essPowerW and socPermille; setpoint registers fit their fc and unit. */
+function checkSetpoints(p: Profile, fail: (msg: string, ctx?: Record<string, unknown>) => never): void {
+  const sps = p.setpoints ?? [];
+  if (p.kind !== 'ess') {
+    if (sps.length > 0) fail(`setpoints are only for kind "ess" (kind is ${JSON.stringify(p.kind)})`);
+    return;
+  }
+  if (sps.length !== 1) fail(`an ess profile needs exactly one setpoint of command essPowerW (found ${sps.length})`);
+  for (const q of ['essPowerW', 'socPermille'] as const)
+    if (!p.points.some((x) => x.quantity === q)) fail(`an ess profile reads ${q}: no point maps it`);
+  for (const [i, sp] of sps.entries()) {
+    const label = `setpoints[${i}]`;
+    if (REGISTER_UNITS[sp.unit]?.W === undefined)
+      fail(`${label}: unit ${JSON.stringify(sp.unit)} does not convert to W`);
+    if (sp.type === 'string') fail(`${label}: a setpoint cannot be a string`);
+    if (sp.fc === 6 && registerCount(sp.type) !== 1)
+      fail(`${label}: fc 6 writes one register, type ${sp.type} has ${registerCount(sp.type)} (use fc 16)`);
+    if (sp.min > sp.max) fail(`${label}: min ${sp.min} > max ${sp.max}`);
+    if (sp.revert && sp.revert.type === 'string') fail(`${label}.revert: the revert timer cannot be a string`);
+  }
 }
 
 /** Word order of a point (point overrides profile; default big-endian). */

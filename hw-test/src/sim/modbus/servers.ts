@@ -16,9 +16,16 @@ import {
   rtuTiming,
   type Frame,
 } from '@lightnode/protocols';
-import type { MeterSimulator, SimAction } from './simulator.js';
+import type { SimAction } from './simulator.js';
 
-function pick(sims: readonly MeterSimulator[], f: Frame): { sim: MeterSimulator; action: SimAction } | null {
+/** A simulated Modbus device: the meter simulator, the ESS simulator's SunSpec battery. */
+export interface SimDevice {
+  readonly unit: number;
+  /** The answer to one request PDU addressed to `unit` (silence when it is another device's). */
+  handle(unit: number, pdu: Uint8Array): SimAction;
+}
+
+function pick(sims: readonly SimDevice[], f: Frame): { sim: SimDevice; action: SimAction } | null {
   for (const sim of sims) {
     const action = sim.handle(f.unit, f.pdu);
     if (action.kind !== 'silence' || f.unit === sim.unit) return { sim, action };
@@ -35,7 +42,7 @@ export interface RunningServer {
 }
 
 export async function serveTcp(
-  sims: readonly MeterSimulator[],
+  sims: readonly SimDevice[],
   opts: { host?: string; port?: number } = {},
 ): Promise<RunningServer> {
   const sockets = new Set<Socket>();
@@ -105,7 +112,7 @@ export interface RtuServeOptions {
   turnaroundMs?: number;
 }
 
-export async function serveRtu(sims: readonly MeterSimulator[], o: RtuServeOptions): Promise<RunningServer> {
+export async function serveRtu(sims: readonly SimDevice[], o: RtuServeOptions): Promise<RunningServer> {
   const baud = o.baud ?? 9600;
   const port = new SerialPort({ path: o.path, baudRate: baud, parity: o.parity ?? 'none', autoOpen: false });
   await new Promise<void>((resolve, reject) =>

@@ -78,9 +78,16 @@ export interface SimulatorOptions {
   refreshMs?: number;
   /** For SunSpec model profiles: where the SunSpec map starts (default 40000) and the common model profile. */
   sunspec?: { base?: number; profiles: ProfileLookup };
-  /** Fixed values instead of the load model (tests, contract suites). */
-  values?: Partial<Record<string, number>>;
+  /** Fixed values instead of the load model (tests, contract suites), or a function of the time (the ESS site). */
+  values?: Partial<Record<string, number>> | ((nowMs: number) => Partial<Record<string, number>>);
   random?: () => number;
+  /** Fills the image instead of the profile and the load model (the ESS simulator's battery, ess/modbus-device.ts). */
+  fill?: (image: RegisterImage, nowMs: number) => void;
+  /**
+   * Sees each write (fc 6 / 16) of existing registers once stored; returning a Modbus exception code refuses it
+   * (the registers are put back as they were).
+   */
+  onWrite?: (address: number, values: readonly number[]) => number | undefined;
 }
 
 /** What a transport should do with one request. */
@@ -115,7 +122,12 @@ export class MeterSimulator {
     const now = this.o.clock.now();
     if (!force && now - this.lastRefresh < (this.o.refreshMs ?? 200)) return;
     this.lastRefresh = now;
-    const values = this.o.values ?? this.load.at(now);
+    if (this.o.fill) {
+      this.o.fill(this.image, now);
+      if (now < this.zeroUntil) this.image.zero();
+      return;
+    }
+    const values = typeof this.o.values === 'function' ? this.o.values(now) : (this.o.values ?? this.load.at(now));
     if (this.o.profile.kind === 'sunspec-model' && this.o.sunspec) {
       const common = this.o.sunspec.profiles.get('sunspec/common');
       sunspecImage(
@@ -202,17 +214,26 @@ export class MeterSimulator {
         const v = this.image.read(req.fc, req.address, req.count);
         return v ? { fc: req.fc, values: v } : { fc: req.fc, exception: 2 };
       }
-      case 6:
-        if (!this.image.has(3, req.address)) return { fc: 6, exception: 2 };
-        this.image.set(3, req.address, [req.value]);
-        return { fc: 6, address: req.address, value: req.value };
-      case 16:
-        for (let i = 0; i < req.values.length; i++)
-          if (!this.image.has(3, req.address + i)) return { fc: 16, exception: 2 };
-        this.image.set(3, req.address, req.values);
-        return { fc: 16, address: req.address, count: req.values.length };
+      case 6: {
+        const exception = this.write(req.address, [req.value]);
+        return exception ? { fc: 6, exception } : { fc: 6, address: req.address, value: req.value };
+      }
+      case 16: {
+        const exception = this.write(req.address, req.values);
+        return exception ? { fc: 16, exception } : { fc: 16, address: req.address, count: req.values.length };
+      }
       default:
         return { fc: req.fc, exception: 1 };
     }
+  }
+
+  /** Stores a write of holding registers; exception 2 when one does not exist, or the `onWrite` hook's refusal. */
+  private write(address: number, values: readonly number[]): number | undefined {
+    for (let i = 0; i < values.length; i++) if (!this.image.has(3, address + i)) return 2;
+    const before = this.image.read(3, address, values.length)!;
+    this.image.set(3, address, values);
+    const refused = this.o.onWrite?.(address, values);
+    if (refused) this.image.set(3, address, before);
+    return refused;
   }
 }

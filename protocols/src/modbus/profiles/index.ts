@@ -6,18 +6,47 @@ import p1 from './carlo-gavazzi/em24.json' with { type: 'json' };
 import p2 from './carlo-gavazzi/em340.json' with { type: 'json' };
 import p3 from './eastron/sdm120.json' with { type: 'json' };
 import p4 from './eastron/sdm630.json' with { type: 'json' };
-import p5 from './schneider/iem3000.json' with { type: 'json' };
-import p6 from './sinapsi/alfa.json' with { type: 'json' };
-import p7 from './sunspec/common.json' with { type: 'json' };
-import p8 from './sunspec/meter-201.json' with { type: 'json' };
-import p9 from './sunspec/meter-202.json' with { type: 'json' };
-import p10 from './sunspec/meter-203.json' with { type: 'json' };
-import p11 from './sunspec/meter-204.json' with { type: 'json' };
-import p12 from './sunspec/meter-211.json' with { type: 'json' };
-import p13 from './sunspec/meter-212.json' with { type: 'json' };
-import p14 from './sunspec/meter-213.json' with { type: 'json' };
-import p15 from './sunspec/meter-214.json' with { type: 'json' };
+import p5 from './generic/ess-example.json' with { type: 'json' };
+import p6 from './schneider/iem3000.json' with { type: 'json' };
+import p7 from './sinapsi/alfa.json' with { type: 'json' };
+import p8 from './sunspec/common.json' with { type: 'json' };
+import p9 from './sunspec/der-701.json' with { type: 'json' };
+import p10 from './sunspec/der-702.json' with { type: 'json' };
+import p11 from './sunspec/der-704.json' with { type: 'json' };
+import p12 from './sunspec/der-713.json' with { type: 'json' };
+import p13 from './sunspec/meter-201.json' with { type: 'json' };
+import p14 from './sunspec/meter-202.json' with { type: 'json' };
+import p15 from './sunspec/meter-203.json' with { type: 'json' };
+import p16 from './sunspec/meter-204.json' with { type: 'json' };
+import p17 from './sunspec/meter-211.json' with { type: 'json' };
+import p18 from './sunspec/meter-212.json' with { type: 'json' };
+import p19 from './sunspec/meter-213.json' with { type: 'json' };
+import p20 from './sunspec/meter-214.json' with { type: 'json' };
+import p21 from './sunspec/storage-124.json' with { type: 'json' };
 
 /** Raw profile documents (`$import` resolved and validated by the registry). */
-export const BUILTIN_PROFILE_DOCS: unknown[] = [p0, p1, p2, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13, p14, p15];
+export const BUILTIN_PROFILE_DOCS: unknown[] = [
+  p0,
+  p1,
+  p2,
+  p3,
+  p4,
+  p5,
+  p6,
+  p7,
+  p8,
+  p9,
+  p10,
+  p11,
+  p12,
+  p13,
+  p14,
+  p15,
+  p16,
+  p17,
+  p18,
+  p19,
+  p20,
+  p21,
+];
 export type { Profile };

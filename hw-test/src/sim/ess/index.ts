@@ -1,0 +1,12 @@
+export * from './battery.js';
+export * from './faults.js';
+export * from './site.js';
+export * from './ems.js';
+export { serveRestEms, newEmsToken, type RestEms } from './rest.js';
+export { serveMqttEms, type MqttEms } from './mqtt.js';
+export { modbusBattery, type ModbusBatteryOptions } from './modbus-device.js';
+export { SUNSPEC_MODEL_PROFILES, sunspecBatteryMap } from './sunspec-device.js';
+export { profileBatteryMap, profileSetpointWords } from './profile-device.js';
+export { batteryDevice, type BatteryMap, type MapAction } from './battery-device.js';
+export * from './start.js';
+export { spawnEssSim, type EssChild, type EssListening } from './child.js';
