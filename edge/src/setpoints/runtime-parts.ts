@@ -142,3 +142,33 @@ export function withTimeout<T>(p: Promise<T>, clock: Clock, ms: number, what: st
     );
   });
 }
+
+/**
+ * The battery's power at the time of a PoD reading (the command formula adds the two). PoD readings reach the
+ * controller up to a cycle after they were taken: when the controller wrote or released since, the battery's power
+ * now does not go with the reading, the one before that action does.
+ */
+export class EssAtPod {
+  private lastActionMs = -Infinity;
+  private prevActionMs = -Infinity;
+  private beforeActionW: number | undefined;
+  private lastW: number | undefined;
+
+  /** The battery's power as just read. */
+  seen(w: number): void {
+    this.lastW = w;
+  }
+
+  /** A write or a release at `nowMs` (wall). */
+  acted(nowMs: number): void {
+    this.prevActionMs = this.lastActionMs;
+    this.beforeActionW = this.lastW;
+    this.lastActionMs = nowMs;
+  }
+
+  /** The battery's power for a PoD reading taken at `podTsMs`; undefined when two actions came since. */
+  at(podTsMs: number, nowW: number): number | undefined {
+    if (podTsMs > this.lastActionMs) return nowW;
+    return podTsMs > this.prevActionMs ? this.beforeActionW : undefined;
+  }
+}

@@ -19,7 +19,7 @@ import { NONCE_FILE, readNonces, writeNonces } from './nonce-file.js';
 import { planCommand, type Plan } from './plan.js';
 import { Outbound } from './outbound.js';
 import { newStatus, statusOf, type ControllerOptions, type ControllerStatus } from './runtime-types.js';
-import { PodMeter, readback, RefusalLimiter, withTimeout } from './runtime-parts.js';
+import { EssAtPod, PodMeter, readback, RefusalLimiter, withTimeout } from './runtime-parts.js';
 import {
   accept,
   advanceNonce,
@@ -51,8 +51,7 @@ export class SetpointController {
   private stopped = false;
   /** The driven setpoint was superseded: release unless a newer one drives the asset at the next cycle. */
   private releasePending = false;
-  /** Wall time of the last write or release (a PoD reading must be newer to plan on). */
-  private lastActionMs = -Infinity;
+  private readonly essAtPod = new EssAtPod();
   private readonly pod: PodMeter;
   private readonly limiter: RefusalLimiter;
   private readonly log: Logger;
@@ -190,7 +189,7 @@ export class SetpointController {
 
   private async release(): Promise<void> {
     await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
-    this.lastActionMs = this.o.clock.now();
+    this.essAtPod.acted(this.o.clock.now());
   }
 
   /** An adapter call, ADAPTER_TIMEOUT when it does not answer within readbackTimeoutMs. */
@@ -289,16 +288,17 @@ export class SetpointController {
       this.ack(e.sp.id, 'reverted', '', this.podLevel(state.essPowerW, state.essPowerW));
       this.drive = { ...d, confirmed: false, lastWriteMono: -Infinity, reassert: true };
     }
+    this.essAtPod.seen(state.essPowerW);
     const podPowerW = this.pod.powerW;
     if (podPowerW === undefined) return; // no PoD reading yet: nothing to regulate on
-    // a PoD reading taken before our last write or release does not go with the battery's power now: wait for one
-    if ((this.pod.lastTsMs ?? -Infinity) <= this.lastActionMs) return;
+    const essAtPodW = this.essAtPod.at(this.pod.lastTsMs ?? -Infinity, state.essPowerW);
+    if (essAtPodW === undefined) return; // two actions since the PoD reading: wait for a fresh one
     const mono = this.o.clock.monotonic();
     const dd = this.drive!;
     const plan = planCommand({
       targetPodW: e.sp.activePowerW,
       podPowerW,
-      essPowerW: state.essPowerW,
+      essPowerW: essAtPodW,
       socPermille: state.socPermille,
       limits: this.o.limits,
       nowMs: this.o.clock.now(),
@@ -312,7 +312,7 @@ export class SetpointController {
       plan.commandW !== dd.lastCommandW ||
       mono - (dd.lastWriteMono ?? -Infinity) >= o.refreshMs;
     if (!due) return;
-    await this.write(e, plan, podPowerW + state.essPowerW);
+    await this.write(e, plan, podPowerW + essAtPodW);
   }
 
   private async write(e: Entry, plan: Plan, siteW: number): Promise<void> {
@@ -326,7 +326,7 @@ export class SetpointController {
     });
     this.drive = { ...this.drive!, lastCommandW: plan.commandW, lastWriteMono: this.o.clock.monotonic() };
     this.s.commands++;
-    this.lastActionMs = this.o.clock.now();
+    this.essAtPod.acted(this.o.clock.now());
     try {
       await this.call('command', (a) => a.command(plan.commandW, o.revertS));
     } catch (err) {
@@ -339,6 +339,7 @@ export class SetpointController {
       pollMs: this.o.pollMs ?? 1000,
     });
     this.audit('readback', { setpointId: e.sp.id, commandW: plan.commandW, ...r });
+    if (r.essPowerW !== undefined) this.essAtPod.seen(r.essPowerW);
     if (!r.ok) {
       if (r.code === 'ADAPTER_TIMEOUT') this.adapterError(new LightNodeError('ADAPTER_TIMEOUT', r.message));
       return this.failed(e, plan, r);
