@@ -5,7 +5,7 @@
  * its own Modbus TCP server when `tcp` is given).
  */
 import { builtinProfiles, systemClock, type Clock, type ProfileRegistry } from '@lightnode/protocols';
-import { serveTcp, type RunningServer, type SimDevice } from '../modbus/servers.js';
+import { serveTcp, type RunningServer, type ServerStats, type SimDevice } from '../modbus/servers.js';
 import type { EssEvent } from './battery.js';
 import { parseEssFaults } from './faults.js';
 import { serveMqttEms } from './mqtt.js';
@@ -44,6 +44,8 @@ export interface RunningEssSim {
   meter?: { address: string; port: number; unit: number };
   /** MQTT: the topic prefix. */
   topic?: string;
+  /** SunSpec / profile: the Modbus server's counters (frames, bytes per unit). */
+  modbusStats?: ServerStats;
   stop(): Promise<void>;
 }
 
@@ -88,7 +90,7 @@ export async function startEssSim(o: EssSimOptions): Promise<RunningEssSim> {
       closers.push(() => m.close());
       return { sim, listening: m.url, topic: m.topic, ...meter, stop };
     }
-    return { sim, listening: server!.address, port: server!.port!, ...meter, stop };
+    return { sim, listening: server!.address, port: server!.port!, modbusStats: server!.stats, ...meter, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -37,8 +37,22 @@ export interface RunningServer {
   /** `tcp://host:port` or the serial path. */
   address: string;
   port?: number;
-  stats: { frames: number; discardedBytes: number; crcErrors: number; connections: number };
+  stats: ServerStats;
   close(): Promise<void>;
+}
+
+export interface ServerStats {
+  frames: number;
+  discardedBytes: number;
+  crcErrors: number;
+  connections: number;
+  /** Modbus TCP bytes (whole ADUs) received from / sent to the master, per unit id (benchmarks: traffic per hour). */
+  bytesByUnit: Record<number, { in: number; out: number }>;
+}
+
+function countBytes(stats: ServerStats, unit: number, dir: 'in' | 'out', n: number): void {
+  const u = (stats.bytesByUnit[unit] ??= { in: 0, out: 0 });
+  u[dir] += n;
 }
 
 export async function serveTcp(
@@ -46,7 +60,7 @@ export async function serveTcp(
   opts: { host?: string; port?: number } = {},
 ): Promise<RunningServer> {
   const sockets = new Set<Socket>();
-  const stats = { frames: 0, discardedBytes: 0, crcErrors: 0, connections: 0 };
+  const stats: ServerStats = { frames: 0, discardedBytes: 0, crcErrors: 0, connections: 0, bytesByUnit: {} };
   const server: Server = createServer((sock) => {
     sockets.add(sock);
     stats.connections++;
@@ -57,6 +71,7 @@ export async function serveTcp(
       const before = framer.stats.discardedBytes;
       for (const f of framer.push(chunk)) {
         stats.frames++;
+        countBytes(stats, f.unit, 'in', 7 + f.pdu.length);
         const r = pick(sims, f);
         if (!r || r.action.kind === 'silence') continue;
         if (r.action.kind === 'drop') {
@@ -67,7 +82,9 @@ export async function serveTcp(
         const adu = encodeTcp(f.transactionId ?? 0, unit, pdu);
         if (corrupt && adu.length > 8) adu[adu.length - 1]! ^= 0x5a;
         const send = () => {
-          if (!sock.destroyed) sock.write(adu);
+          if (sock.destroyed) return;
+          countBytes(stats, unit, 'out', adu.length);
+          sock.write(adu);
         };
         if (delayMs > 0) setTimeout(send, delayMs);
         else send();
@@ -126,7 +143,7 @@ export async function serveRtu(sims: readonly SimDevice[], o: RtuServeOptions): 
   const { charMs, t35Ms } = rtuTiming(baud);
   let busyUntil = 0;
   let silence: NodeJS.Timeout | undefined;
-  const stats = { frames: 0, discardedBytes: 0, crcErrors: 0, connections: 1 };
+  const stats: ServerStats = { frames: 0, discardedBytes: 0, crcErrors: 0, connections: 1, bytesByUnit: {} };
   port.on('data', (chunk: Buffer) => {
     const arrived = performance.now();
     for (const f of framer.push(chunk)) {
