@@ -1,10 +1,11 @@
 /**
- * `npm run -s bench -- setpoint [--json] [--n 1000] [--measure-s 10]`: setpoint latency and refresh traffic on
+ * `npm run -s bench -- setpoint [--json] [--n 1000] [--measure-s 20]`: setpoint latency and refresh traffic on
  * loopback, everything real except the battery (the ESS simulator, in process so its register writes are timed
  * on the same clock):
  *
- * (1) **publish → register write**: an operator client publishes N signed setpoints one after the other on the
- *     embedded broker (aedes); the agent (its MQTT link, the controller's eight checks, the nonce file, the audit
+ * (1) **publish → register write**: an operator client publishes N signed setpoints one after the other (each once
+ *     the previous one's readback acked it `applied`, as setpoints come in the field: one per slot) on the embedded
+ *     broker (aedes); the agent (its MQTT link, the controller's eight checks, the nonce file, the audit
  *     log with fsync, the durable queue for the ack) drives `lightnode sim ess --sunspec`'s model 704 through the
  *     SunSpec adapter; the time is taken when the simulator applies the write. p50 / p99 over N.
  * (2) **baseline in the same run**: a bare subscriber (no verification, no checks, no audit, no queue) that does the
@@ -79,7 +80,7 @@ function writes(sim: RunningEssSim): (commandW: number, timeoutMs?: number) => P
 
 export async function main(args: string[]): Promise<number> {
   const n = flag(args, 'n', 1000);
-  const measureS = flag(args, 'measure-s', 10);
+  const measureS = flag(args, 'measure-s', 20);
   const dir = mkdtempSync(join(tmpdir(), 'ln-bench-setpoint-'));
   const broker = await startEmbeddedBroker();
   const loadW = 1500;
@@ -129,12 +130,13 @@ export async function main(args: string[]): Promise<number> {
       podId: POD,
       stateDir: join(dir, 'agent'),
       keyFile,
+      batch: { windowMs: 5000 }, // steady MQTT traffic within the measured intervals
       uplink: { url: broker.url, keepaliveS: 240 },
       lines: [
         {
           name: 'site',
           transport: { tcp: { host: '127.0.0.1', port: sim.port! } },
-          meters: [{ id: 'pod', profile: 'eastron/sdm630', unit: sim.meter!.unit, pollMs: 200, role: 'pod' }],
+          meters: [{ id: 'pod', profile: 'eastron/sdm630', unit: sim.meter!.unit, pollMs: 1000, role: 'pod' }],
         },
       ],
       setpoints: { issuers: [operator.address] },
@@ -183,6 +185,17 @@ export async function main(args: string[]): Promise<number> {
       };
     };
     const agentLat: number[] = [];
+    const settled = async (id: string): Promise<void> => {
+      const until = Date.now() + 10_000;
+      for (;;) {
+        const last = (agent.details() as { setpoints: { lastAck?: { setpointId: string; state: string } } }).setpoints
+          .lastAck;
+        if (last?.setpointId === id && ['applied', 'clipped'].includes(last.state)) return;
+        if (Date.now() > until)
+          throw new Error(`setpoint ${id}: not applied in 10 s (last ack ${JSON.stringify(last)})`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    };
     const details = () => agent.details() as { setpoints: { inForce?: { commandW?: number } } };
     for (let i = 0; i < n; i++) {
       const target = -1000 - (i % 2) * 300 - (i % 7);
@@ -198,6 +211,8 @@ export async function main(args: string[]): Promise<number> {
       const t0 = performance.now();
       await pub.publishAsync(topic, Buffer.from(bytes), { qos: 1 });
       agentLat.push((await wrote) - t0);
+      // one setpoint at a time, as they come in the field (one per slot): the next once this one's readback acked it
+      await settled(m.id);
       if (i === 0)
         process.stderr.write(
           `setpoint: first write after ${agentLat[0]!.toFixed(1)} ms (signing ${signMs.toFixed(1)} ms, not timed)\n`,
@@ -250,7 +265,7 @@ export async function main(args: string[]): Promise<number> {
       {
         bench: 'setpoint',
         command: `npm run -s bench -- setpoint${args.length ? ' ' + args.join(' ') : ''}`,
-        dataset: `${n} signed setpoints one after the other on loopback (embedded aedes, ESS simulator SunSpec 704 over Modbus TCP, PoD meter polled every 200 ms); refresh traffic over ${measureS} s each, refreshMs 20000, battery telemetry every 1000 ms`,
+        dataset: `${n} signed setpoints one after the other (each after the previous one's applied ack) on loopback (embedded aedes, ESS simulator SunSpec 704 over Modbus TCP, PoD meter polled every 1000 ms (the default)); refresh traffic over ${measureS} s each, refreshMs 20000, battery telemetry every 1000 ms, 5-s batches`,
         results,
         ratios: {
           targetOverP99: round(50 / p99),

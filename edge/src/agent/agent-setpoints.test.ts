@@ -9,6 +9,7 @@ import { FakeClock, TEST_DEVICE_KEY, TEST_OPERATOR_KEY, testSetpoint } from '@li
 import { writeNewKeyFile } from '../keys/index.js';
 import { verifyAuditFile } from '../setpoints/audit.js';
 import { FakeEssAdapter, FakeLink, FakeQueue, FakeSource, TEST_ESS_LIMITS, TEST_WINDOW } from '../testing/index.js';
+import type { Reading } from '../sources/index.js';
 import { Agent } from './agent.js';
 
 test('a setpoint through the agent: acked, driven from the PoD meter, in the status details, released at stop', async (t) => {
@@ -39,6 +40,8 @@ test('a setpoint through the agent: acked, driven from the PoD meter, in the sta
     values: () => ({ activePowerW: 2000 - ess.essPowerW, energyImportWh: 1_000_000 }),
   });
   const agent = new Agent(config, { clock, store, link, sources: [pod], essAdapters: [ess], notifier: null });
+  const essReadings: Reading[] = [];
+  agent.onReadings((rs) => essReadings.push(...rs.filter((r) => r.role === 'ess')));
   await agent.start();
   await clock.advance(1000);
   t.true(ess.started);
@@ -49,6 +52,12 @@ test('a setpoint through the agent: acked, driven from the PoD meter, in the sta
   t.deepEqual(acks, ['received', 'applied']);
   const details = agent.details() as { setpoints?: { inForce?: { commandW?: number }; lastAck?: { state: string } } };
   t.like(details.setpoints, { inForce: { commandW: 1500 }, lastAck: { state: 'applied' } });
+  // the asset's telemetry: signed `ess` samples with the command in force
+  const last = essReadings.at(-1)!;
+  t.is(last.source, 'ess');
+  t.is(last.sourceId, 'ess');
+  t.like(last.values, { essPowerW: { value: 1500 }, socPermille: { value: 500 }, essSetpointW: { value: 1500 } });
+  t.is(essReadings[0]!.values.essSetpointW, undefined, 'no essSetpointW while autonomous');
   const stop = agent.stop({ drainMs: 1000 });
   await clock.advance(2000);
   await stop;

@@ -36,7 +36,8 @@ export class Agent {
   private loop: AgentLoop | null = null;
   private statusServer: StatusServer | null = null;
   /** The setpoint controller and its audit log, when `setpoints` is configured. */
-  private setpoints: { controller: SetpointController; audit: AuditLog; unhook: () => void } | null = null;
+  private setpoints: { controller: SetpointController; audit: AuditLog; assetId: string; unhook: () => void } | null =
+    null;
   private readonly systemd: SystemdNotifier;
   private readonly log: Logger;
   private cancelStatus: (() => void) | null = null;
@@ -66,7 +67,15 @@ export class Agent {
   async start(): Promise<void> {
     const c = this.config;
     mkdirSync(c.stateDir, { recursive: true });
-    const p = wireAgent(c, { ...this.deps, logger: this.log });
+    const p = wireAgent(
+      c,
+      { ...this.deps, logger: this.log },
+      (assetId) =>
+        this.setpoints?.assetId === assetId ? this.setpoints.controller.status().inForce?.commandW : undefined,
+      (assetId, s) => {
+        if (this.setpoints?.assetId === assetId) this.setpoints.controller.observe(s);
+      },
+    );
     this.parts = p;
     this.deviceId = p.signer.address;
     this.startedMs = this.deps.clock.now();
@@ -198,6 +207,8 @@ export class Agent {
     }
     loop.stopShipping();
     await p.link.stop();
+    for (const a of p.adapters)
+      await a.close().catch((e: unknown) => this.log.warn('closing an ESS adapter failed', { error: String(e) }));
     for (const l of p.lines) await l.close();
     await this.statusServer?.stop();
     p.store.close();

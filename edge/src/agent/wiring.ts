@@ -20,7 +20,8 @@ import { MqttLink, type Link, type MqttLinkOptions } from '../link/index.js';
 import { ModbusLine, ModbusMeter, ModbusSerialTransport } from '../modbus/index.js';
 import { AlfaSource, Chain2MeterSource, ModbusMeterSource, type MeterSource } from '../sources/index.js';
 import { SqliteStore, type Store } from '../store/index.js';
-import { createEssAdapter, type EssAdapter } from '../ess/index.js';
+import type { EssAdapter, EssState } from '../ess/index.js';
+import { wireAssets } from './assets.js';
 import { AuditLog } from '../setpoints/audit.js';
 import { SetpointController } from '../setpoints/runtime.js';
 
@@ -34,6 +35,8 @@ export interface AgentParts {
   socketPath: string;
   /** Commit period: the fastest meter's poll period, at most 1 s. */
   cycleMs: number;
+  /** The assets' adapters (`assets[]` order): their telemetry sources are among `sources`; closed at stop. */
+  adapters: EssAdapter[];
 }
 
 export interface WiringDeps {
@@ -47,21 +50,43 @@ export interface WiringDeps {
   essAdapters?: EssAdapter[];
 }
 
-export function wireAgent(c: AgentConfig, deps: WiringDeps): AgentParts {
+/**
+ * `setpointW(assetId)`: the command in force on that asset (its telemetry's `essSetpointW`), and `onState`: each
+ * state its telemetry read — both for the controller built later (wireSetpoints).
+ */
+export function wireAgent(
+  c: AgentConfig,
+  deps: WiringDeps,
+  setpointW: (assetId: string) => number | undefined = () => undefined,
+  onState?: (assetId: string, s: EssState) => void,
+): AgentParts {
   const signer = signerFromKeyFile(c.keyFile ?? join(c.stateDir, 'device.key'));
   const lines: ModbusLine[] = [];
-  const sources = deps.sources ?? [...modbusSources(c, deps, lines), ...chain2Sources(c, deps)];
+  const meters = deps.sources ?? [...modbusSources(c, deps, lines), ...chain2Sources(c, deps)];
+  // an asset's line is the meters' own (one bus scheduler), opened here when the sources were replaced
+  const extra = new Map<string, ModbusLine>();
+  const line = (name: string): ModbusLine => {
+    const i = c.lines.findIndex((l) => l.name === name);
+    if (i < 0) throw new LightNodeError('CONFIG_INVALID', `lines: no line named ${JSON.stringify(name)}`, { name });
+    if (!deps.sources) return lines[i]!; // built in config order
+    const opened = extra.get(name) ?? openLine(c.lines[i]!, deps);
+    if (!extra.has(name)) lines.push(opened);
+    extra.set(name, opened);
+    return opened;
+  };
+  const assets = wireAssets(c, deps, line, setpointW, onState);
   const store = deps.store ?? openStore(c, signer, deps);
   const link = deps.link ?? new MqttLink(linkOptions(c, signer.address, deps));
-  const polls = c.lines.flatMap((l) => l.meters.map((m) => m.pollMs));
+  const polls = [...c.lines.flatMap((l) => l.meters.map((m) => m.pollMs)), ...c.assets.map((a) => a.pollMs)];
   return {
     signer,
     store,
-    sources,
+    sources: [...meters, ...assets.sources],
     lines,
     link,
     socketPath: c.status.socket ?? join(c.stateDir, 'agent.sock'),
     cycleMs: Math.min(1000, ...polls),
+    adapters: assets.adapters,
   };
 }
 
@@ -120,29 +145,18 @@ function openLine(l: AgentConfig['lines'][number], deps: WiringDeps): ModbusLine
 
 /**
  * The setpoint controller, when `setpoints` is configured: it drives the first ESS asset (its adapter from
- * `createEssAdapter`, or `deps.essAdapters`), writes `<stateDir>/audit.jsonl` and `setpoint-nonces.json`, queues its
- * acks and QoS reports in the store. Built after the store and the link; `onQueued` ships at once. A line an asset
- * names is the meters' line (one bus scheduler), opened here when the sources were replaced.
+ * `wireAssets`: `createEssAdapter`, or `deps.essAdapters`), writes `<stateDir>/audit.jsonl` and `setpoint-nonces.json`, queues its
+ * acks and QoS reports in the store. Built after the store and the link; `onQueued` ships at once.
  */
 export function wireSetpoints(
   c: AgentConfig,
   p: AgentParts,
   deps: WiringDeps,
   onQueued: () => void,
-): { controller: SetpointController; audit: AuditLog } | null {
+): { controller: SetpointController; audit: AuditLog; assetId: string } | null {
   const asset = c.assets.find((a) => a.kind === 'ess');
   if (!c.setpoints || !asset) return null;
-  const line = (name: string): ModbusLine => {
-    const i = c.lines.findIndex((l) => l.name === name);
-    if (i < 0) throw new LightNodeError('CONFIG_INVALID', `lines: no line named ${JSON.stringify(name)}`, { name });
-    if (p.lines.length === c.lines.length) return p.lines[i]!; // the meters' own line (built in config order)
-    const opened = openLine(c.lines[i]!, deps);
-    p.lines.push(opened);
-    return opened;
-  };
-  const adapter =
-    deps.essAdapters?.[c.assets.indexOf(asset)] ??
-    createEssAdapter(asset, { clock: deps.clock, logger: deps.logger, line, profiles: builtinProfiles() });
+  const adapter = p.adapters[c.assets.indexOf(asset)]!;
   const audit = AuditLog.open(join(c.stateDir, 'audit.jsonl'), { clock: deps.clock, logger: deps.logger });
   const controller = new SetpointController({
     clock: deps.clock,
@@ -160,7 +174,7 @@ export function wireSetpoints(
     pollMs: asset.pollMs,
     onQueued,
   });
-  return { controller, audit };
+  return { controller, audit, assetId: asset.id };
 }
 
 function chain2Sources(c: AgentConfig, deps: WiringDeps): MeterSource[] {

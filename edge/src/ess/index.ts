@@ -4,3 +4,4 @@ export * from './sunspec.js';
 export * from './modbus-map.js';
 export * from './rest.js';
 export * from './mqtt.js';
+export * from './retry-start.js';

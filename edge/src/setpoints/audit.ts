@@ -192,6 +192,8 @@ export interface AuditLogOptions {
 /** The append side of the audit log (the agent's one writer). */
 export class AuditLog {
   private closed = false;
+  /** An entry was appended without fsync since the last sync. */
+  private unsynced = false;
 
   private constructor(
     private readonly path: string,
@@ -276,11 +278,13 @@ export class AuditLog {
   }
 
   /**
-   * Appends one entry and fsyncs it before returning. `fields` may not use the reserved names (`i`, `atMs`,
-   * `event`, `prev`, `hash`): `INPUT_INVALID` naming the field. `IO_ERROR` when the write or fsync fails (the file
-   * is cut back to its last whole line; the chain does not advance).
+   * Appends one entry and (unless `{sync: false}`) fsyncs the file before returning — which makes every earlier
+   * entry durable too (group commit: the controller writes the steps before an ack unsynced and the ack's entry
+   * synced, so one fsync covers them all and an ack is never queued before its steps are on disk). `fields` may not
+   * use the reserved names (`i`, `atMs`, `event`, `prev`, `hash`): `INPUT_INVALID` naming the field. `IO_ERROR` when
+   * the write or fsync fails (the file is cut back to its last whole line; the chain does not advance).
    */
-  append(event: string, fields: Record<string, unknown>): { i: number; hash: string } {
+  append(event: string, fields: Record<string, unknown>, opts: { sync?: boolean } = {}): { i: number; hash: string } {
     if (this.closed) throw new LightNodeError('INTERNAL', `${this.path}: audit log is closed`, { path: this.path });
     if (typeof event !== 'string' || event === '')
       throw new LightNodeError('INPUT_INVALID', 'event: expected a non-empty string', { field: 'event' });
@@ -298,7 +302,8 @@ export class AuditLog {
     try {
       let off = 0;
       while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
-      fsyncSync(this.fd);
+      if (opts.sync !== false) fsyncSync(this.fd);
+      this.unsynced = opts.sync === false;
     } catch (e) {
       try {
         ftruncateSync(this.fd, this.size);
@@ -318,8 +323,16 @@ export class AuditLog {
     return { i, hash };
   }
 
+  /** Makes every entry appended so far durable (a no-op when the last append was synced). */
+  sync(): void {
+    if (this.closed || !this.unsynced) return;
+    fsyncSync(this.fd);
+    this.unsynced = false;
+  }
+
   close(): void {
     if (this.closed) return;
+    this.sync();
     this.closed = true;
     closeSync(this.fd);
   }

@@ -15,7 +15,7 @@ import type { DurableQueue } from '../store/index.js';
 
 /** The audit log as the controller uses it (`AuditLog` of audit.ts): a synchronous, durable append. */
 export interface AuditSink {
-  append(event: string, fields: Record<string, unknown>): { i: number; hash: string };
+  append(event: string, fields: Record<string, unknown>, opts?: { sync?: boolean }): { i: number; hash: string };
 }
 
 export interface OutboundDeps {
@@ -31,8 +31,14 @@ export interface OutboundDeps {
 export class Outbound {
   constructor(private readonly d: OutboundDeps) {}
 
-  audit(event: string, fields: Record<string, unknown>): void {
-    this.d.audit.append(`setpoint.${event}`, fields);
+  /**
+   * One step. Steps are written unsynced (the message, its checks, a command before its write: the latency of a
+   * setpoint is not three fsyncs); an ack's or a report's entry is synced, and so is a readback (`sync: true`), so
+   * every step is durable before the ack it leads to is queued, and a held command's rewrites at the latest at
+   * their readback.
+   */
+  audit(event: string, fields: Record<string, unknown>, sync = false): void {
+    this.d.audit.append(`setpoint.${event}`, fields, { sync });
   }
 
   /** Audits, signs and queues an ack; `appliedPowerW` is the PoD level (W, import +), rounded. */
@@ -45,7 +51,7 @@ export class Outbound {
     const { clock, queue, signer, domain } = this.d;
     const atMs = clock.now();
     const applied = Math.round(appliedPowerW) + 0;
-    this.audit('ack', { setpointId, state, reason, appliedPowerW: applied, seq: queue.nextMessageSeq() });
+    this.audit('ack', { setpointId, state, reason, appliedPowerW: applied, seq: queue.nextMessageSeq() }, true);
     queue.enqueueMessage('ack', (seq) =>
       signAck(
         { version: 1, setpointId, deviceId: signer.address, state, reason, appliedPowerW: applied, atMs, seq },
@@ -76,7 +82,7 @@ export class Outbound {
       deliveredEnergyWh: Math.round(delivered.wh) + 0,
     };
     const atMs = clock.now();
-    this.audit('qos', { ...fields, deliveredFrom: delivered.from, seq: queue.nextMessageSeq() });
+    this.audit('qos', { ...fields, deliveredFrom: delivered.from, seq: queue.nextMessageSeq() }, true);
     queue.enqueueMessage('qos', (seq) => signQosReport({ ...fields, atMs, seq }, signer, domain));
     this.d.onQueued?.();
   }

@@ -1,6 +1,7 @@
 // The runtime's small helpers: the battery's power at a PoD reading's time, the refusal limiter, the PoD meter.
 import test from 'ava';
-import { EssAtPod, PodMeter, RefusalLimiter } from './runtime-parts.js';
+import { FakeClock } from '@lightnode/protocols/testing';
+import { AssetView, EssAtPod, PodMeter, RefusalLimiter, SiteFigure } from './runtime-parts.js';
 
 test('EssAtPod: now when nothing was done since the reading; before the action when it falls between; else none', (t) => {
   const e = new EssAtPod();
@@ -43,4 +44,36 @@ test('PodMeter: counters over a window, the power integral when there are none',
   p.update(r(3_600_000, 0));
   t.deepEqual(p.energySince(pm), { wh: 1800, from: 'power' });
   t.deepEqual(p.energySince(undefined), { wh: 0, from: 'none' });
+});
+
+const ess = (atMs: number, essPowerW: number) => ({ atMs, essPowerW, socPermille: 500, mode: 'remote' as const });
+
+test('AssetView: the telemetry state while younger than 1.5 periods; none for one period after a write', async (t) => {
+  const clock = new FakeClock(10_000);
+  const v = new AssetView(clock, 1000);
+  t.is(v.fresh(), undefined);
+  v.observe(ess(10_000, 100));
+  t.is(v.fresh()?.essPowerW, 100);
+  await clock.advance(1499);
+  t.is(v.fresh()?.essPowerW, 100);
+  await clock.advance(1);
+  t.is(v.fresh(), undefined, 'too old: the controller reads itself');
+  v.observe(ess(11_500, 120));
+  v.acted(); // a write at 11 500
+  t.is(v.fresh(), undefined, 'a write invalidates it');
+  await clock.advance(500);
+  v.observe(ess(12_000, 120)); // a read in flight across the write: from before it
+  t.is(v.fresh(), undefined, 'ignored for one period after the write');
+  await clock.advance(600);
+  v.observe(ess(12_600, 900));
+  t.is(v.fresh()?.essPowerW, 900);
+});
+
+test('SiteFigure: PoD + battery at the reading; the last site figure with the battery now when that is unknown', (t) => {
+  const f = new SiteFigure();
+  t.is(f.pair(2000, undefined, ess(0, 0)), undefined, 'nothing before a first pair');
+  t.deepEqual(f.pair(2000, 0, ess(0, 0)), { podW: 2000, essW: 0 }); // site 2000 W
+  t.deepEqual(f.pair(500, undefined, ess(0, 1800)), { podW: 200, essW: 1800 }, 'site 2000 − battery 1800');
+  t.deepEqual(f.pair(300, 1800, ess(0, 1800)), { podW: 300, essW: 1800 });
+  t.deepEqual(f.pair(0, undefined, ess(0, 1000)), { podW: 1100, essW: 1000 }, 'site now 2100');
 });

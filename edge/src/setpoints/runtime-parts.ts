@@ -172,3 +172,51 @@ export class EssAtPod {
     return podTsMs > this.prevActionMs ? this.beforeActionW : undefined;
   }
 }
+
+/**
+ * The controller's view of the asset between its own reads: the telemetry source's latest state (one read per
+ * `pollMs` on the bus, not one per cycle), used while younger than 1.5 periods. Each write or release invalidates
+ * it, and for one period after one the telemetry's states are ignored (a read in flight across the write would show
+ * the power from before it): the controller reads the asset itself then.
+ */
+export class AssetView {
+  private recent: EssState | undefined;
+  private lastActionMs = -Infinity;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly pollMs: number,
+  ) {}
+
+  observe(s: EssState): void {
+    if (this.clock.now() - this.lastActionMs < this.pollMs) return;
+    this.recent = s;
+  }
+
+  fresh(): EssState | undefined {
+    const r = this.recent;
+    return r && this.clock.now() - r.atMs < 1.5 * this.pollMs ? r : undefined;
+  }
+
+  acted(): void {
+    this.lastActionMs = this.clock.now();
+    this.recent = undefined;
+  }
+}
+
+/**
+ * The site's own figure, PoD + battery at the PoD reading's time (house load − PV: what our commands do not change).
+ * When the reading is older than two actions (`essAtPodW` unknown), the last site figure with the battery as it is
+ * now stands in for the pair; none before the first.
+ */
+export class SiteFigure {
+  private siteW: number | undefined;
+
+  pair(podW: number, essAtPodW: number | undefined, now: EssState): { podW: number; essW: number } | undefined {
+    if (essAtPodW !== undefined) {
+      this.siteW = podW + essAtPodW;
+      return { podW, essW: essAtPodW };
+    }
+    return this.siteW === undefined ? undefined : { podW: this.siteW - now.essPowerW, essW: now.essPowerW };
+  }
+}

@@ -19,7 +19,7 @@ import { NONCE_FILE, readNonces, writeNonces } from './nonce-file.js';
 import { planCommand, type Plan } from './plan.js';
 import { Outbound } from './outbound.js';
 import { newStatus, statusOf, type ControllerOptions, type ControllerStatus } from './runtime-types.js';
-import { EssAtPod, PodMeter, readback, RefusalLimiter, withTimeout } from './runtime-parts.js';
+import { AssetView, EssAtPod, PodMeter, readback, RefusalLimiter, SiteFigure, withTimeout } from './runtime-parts.js';
 import {
   accept,
   advanceNonce,
@@ -44,6 +44,7 @@ export class SetpointController {
   private nonces: Nonces = {};
   private entries: Entry[] = [];
   private drive: Drive | null = null;
+  private readonly site = new SiteFigure();
   private ops: Promise<void> = Promise.resolve();
   private cycleQueued = false;
   private cancelEdge: (() => void) | null = null;
@@ -57,6 +58,7 @@ export class SetpointController {
   private readonly log: Logger;
   private readonly noncePath: string;
   private readonly out: Outbound;
+  private readonly view: AssetView;
   private readonly s = newStatus();
 
   constructor(private readonly o: ControllerOptions) {
@@ -65,6 +67,7 @@ export class SetpointController {
     this.pod = new PodMeter();
     this.limiter = new RefusalLimiter(10, 1000);
     this.out = new Outbound(o);
+    this.view = new AssetView(o.clock, o.pollMs ?? 1000);
   }
 
   /** Loads the nonces, subscribes to `setpoint`, starts the adapter (a failing start is logged, not fatal). */
@@ -92,6 +95,7 @@ export class SetpointController {
   /** Releases the asset if driven (`autonomous`, AGENT_STOP), unsubscribes, cancels the timers. */
   async stop(): Promise<void> {
     if (this.stopped) return;
+    this.flushAcks();
     this.stopped = true;
     this.unsubscribe?.();
     this.cancelEdge?.();
@@ -154,9 +158,20 @@ export class SetpointController {
       this.drive = null; // the newer one takes the asset over at the next cycle, or it is released
       this.releasePending = true;
     }
-    this.ack(sp.id, sp.validFromMs > now ? 'scheduled' : 'received', '', 0);
+    // the cycle (and its register write) first, then the ack: queueing it costs two fsyncs (audit, SQLite) that the
+    // write need not wait for; any later ack flushes it first, so acks keep their order
     this.armEdge();
     this.requestCycle();
+    this.deferAck(() => this.ack(sp.id, sp.validFromMs > now ? 'scheduled' : 'received', '', 0));
+  }
+
+  private deferred: (() => void)[] = [];
+  private deferAck(fn: () => void): void {
+    this.deferred.push(fn);
+    if (this.deferred.length === 1) setImmediate(() => this.flushAcks());
+  }
+  private flushAcks(): void {
+    for (const fn of this.deferred.splice(0)) fn();
   }
 
   private refuse(code: RefusalCode, setpointId: string, message: string, auditSteps: () => void): void {
@@ -175,11 +190,12 @@ export class SetpointController {
 
   // ---- acks, reports, audit
 
-  private audit(event: string, fields: Record<string, unknown>): void {
-    this.out.audit(event, fields);
+  private audit(event: string, fields: Record<string, unknown>, sync = false): void {
+    this.out.audit(event, fields, sync);
   }
 
   private ack(setpointId: string, state: AckState, reason: string, appliedPowerW: number): void {
+    this.flushAcks();
     this.s.lastAck = this.out.ack(setpointId, state, reason, appliedPowerW);
   }
 
@@ -187,9 +203,19 @@ export class SetpointController {
     this.out.qos(e.sp, this.pod.energySince(e.startMark));
   }
 
+  private acted(): void {
+    this.essAtPod.acted(this.o.clock.now());
+    this.view.acted();
+  }
+
   private async release(): Promise<void> {
     await this.call('release', (a) => a.release()).catch((err: unknown) => this.adapterError(err));
-    this.essAtPod.acted(this.o.clock.now());
+    this.acted();
+  }
+
+  /** A state of the asset its telemetry source read (the controller regulates on it: see AssetView). */
+  observe(s: EssState): void {
+    this.view.observe(s);
   }
 
   /** An adapter call, ADAPTER_TIMEOUT when it does not answer within readbackTimeoutMs. */
@@ -273,7 +299,7 @@ export class SetpointController {
     const o = this.o.options;
     let state: EssState;
     try {
-      state = await this.call('read', (a) => a.read());
+      state = this.view.fresh() ?? (await this.call('read', (a) => a.read()));
     } catch (err) {
       return this.failed(e, undefined, { code: this.adapterError(err), message: (err as Error).message });
     }
@@ -291,13 +317,14 @@ export class SetpointController {
     this.essAtPod.seen(state.essPowerW);
     const podPowerW = this.pod.powerW;
     if (podPowerW === undefined) return; // no PoD reading yet: nothing to regulate on
-    const essAtPodW = this.essAtPod.at(this.pod.lastTsMs ?? -Infinity, state.essPowerW);
-    if (essAtPodW === undefined) return; // two actions since the PoD reading: wait for a fresh one
+    const pair = this.site.pair(podPowerW, this.essAtPod.at(this.pod.lastTsMs ?? -Infinity, state.essPowerW), state);
+    if (!pair) return; // no site figure yet: wait for a fresh PoD reading
+    const { podW, essW: essAtPodW } = pair;
     const mono = this.o.clock.monotonic();
     const dd = this.drive!;
     const plan = planCommand({
       targetPodW: e.sp.activePowerW,
-      podPowerW,
+      podPowerW: podW,
       essPowerW: essAtPodW,
       socPermille: state.socPermille,
       limits: this.o.limits,
@@ -309,10 +336,13 @@ export class SetpointController {
     const due =
       dd.lastCommandW === undefined ||
       dd.retry === true ||
-      plan.commandW !== dd.lastCommandW ||
+      // a new figure beyond half the readback tolerance (PoD meter noise does not rewrite the inverter's
+      // registers every cycle), or a ramp / limit that moved
+      Math.abs(plan.commandW - dd.lastCommandW) > o.readbackToleranceW / 2 ||
+      (plan.commandW !== dd.lastCommandW && plan.commandW !== plan.desiredW) ||
       mono - (dd.lastWriteMono ?? -Infinity) >= o.refreshMs;
     if (!due) return;
-    await this.write(e, plan, podPowerW + essAtPodW);
+    await this.write(e, plan, podW + essAtPodW);
   }
 
   private async write(e: Entry, plan: Plan, siteW: number): Promise<void> {
@@ -326,7 +356,7 @@ export class SetpointController {
     });
     this.drive = { ...this.drive!, lastCommandW: plan.commandW, lastWriteMono: this.o.clock.monotonic() };
     this.s.commands++;
-    this.essAtPod.acted(this.o.clock.now());
+    this.acted();
     try {
       await this.call('command', (a) => a.command(plan.commandW, o.revertS));
     } catch (err) {
@@ -338,7 +368,7 @@ export class SetpointController {
       timeoutMs: o.readbackTimeoutMs,
       pollMs: this.o.pollMs ?? 1000,
     });
-    this.audit('readback', { setpointId: e.sp.id, commandW: plan.commandW, ...r });
+    this.audit('readback', { setpointId: e.sp.id, commandW: plan.commandW, ...r }, true);
     if (r.essPowerW !== undefined) this.essAtPod.seen(r.essPowerW);
     if (!r.ok) {
       if (r.code === 'ADAPTER_TIMEOUT') this.adapterError(new LightNodeError('ADAPTER_TIMEOUT', r.message));
