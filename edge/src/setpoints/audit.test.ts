@@ -216,3 +216,23 @@ test('verify reads a file larger than its read chunk (lines spanning chunk bound
   t.true(statSync(path).size > 2 * 64 * 1024);
   t.deepEqual(verifyAuditFile(path), { entries: 400, lastHash: last });
 });
+
+test('group commit: unsynced entries are written at once and chained; a synced append, sync() or close() makes them durable', (t) => {
+  const path = fresh();
+  const clock = new FakeClock(Date.UTC(2026, 11, 1, 10));
+  const log = AuditLog.open(path, { clock });
+  log.append('setpoint.message', { n: 1 }, { sync: false });
+  log.append('setpoint.check', { n: 2 }, { sync: false });
+  t.is(lines(path).length, 2, 'written (page cache) before any fsync');
+  log.append('setpoint.ack', { n: 3 }); // synced: the two before it with it
+  log.append('setpoint.command', { n: 4 }, { sync: false });
+  log.sync();
+  log.sync(); // nothing unsynced: a no-op
+  log.append('setpoint.command', { n: 5 }, { sync: false });
+  log.close();
+  t.deepEqual(verifyAuditFile(path).entries, 5);
+  t.deepEqual(
+    lines(path).map((l) => (JSON.parse(l) as { i: number }).i),
+    [0, 1, 2, 3, 4],
+  );
+});
