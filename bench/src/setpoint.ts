@@ -3,8 +3,8 @@
  * loopback, everything real except the battery (the ESS simulator, in process so its register writes are timed
  * on the same clock):
  *
- * (1) **publish → register write**: an operator client publishes N signed setpoints one after the other (each once
- *     the previous one's readback acked it `applied`, as setpoints come in the field: one per slot) on the embedded
+ * (1) **publish → register write**: the agent runs in its own process (`lightnode agent`); an operator client publishes N signed setpoints one after the other (each once
+ *     the previous one's `applied` ack reached the operator, as setpoints come in the field: one per slot) on the embedded
  *     broker (aedes); the agent (its MQTT link, the controller's eight checks, the nonce file, the audit
  *     log with fsync, the durable queue for the ack) drives `lightnode sim ess --sunspec`'s model 704 through the
  *     SunSpec adapter; the time is taken when the simulator applies the write. p50 / p99 over N.
@@ -14,7 +14,9 @@
  *     over `--measure-s` with a setpoint in force (refreshMs 20 000, the default) and without one (telemetry only);
  *     the difference is what holding a setpoint costs, scaled to an hour.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -30,12 +32,25 @@ import {
   type Setpoint,
 } from '@lightnode/protocols';
 import { TEST_OPERATOR_KEY } from '@lightnode/protocols/testing';
-import { Agent, ModbusLine, ModbusSerialTransport, SunSpecEssAdapter, writeNewKeyFile } from '@lightnode/edge';
+import { fileURLToPath } from 'node:url';
+import { ModbusLine, ModbusSerialTransport, SunSpecEssAdapter, writeNewKeyFile } from '@lightnode/edge';
 import { startEmbeddedBroker } from '@lightnode/cloud';
 import { startEssSim, type RunningEssSim } from '@lightnode/hw-test';
 import { emit, type BenchResult } from './common.js';
 
 const POD = 'IT002E61899978';
+const LIGHTNODE = fileURLToPath(new URL('../../bin/lightnode.mjs', import.meta.url));
+
+interface AgentStatus {
+  status: { link?: { state: string } };
+  details: { setpoints?: object; uplinkBytes: { out: number; in: number } };
+}
+
+function run(argv: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) =>
+    execFile(process.execPath, argv, (e, out) => resolve({ code: e ? Number(e.code ?? 1) : 0, out })),
+  );
+}
 const operator = privateKeySigner(TEST_OPERATOR_KEY);
 
 function flag(args: string[], name: string, dflt: number): number {
@@ -111,6 +126,7 @@ export async function main(args: string[]): Promise<number> {
     });
     await sub.subscribeAsync(bareTopic, { qos: 1 });
     const pub = await mqtt.connectAsync(broker.url, { clientId: 'bench-operator', protocolVersion: 4 });
+    (pub.stream as Socket).setNoDelay(true); // an operator platform's client: its PUBLISH must not wait behind its PUBACKs
     const bareLat: number[] = [];
     for (let i = 0; i < n; i++) {
       const w = 1000 + (i % 2) * 300 + (i % 7);
@@ -126,6 +142,7 @@ export async function main(args: string[]): Promise<number> {
     // ---- (1) the agent: setpoint → checks → nonce file → audit → ack queued → 704 write
     const keyFile = join(dir, 'device.key');
     const { address } = writeNewKeyFile(keyFile);
+    const configPath = join(dir, 'agent.json');
     const config = parseAgentConfig({
       podId: POD,
       stateDir: join(dir, 'agent'),
@@ -156,14 +173,37 @@ export async function main(args: string[]): Promise<number> {
         },
       ],
     });
-    const agent = new Agent(config, { clock: systemClock });
-    await agent.start();
-    stops.push(() => agent.stop());
-    const connected = Date.now() + 10_000;
-    while (agent.status().link?.state !== 'connected' || !(agent.details().setpoints as object | undefined)) {
-      if (Date.now() > connected) throw new Error('the agent did not connect in 10 s');
-      await new Promise((r) => setTimeout(r, 20));
+    writeFileSync(configPath, JSON.stringify(config));
+    // the agent in its own process, as on the device (`lightnode agent`): its event loop is not the simulator's
+    const child = spawn(process.execPath, [LIGHTNODE, 'agent', '--config', configPath], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let agentLog = '';
+    child.stderr.on('data', (d: Buffer) => (agentLog = (agentLog + d.toString()).slice(-4000)));
+    const exited = new Promise((r) => child.once('exit', r));
+    stops.push(async () => {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    });
+    const status = async (): Promise<AgentStatus | null> => {
+      const r = await run([LIGHTNODE, 'status', '--config', configPath, '--json']);
+      return r.code === 0 ? (JSON.parse(r.out) as AgentStatus) : null;
+    };
+    const connected = Date.now() + 30_000;
+    for (;;) {
+      const st = await status();
+      if (st?.status.link?.state === 'connected' && st.details.setpoints) break;
+      if (Date.now() > connected) throw new Error(`the agent did not connect in 30 s: ${agentLog}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
+    // the operator sees the device's acks (signed, on ln/v1/{id}/ack)
+    const acks: { setpointId: string; state: string }[] = [];
+    pub.on('message', (t, payload) => {
+      if (t === topics.ack(address)) acks.push(topicCodecs.ack.decode(payload).message);
+    });
+    await pub.subscribeAsync(topics.ack(address), { qos: 1 });
     await new Promise((r) => setTimeout(r, 1000)); // the PoD meter's first readings
     const dom = lightNodeDomain(config.chain.chainId, config.chain.keyRegister);
     const topic = topics.setpoint(address);
@@ -185,18 +225,13 @@ export async function main(args: string[]): Promise<number> {
       };
     };
     const agentLat: number[] = [];
-    const settled = async (id: string): Promise<void> => {
-      const until = Date.now() + 10_000;
-      for (;;) {
-        const last = (agent.details() as { setpoints: { lastAck?: { setpointId: string; state: string } } }).setpoints
-          .lastAck;
-        if (last?.setpointId === id && ['applied', 'clipped'].includes(last.state)) return;
-        if (Date.now() > until)
-          throw new Error(`setpoint ${id}: not applied in 10 s (last ack ${JSON.stringify(last)})`);
-        await new Promise((r) => setTimeout(r, 2));
+    const ackOf = async (id: string, states: string[], timeoutMs = 10_000): Promise<void> => {
+      const until = Date.now() + timeoutMs;
+      while (!acks.some((a) => a.setpointId === id && states.includes(a.state))) {
+        if (Date.now() > until) throw new Error(`setpoint ${id}: no ${states.join('/')} ack in ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 1));
       }
     };
-    const details = () => agent.details() as { setpoints: { inForce?: { commandW?: number } } };
     for (let i = 0; i < n; i++) {
       const target = -1000 - (i % 2) * 300 - (i % 7);
       const m = sp(i, target);
@@ -205,14 +240,12 @@ export async function main(args: string[]): Promise<number> {
       const bytes = topicCodecs.setpoint.encode(signSetpoint(m, operator, dom));
       const signMs = performance.now() - before;
       const expected = loadW - target;
-      const wrote = waitWrite(expected).catch(async (e: Error) => {
-        throw new Error(`${e.message}; in force: ${JSON.stringify(details().setpoints.inForce)}`);
-      });
+      const wrote = waitWrite(expected);
       const t0 = performance.now();
       await pub.publishAsync(topic, Buffer.from(bytes), { qos: 1 });
       agentLat.push((await wrote) - t0);
       // one setpoint at a time, as they come in the field (one per slot): the next once this one's readback acked it
-      await settled(m.id);
+      await ackOf(m.id, ['applied', 'clipped']);
       if (i === 0)
         process.stderr.write(
           `setpoint: first write after ${agentLat[0]!.toFixed(1)} ms (signing ${signMs.toFixed(1)} ms, not timed)\n`,
@@ -221,27 +254,22 @@ export async function main(args: string[]): Promise<number> {
 
     // ---- (3) refresh traffic: a setpoint in force at the default refreshMs vs none
     const battery = () => sim.modbusStats!.bytesByUnit[1] ?? { in: 0, out: 0 };
-    const link = () => (agent.details() as { uplinkBytes: { out: number; in: number } }).uplinkBytes;
+    const link = async () => (await status())!.details.uplinkBytes;
     const sample = async (): Promise<{ modbus: number; mqtt: number }> => {
       const b0 = battery();
-      const l0 = link();
+      const l0 = await link();
       const [bi, bo, li, lo] = [b0.in, b0.out, l0.in, l0.out];
       await new Promise((r) => setTimeout(r, measureS * 1000));
       const b1 = battery();
-      const l1 = link();
+      const l1 = await link();
       return { modbus: b1.in - bi + (b1.out - bo), mqtt: l1.in - li + (l1.out - lo) };
     };
     const held = await sample(); // the last setpoint is in force
-    const release = sp(n, 0);
-    await pub.publishAsync(
-      topic,
-      Buffer.from(
-        topicCodecs.setpoint.encode(signSetpoint({ ...release, validUntilMs: Date.now() + 1500 }, operator, dom)),
-      ),
-      { qos: 1 },
-    );
-    const releasedBy = Date.now() + 15_000;
-    while (details().setpoints.inForce && Date.now() < releasedBy) await new Promise((r) => setTimeout(r, 100));
+    const release = { ...sp(n, 0), validUntilMs: Date.now() + 1500 };
+    await pub.publishAsync(topic, Buffer.from(topicCodecs.setpoint.encode(signSetpoint(release, operator, dom))), {
+      qos: 1,
+    });
+    await ackOf(release.id, ['expired'], 15_000);
     const idle = await sample();
     await pub.endAsync();
 
@@ -265,7 +293,7 @@ export async function main(args: string[]): Promise<number> {
       {
         bench: 'setpoint',
         command: `npm run -s bench -- setpoint${args.length ? ' ' + args.join(' ') : ''}`,
-        dataset: `${n} signed setpoints one after the other (each after the previous one's applied ack) on loopback (embedded aedes, ESS simulator SunSpec 704 over Modbus TCP, PoD meter polled every 1000 ms (the default)); refresh traffic over ${measureS} s each, refreshMs 20000, battery telemetry every 1000 ms, 5-s batches`,
+        dataset: `${n} signed setpoints one after the other (each after the previous one's applied ack reached the operator) to a lightnode agent process on loopback (embedded aedes, ESS simulator SunSpec 704 over Modbus TCP, PoD meter polled every 1000 ms (the default)); refresh traffic over ${measureS} s each, refreshMs 20000, battery telemetry every 1000 ms, 5-s batches`,
         results,
         ratios: {
           targetOverP99: round(50 / p99),

@@ -12,6 +12,7 @@ export async function startEmbeddedBroker(opts: { port?: number; host?: string }
   const aedes = await Aedes.createBroker();
   const sockets = new Set<Socket>();
   const server = createServer((s) => {
+    s.setNoDelay(true); // MQTT control packets are small: no Nagle wait behind an unacknowledged segment
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);

@@ -144,6 +144,8 @@ export class MqttLink implements Link {
     const client = mqtt.connect(this.o.url, this.options());
     this.client = client;
     const stream = client.stream as Socket | undefined;
+    // no Nagle: an ack or a PUBACK (a few bytes) must not wait up to a delayed-ACK period (40 ms) behind the last one
+    if (typeof stream?.setNoDelay === 'function') stream.setNoDelay(true);
     client.on('connect', (ack) => {
       connacked = true;
       this.retry.reset();

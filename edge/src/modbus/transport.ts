@@ -137,12 +137,17 @@ export class ModbusSerialTransport implements ModbusTransport {
     this.client = client;
     try {
       await this.guarded('open', async () => {
-        if ('tcp' in this.target)
+        if ('tcp' in this.target) {
           await client.connectTCP(this.target.tcp.host, {
             port: this.target.tcp.port,
             timeout: this.target.tcp.connectTimeoutMs ?? 3000,
           });
-        else {
+          // request/response: a request must not wait behind the last one's unacknowledged segment (Nagle, up to a
+          // 40 ms delayed ACK); modbus-serial keeps its socket in `_port._client`
+          (
+            client as unknown as { _port?: { _client?: { setNoDelay?(on: boolean): void } } }
+          )._port?._client?.setNoDelay?.(true);
+        } else {
           const s = this.target.rtu;
           await client.connectRTUBuffered(s.path, {
             baudRate: s.baud,

@@ -168,7 +168,8 @@ export class SetpointController {
   private deferred: (() => void)[] = [];
   private deferAck(fn: () => void): void {
     this.deferred.push(fn);
-    if (this.deferred.length === 1) setImmediate(() => this.flushAcks());
+    // flushed right after the cycle's write, after a cycle that wrote nothing, or within 100 ms at the latest
+    if (this.deferred.length === 1) this.o.clock.setTimer(100, () => this.flushAcks());
   }
   private flushAcks(): void {
     for (const fn of this.deferred.splice(0)) fn();
@@ -265,7 +266,7 @@ export class SetpointController {
     this.cycleQueued = true;
     void this.enqueueOp(async () => {
       this.cycleQueued = false;
-      await this.cycle();
+      await this.cycle().finally(() => this.flushAcks());
     });
   }
 
@@ -358,7 +359,7 @@ export class SetpointController {
     this.s.commands++;
     this.acted();
     try {
-      await this.call('command', (a) => a.command(plan.commandW, o.revertS));
+      await this.call('command', (a) => a.command(plan.commandW, o.revertS)).finally(() => this.flushAcks());
     } catch (err) {
       return this.failed(e, plan, { code: this.adapterError(err), message: (err as Error).message });
     }

@@ -63,6 +63,7 @@ export async function serveTcp(
   const stats: ServerStats = { frames: 0, discardedBytes: 0, crcErrors: 0, connections: 0, bytesByUnit: {} };
   const server: Server = createServer((sock) => {
     sockets.add(sock);
+    sock.setNoDelay(true); // a request/response protocol: replies leave at once (no Nagle wait)
     stats.connections++;
     const framer = new TcpFramer();
     sock.on('close', () => sockets.delete(sock));
