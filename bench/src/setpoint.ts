@@ -200,8 +200,11 @@ export async function main(args: string[]): Promise<number> {
     }
     // the operator sees the device's acks (signed, on ln/v1/{id}/ack)
     const acks: { setpointId: string; state: string }[] = [];
+    const ackWaiters = new Set<() => void>();
     pub.on('message', (t, payload) => {
-      if (t === topics.ack(address)) acks.push(topicCodecs.ack.decode(payload).message);
+      if (t !== topics.ack(address)) return;
+      acks.push(topicCodecs.ack.decode(payload).message);
+      for (const w of [...ackWaiters]) w();
     });
     await pub.subscribeAsync(topics.ack(address), { qos: 1 });
     await new Promise((r) => setTimeout(r, 1000)); // the PoD meter's first readings
@@ -225,13 +228,22 @@ export async function main(args: string[]): Promise<number> {
       };
     };
     const agentLat: number[] = [];
-    const ackOf = async (id: string, states: string[], timeoutMs = 10_000): Promise<void> => {
-      const until = Date.now() + timeoutMs;
-      while (!acks.some((a) => a.setpointId === id && states.includes(a.state))) {
-        if (Date.now() > until) throw new Error(`setpoint ${id}: no ${states.join('/')} ack in ${timeoutMs} ms`);
-        await new Promise((r) => setTimeout(r, 1));
-      }
-    };
+    // resolves on the ack's arrival (no polling: the bench's own loop stays idle while it measures)
+    const ackOf = (id: string, states: string[], timeoutMs = 10_000): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const check = (): void => {
+          if (!acks.some((a) => a.setpointId === id && states.includes(a.state))) return;
+          ackWaiters.delete(check);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          ackWaiters.delete(check);
+          reject(new Error(`setpoint ${id}: no ${states.join('/')} ack in ${timeoutMs} ms`));
+        }, timeoutMs);
+        ackWaiters.add(check);
+        check();
+      });
     for (let i = 0; i < n; i++) {
       const target = -1000 - (i % 2) * 300 - (i % 7);
       const m = sp(i, target);

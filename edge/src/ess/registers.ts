@@ -46,7 +46,7 @@ export class ProfileRegisters {
 
   /**
    * Reads the named points in one request (they must lie within 125 registers of each other; fc 3) and decodes
-   * them; a sentinel ("not implemented") or a point past the model's length gives null.
+   * them; the SunSpec "no value" sentinel of its type (0x8000, 0xFFFF …) or a point past the model's length gives null.
    */
   async read<N extends string>(names: readonly N[]): Promise<Record<N, number | null>> {
     const present = names.filter((n) => this.has(n)).map((n) => this.point(n));

@@ -144,7 +144,7 @@ export class SunSpecEssAdapter implements EssAdapter {
     if (!(chaMaxW > 0) || !(disChaMaxW > 0))
       throw new LightNodeError(
         'NOT_FOUND',
-        `asset ${this.id}: model 124 WChaMax is ${v.WChaMax === null ? 'not implemented' : `${chaMaxW} W`}: no base to turn W into % of the maximum rate`,
+        `asset ${this.id}: model 124 WChaMax is ${v.WChaMax === null ? 'the no-value sentinel (the device does not report it)' : `${chaMaxW} W`}: no base to turn W into % of the maximum rate`,
         { asset: this.id },
       );
     return { model: 124, regs, rteSf: v.InOutWRte_SF ?? 0, chaMaxW, disChaMaxW };
