@@ -97,6 +97,14 @@ export const ERROR_CODES = [
   'READBACK_MISMATCH',
   'ADAPTER_TIMEOUT',
   'AUDIT_CHAIN_BROKEN',
+  // DSO technical platform and the flexibility market (issue: cloud tier II)
+  'NETWORK_INVALID',
+  'NETWORK_MESHED',
+  'NETWORK_ISLANDED',
+  'MARKET_POD_UNKNOWN',
+  'MARKET_GATE_CLOSED',
+  'MARKET_SESSION_MISMATCH',
+  'MARKET_BASELINE_MISSING',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
