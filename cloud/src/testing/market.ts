@@ -3,7 +3,14 @@
  * SESSION.json. Numbers copied from ../shared/scenarios/tor-di-valle.json ("pods", "observed.dsoRequest",
  * "observed.tsoRequest"); tests use this builder, never that file.
  */
-import type { FlexibilityService, PodRegistryEntry, SessionInput } from '../market/documents.js';
+import { prng } from '@lightnode/protocols/testing';
+import {
+  podsOnPom,
+  type FlexibilityService,
+  type FlexPower,
+  type PodRegistryEntry,
+  type SessionInput,
+} from '../market/documents.js';
 
 export const TOR_DI_VALLE = {
   startTime: '2021-06-22T22:00:00.000Z',
@@ -82,5 +89,89 @@ export function torDiValleSession(o: { tsoPPrice?: number | null } = {}): Sessio
           },
         ],
   );
+  return { ...head, podRegistry, requests, offers };
+}
+
+export interface RandomSessionSizes {
+  pods: number;
+  poms: number;
+  slots: number;
+  offers: number;
+  /** Chance that an offer has a delta at a given slot (1: every slot). */
+  offerSlotShare?: number;
+  /** DSO and TSO requests per slot. */
+  dsoPerSlot: number;
+  tsoPerSlot: number;
+  /** Share of the PoDs in a DSO request's set. */
+  dsoSetShare?: number;
+  /** |need| is drawn in [0, maxNeedkW). */
+  maxNeedkW: number;
+  /** |offer delta| is drawn in (0, maxOfferkW]. */
+  maxOfferkW?: number;
+  /** Distinct prices, in cents from 1 (few: many ties). */
+  priceLevels?: number;
+}
+
+/**
+ * A seeded random day-ahead session (property tests and `bench -- market`): PoDs on PoMs with baselines, offers of
+ * mixed signs and prices on random PoDs (several may share a PoD), per slot DSO requests on contiguous PoD sets and
+ * TSO requests on PoMs, with or without a price cap. Every request has its own playerId (`DSO-3`, `TSO-0`), so an
+ * outcome entry names the request it serves.
+ */
+export function randomSession(seed: number, z: RandomSessionSizes): SessionInput {
+  const r = prng(seed);
+  const int = (n: number) => Math.floor(r() * n);
+  const kW = (max: number) => Math.round(r() * max * 1000) / 1000;
+  const levels = z.priceLevels ?? 5;
+  const price = () => (1 + int(levels)) / 100;
+  const startTime = '2026-03-01T23:00:00.000Z';
+  const head = { marketType: 'dayAhead', duration: 24, interval: 15, startTime } as const;
+  const podRegistry: PodRegistryEntry[] = Array.from({ length: z.pods }, (_, i) => ({
+    pod: `IT001E${String(i).padStart(8, '0')}`,
+    pom: `POM-${i % z.poms}`,
+    aggregator: `AGG${i % 7}`,
+    baselinekW: Object.fromEntries(Array.from({ length: z.slots }, (_, k) => [String(k), kW(2000)])),
+  }));
+  const offers: FlexibilityService[] = [];
+  for (let j = 0; j < z.offers; j++) {
+    const e = podRegistry[int(z.pods)]!;
+    const power: FlexPower[] = [];
+    for (let k = 0; k < z.slots; k++) {
+      if (r() >= (z.offerSlotShare ?? 1)) continue;
+      const p = (r() < 0.5 ? -1 : 1) * Math.max(0.001, kW(z.maxOfferkW ?? 500));
+      power.push({ index: k, p, pPrice: price(), q: null });
+    }
+    const id = `${e.aggregator}/${e.pod}/dayAhead/${startTime}/${j}`;
+    const flexibility = [{ pod: e.pod, power }];
+    offers.push({ ...head, playerId: e.aggregator, serviceType: 'offer', playerServiceId: id, flexibility });
+  }
+  const requests: FlexibilityService[] = [];
+  const byPod = new Map(podRegistry.map((e) => [e.pod, e]));
+  const request = (kind: 'DSO' | 'TSO', k: number, pods: string[], on: { pod: string[] } | { pom: string }) => {
+    const sum = pods.reduce((a, pod) => a + byPod.get(pod)!.baselinekW[String(k)]!, 0);
+    const p = sum + (r() < 0.5 ? -1 : 1) * kW(z.maxNeedkW);
+    const power = [{ index: k, p, pPrice: r() < 0.3 ? null : price(), q: null }];
+    const playerId = `${kind}-${requests.length}`;
+    const serviceType = kind === 'DSO' ? 'DSO_request' : 'TSO_request';
+    const playerServiceId = `${playerId}:::dayAhead:::${k}`;
+    requests.push({ ...head, playerId, serviceType, playerServiceId, flexibility: [{ ...on, power }] });
+  };
+  const size = Math.max(1, Math.round(z.pods * (z.dsoSetShare ?? 0.3)));
+  for (let k = 0; k < z.slots; k++) {
+    for (let d = 0; d < z.dsoPerSlot; d++) {
+      const from = int(z.pods - size + 1);
+      const pods = podRegistry.slice(from, from + size).map((e) => e.pod);
+      request('DSO', k, pods, { pod: pods });
+    }
+    for (let d = 0; d < z.tsoPerSlot; d++) {
+      const pom = `POM-${int(Math.min(z.poms, z.pods))}`;
+      request('TSO', k, podsOnPom(podRegistry, pom), { pom });
+    }
+  }
+  // arrival order: DSO and TSO requests interleaved at random (the clearing still takes DSO first)
+  for (let i = requests.length - 1; i > 0; i--) {
+    const j = int(i + 1);
+    [requests[i], requests[j]] = [requests[j]!, requests[i]!];
+  }
   return { ...head, podRegistry, requests, offers };
 }
