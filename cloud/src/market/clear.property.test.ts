@@ -64,7 +64,7 @@ test('no offer over-used, no need over-filled, filled as far as eligible offers 
           const p = of.flexibility[0]!.power.find((x) => x.index === index);
           const ok = p && p.p !== 0 && Math.sign(p.p) === Math.sign(need) && (cap === null || p.pPrice! <= cap);
           return ok && pods.has(podsOf(of.flexibility[0]!)[0]!)
-            ? [{ id: of.playerServiceId, p: p!.p, price: p!.pPrice! }]
+            ? [{ id: of.playerServiceId, p: p.p, price: p.pPrice! }]
             : [];
         });
         let room = 0;
