@@ -17,6 +17,7 @@ import {
   podsOf,
   podsOnPom,
   pomOf,
+  slotKey,
   type FlexibilityService,
   type SessionInput,
 } from './documents.js';
@@ -52,14 +53,22 @@ export interface RequestResult {
   status: 'full' | 'partial' | 'none';
 }
 
-/** One slot of one offer: what is left of it is what later requests can still take. */
-export interface OfferUnit {
-  readonly offer: FlexibilityService;
-  readonly pod: string;
-  readonly sign: 1 | -1;
-  readonly price: number;
-  readonly id: string;
-  left: number;
+/**
+ * The offers of one slot, as parallel typed arrays (unit u = one offer's delta at the slot): no object per offer and
+ * slot (at 96 slots × 10,000 offers those cost more in garbage collection than the clearing). `left` is what later
+ * requests can still take.
+ */
+export interface SlotOffers {
+  readonly n: number;
+  /** Index into the session's offers. */
+  readonly offer: Int32Array;
+  /** PoD number (position in the session's PoD list). */
+  readonly pod: Int32Array;
+  readonly sign: Int8Array;
+  readonly price: Float64Array;
+  /** The offer's position among the session's offers in playerServiceId code-point order (the tie-break). */
+  readonly rank: Int32Array;
+  readonly left: Float64Array;
 }
 /** What a request needs at a slot, as the fill policy sees it. */
 export interface NeedSpec {
@@ -68,47 +77,74 @@ export interface NeedSpec {
   readonly target: number;
   /** Below this much left, the need counts as filled (1e-9 relative). */
   readonly tol: number;
-  readonly pods: ReadonlySet<string>;
+  /** 1 for the PoD numbers in the request's set. */
+  readonly inSet: Uint8Array;
   readonly cap: number | null;
 }
 export interface Take {
-  unit: OfferUnit;
+  unit: number;
   kW: number;
 }
 /** A fill policy: given the offers of a slot, a function that fills one need after the other, using up the units. */
-export type FillPolicy = (units: OfferUnit[]) => (need: NeedSpec) => Take[];
+export type FillPolicy = (slot: SlotOffers) => (need: NeedSpec) => Take[];
 
-/** Price priority, then the offer's playerServiceId in code-point order. */
-export function unitOrder(a: OfferUnit, b: OfferUnit): number {
-  return a.price - b.price || codePoint(a.id, b.id);
+/** Price priority, then the offer's playerServiceId in code-point order (negative: unit a first). */
+export function unitOrder(o: SlotOffers, a: number, b: number): number {
+  return o.price[a]! - o.price[b]! || o.rank[a]! - o.rank[b]!;
 }
 
-/** Whether a unit can serve a need (left aside: how much of it is left). */
-export function eligible(u: OfferUnit, n: NeedSpec): boolean {
-  return u.sign === n.sign && (n.cap === null || u.price <= n.cap) && n.pods.has(u.pod);
+/** Whether unit u can serve a need (left aside: how much of it is left). */
+export function eligible(o: SlotOffers, u: number, n: NeedSpec): boolean {
+  return o.sign[u] === n.sign && (n.cap === null || o.price[u]! <= n.cap) && n.inSet[o.pod[u]!] === 1;
 }
 
-/** Takes from `u` what `n` still needs after `acc` kW, at most what is left of it. */
-export function take(u: OfferUnit, n: NeedSpec, acc: number): Take {
-  const kW = Math.min(u.left, n.target - acc);
-  u.left -= kW;
+/** Takes from unit u what `n` still needs after `acc` kW, at most what is left of it. */
+export function take(o: SlotOffers, u: number, n: NeedSpec, acc: number): Take {
+  const kW = Math.min(o.left[u]!, n.target - acc);
+  o.left[u]! -= kW;
   return { unit: u, kW };
 }
 
+/**
+ * The slot's units of one sign in `unitOrder`, by a native numeric sort of integer keys (price's rank among the
+ * slot's prices × offers + the offer's rank): an offer has one unit per slot, so a key names its unit.
+ */
+export function sortedUnits(o: SlotOffers, sign: 1 | -1, prices = o.price.slice().sort()): Int32Array {
+  const lowerBound = (x: number) => {
+    let [lo, hi] = [0, prices.length];
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (prices[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  let offers = 0;
+  for (let u = 0; u < o.n; u++) offers = Math.max(offers, o.rank[u]! + 1);
+  const unitOf = new Int32Array(offers);
+  const keys: number[] = [];
+  for (let u = 0; u < o.n; u++)
+    if (o.sign[u] === sign) {
+      unitOf[o.rank[u]!] = u;
+      keys.push(lowerBound(o.price[u]!) * offers + o.rank[u]!);
+    }
+  return Float64Array.from(keys)
+    .sort()
+    .reduce((out, k, i) => ((out[i] = unitOf[k % offers]!), out), new Int32Array(keys.length));
+}
+
 /** The fast policy: the slot's units sorted once per sign; each need walks them cheapest first. */
-export const priorityFill: FillPolicy = (units) => {
-  const bySign = { [1]: [] as OfferUnit[], [-1]: [] as OfferUnit[] };
-  for (const u of units) bySign[u.sign].push(u);
-  bySign[1].sort(unitOrder);
-  bySign[-1].sort(unitOrder);
+export const priorityFill: FillPolicy = (o) => {
+  const prices = o.price.slice().sort();
+  const sorted = { [1]: sortedUnits(o, 1, prices), [-1]: sortedUnits(o, -1, prices) };
   return (n) => {
     const out: Take[] = [];
     let acc = 0;
-    for (const u of bySign[n.sign]) {
+    for (const u of sorted[n.sign]) {
       if (n.target - acc <= n.tol) break;
-      if (n.cap !== null && u.price > n.cap) break; // sorted by price: every later one is dearer
-      if (u.left <= 0 || !eligible(u, n)) continue;
-      const t = take(u, n, acc);
+      if (n.cap !== null && o.price[u]! > n.cap) break; // sorted by price: every later one is dearer
+      if (o.left[u]! <= 0 || n.inSet[o.pod[u]!] !== 1) continue;
+      const t = take(o, u, n, acc);
       acc += t.kW;
       out.push(t);
     }
@@ -119,6 +155,40 @@ export const priorityFill: FillPolicy = (units) => {
 /** Clears a session with the market's rules (MARKET_POD_UNKNOWN, MARKET_BASELINE_MISSING on bad references). */
 export function clearMarket(s: SessionInput): MarketOutcome {
   return clearWith(s, priorityFill);
+}
+
+/** The offers of each slot that has requests (two passes over the offers: count, then fill typed arrays). */
+function slotOffers(s: SessionInput, podNo: ReadonlyMap<string, number>, slots: Iterable<number>) {
+  const ids = s.offers.map((o) => o.playerServiceId).sort(codePoint);
+  const rankOf = new Map(ids.map((id, i) => [id, i]));
+  const count = new Map<number, number>();
+  for (const k of slots) count.set(k, 0);
+  for (const o of s.offers)
+    for (const f of o.flexibility)
+      for (const p of f.power) if (p.p !== 0 && count.has(p.index)) count.set(p.index, count.get(p.index)! + 1);
+  const at = new Map<number, SlotOffers>();
+  for (const [k, n] of count) {
+    const [offer, pod, rank] = [new Int32Array(n), new Int32Array(n), new Int32Array(n)];
+    const [sign, price, left] = [new Int8Array(n), new Float64Array(n), new Float64Array(n)];
+    at.set(k, { n: 0, offer, pod, sign, price, rank, left });
+  }
+  s.offers.forEach((o, j) => {
+    const pod = podNo.get(podsOf(o.flexibility[0]!)[0]!)!;
+    const rank = rankOf.get(o.playerServiceId)!;
+    for (const f of o.flexibility)
+      for (const p of f.power) {
+        const slot = p.p !== 0 ? (at.get(p.index) as { -readonly [K in keyof SlotOffers]: SlotOffers[K] }) : undefined;
+        if (!slot) continue;
+        const u = slot.n++;
+        slot.offer[u] = j;
+        slot.pod[u] = pod;
+        slot.sign[u] = p.p > 0 ? 1 : -1;
+        slot.price[u] = p.pPrice!;
+        slot.rank[u] = rank;
+        slot.left[u] = Math.abs(p.p);
+      }
+  });
+  return at;
 }
 
 interface Need {
@@ -134,8 +204,10 @@ interface Need {
 export function clearWith(s: SessionInput, fill: FillPolicy): MarketOutcome {
   checkSession(s);
   const registry = new Map(s.podRegistry.map((e) => [e.pod, e]));
+  const pods = [...registry.keys()];
+  const podNo = new Map(pods.map((pod, i) => [pod, i]));
   const baseline = (pod: string, index: number): number => {
-    const b = registry.get(pod)?.baselinekW[String(index)];
+    const b = registry.get(pod)?.baselinekW[slotKey(index)];
     if (b === undefined)
       throw new LightNodeError('MARKET_BASELINE_MISSING', `PoD ${pod} has no baseline for slot ${index}`, {
         pod,
@@ -143,23 +215,6 @@ export function clearWith(s: SessionInput, fill: FillPolicy): MarketOutcome {
       });
     return b;
   };
-  const unitsAt = new Map<number, OfferUnit[]>();
-  for (const offer of s.offers)
-    for (const f of offer.flexibility) {
-      const pod = podsOf(f)[0]!;
-      for (const p of f.power) {
-        if (p.p === 0) continue;
-        const list = unitsAt.get(p.index) ?? unitsAt.set(p.index, []).get(p.index)!;
-        list.push({
-          offer,
-          pod,
-          sign: p.p > 0 ? 1 : -1,
-          price: p.pPrice!,
-          id: offer.playerServiceId,
-          left: Math.abs(p.p),
-        });
-      }
-    }
   // DSO requests before TSO requests, each kind in arrival order
   const ordered = [
     ...s.requests.filter((r) => r.serviceType === 'DSO_request'),
@@ -176,33 +231,39 @@ export function clearWith(s: SessionInput, fill: FillPolicy): MarketOutcome {
       }
     }
   });
+  const unitsAt = slotOffers(s, podNo, needsAt.keys());
   const results = new Map<FlexibilityService, RequestResult[]>();
   const accepted = new Map<string, (AcceptedService & { order: number })[]>();
   for (const index of [...needsAt.keys()].sort((a, b) => a - b)) {
-    const fillNeed = fill(unitsAt.get(index) ?? []);
+    const slot = unitsAt.get(index)!;
+    const fillNeed = fill(slot);
     for (const n of needsAt.get(index)!.sort((a, b) => a.order - b.order)) {
       let sum = 0;
       for (const pod of n.pods) sum += baseline(pod, index);
       const needkW = n.level - sum;
       const target = Math.abs(needkW);
       const tol = 1e-9 * Math.max(1, target);
-      const spec: NeedSpec = { sign: needkW < 0 ? -1 : 1, target, tol, pods: new Set(n.pods), cap: n.cap };
+      const inSet = new Uint8Array(pods.length);
+      for (const pod of n.pods) inSet[podNo.get(pod)!] = 1;
+      const spec: NeedSpec = { sign: needkW < 0 ? -1 : 1, target, tol, inSet, cap: n.cap };
       const takes = target > tol ? fillNeed(spec) : [];
       let acc = 0;
       let price = -Infinity;
       for (const t of takes) {
         acc += t.kW;
-        price = Math.max(price, t.unit.price);
+        price = Math.max(price, slot.price[t.unit]!);
       }
       for (const t of takes) {
-        const list = accepted.get(t.unit.pod) ?? accepted.set(t.unit.pod, []).get(t.unit.pod)!;
+        const offer = s.offers[slot.offer[t.unit]!]!;
+        const pod = pods[slot.pod[t.unit]!]!;
+        const list = accepted.get(pod) ?? accepted.set(pod, []).get(pod)!;
         list.push({
           index,
-          acceptedPValue: baseline(t.unit.pod, index) + spec.sign * t.kW,
+          acceptedPValue: baseline(pod, index) + spec.sign * t.kW,
           acceptedPPrice: price,
           playerRequestId: n.req.playerId,
-          playerOfferId: t.unit.offer.playerId,
-          playerServiceId: t.unit.id,
+          playerOfferId: offer.playerId,
+          playerServiceId: offer.playerServiceId,
           order: n.order,
         });
       }

@@ -141,6 +141,10 @@ export function parseSession(x: unknown): SessionInput {
 const schemaError = (field: string, message: string, extra: Record<string, unknown> = {}): LightNodeError =>
   new LightNodeError('SCHEMA_INVALID', `${field}: ${message}`, { field, ...extra });
 
+const SLOT_KEYS = Array.from({ length: 100 }, (_, i) => String(i));
+/** The `baselinekW` key of a slot index ("50"). */
+export const slotKey = (index: number): string => SLOT_KEYS[index] ?? String(index);
+
 /** Number of slots of the session's market day (96; 92 / 100 on DST days). */
 export function sessionSlots(s: Pick<SessionInput, 'duration' | 'interval'>): number {
   return Math.round((s.duration * 60) / s.interval);
@@ -196,7 +200,7 @@ export function checkSession(s: SessionInput): void {
               `expected 0..${slots - 1}, received ${p.index}`,
             );
           for (const pod of set)
-            if (pods.get(pod)!.baselinekW[String(p.index)] === undefined)
+            if (pods.get(pod)!.baselinekW[slotKey(p.index)] === undefined)
               throw new LightNodeError(
                 'MARKET_BASELINE_MISSING',
                 `PoD ${pod} has no baseline for slot ${p.index} (used by ${d.playerServiceId})`,
