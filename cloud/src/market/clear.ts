@@ -98,11 +98,22 @@ export function eligible(o: SlotOffers, u: number, n: NeedSpec): boolean {
   return o.sign[u] === n.sign && (n.cap === null || o.price[u]! <= n.cap) && n.inSet[o.pod[u]!] === 1;
 }
 
-/** Takes from unit u what `n` still needs after `acc` kW, at most what is left of it. */
-export function take(o: SlotOffers, u: number, n: NeedSpec, acc: number): Take {
-  const kW = Math.min(o.left[u]!, n.target - acc);
-  o.left[u]! -= kW;
-  return { unit: u, kW };
+/**
+ * Fills `n` from the units `next` proposes one after the other (-1: none left), each taken as far as still needed
+ * and at most what is left of it. The one filling loop of both policies, so they do the same arithmetic.
+ */
+export function fillFrom(o: SlotOffers, n: NeedSpec, next: () => number): Take[] {
+  const out: Take[] = [];
+  let acc = 0;
+  while (n.target - acc > n.tol) {
+    const u = next();
+    if (u < 0) break;
+    const kW = Math.min(o.left[u]!, n.target - acc);
+    o.left[u]! -= kW;
+    acc += kW;
+    out.push({ unit: u, kW });
+  }
+  return out;
 }
 
 /**
@@ -138,17 +149,16 @@ export const priorityFill: FillPolicy = (o) => {
   const prices = o.price.slice().sort();
   const sorted = { [1]: sortedUnits(o, 1, prices), [-1]: sortedUnits(o, -1, prices) };
   return (n) => {
-    const out: Take[] = [];
-    let acc = 0;
-    for (const u of sorted[n.sign]) {
-      if (n.target - acc <= n.tol) break;
-      if (n.cap !== null && o.price[u]! > n.cap) break; // sorted by price: every later one is dearer
-      if (o.left[u]! <= 0 || n.inSet[o.pod[u]!] !== 1) continue;
-      const t = take(o, u, n, acc);
-      acc += t.kW;
-      out.push(t);
-    }
-    return out;
+    const list = sorted[n.sign];
+    let i = 0;
+    return fillFrom(o, n, () => {
+      while (i < list.length) {
+        const u = list[i++]!;
+        if (n.cap !== null && o.price[u]! > n.cap) return -1; // sorted by price: every later one is dearer
+        if (o.left[u]! > 0 && n.inSet[o.pod[u]!] === 1) return u;
+      }
+      return -1;
+    });
   };
 };
 
