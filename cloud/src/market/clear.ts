@@ -117,8 +117,8 @@ export function fillFrom(o: SlotOffers, n: NeedSpec, next: () => number): Take[]
 }
 
 /**
- * The slot's units of one sign in `unitOrder`, by a native numeric sort of integer keys (price's rank among the
- * slot's prices × offers + the offer's rank): an offer has one unit per slot, so a key names its unit.
+ * The slot's units of one sign in `unitOrder`, by a native numeric sort of integer keys (the price's rank among the
+ * slot's sorted prices × n + the unit number: units are numbered in the offers' tie-break order).
  */
 export function sortedUnits(o: SlotOffers, sign: 1 | -1, prices = o.price.slice().sort()): Int32Array {
   const lowerBound = (x: number) => {
@@ -130,18 +130,12 @@ export function sortedUnits(o: SlotOffers, sign: 1 | -1, prices = o.price.slice(
     }
     return lo;
   };
-  let offers = 0;
-  for (let u = 0; u < o.n; u++) offers = Math.max(offers, o.rank[u]! + 1);
-  const unitOf = new Int32Array(offers);
   const keys: number[] = [];
-  for (let u = 0; u < o.n; u++)
-    if (o.sign[u] === sign) {
-      unitOf[o.rank[u]!] = u;
-      keys.push(lowerBound(o.price[u]!) * offers + o.rank[u]!);
-    }
-  return Float64Array.from(keys)
-    .sort()
-    .reduce((out, k, i) => ((out[i] = unitOf[k % offers]!), out), new Int32Array(keys.length));
+  for (let u = 0; u < o.n; u++) if (o.sign[u] === sign) keys.push(lowerBound(o.price[u]!) * o.n + u);
+  const sorted = Float64Array.from(keys).sort();
+  const out = new Int32Array(sorted.length);
+  for (let i = 0; i < sorted.length; i++) out[i] = sorted[i]! % o.n;
+  return out;
 }
 
 /** The fast policy: the slot's units sorted once per sign; each need walks them cheapest first. */
@@ -167,27 +161,31 @@ export function clearMarket(s: SessionInput): MarketOutcome {
   return clearWith(s, priorityFill);
 }
 
-/** The offers of each slot that has requests (two passes over the offers: count, then fill typed arrays). */
+/**
+ * The offers of each slot that has requests: two passes over the offers (count, then fill typed arrays), the offers
+ * taken in playerServiceId code-point order, so that a slot's unit numbers follow the tie-break.
+ */
 function slotOffers(s: SessionInput, podNo: ReadonlyMap<string, number>, slots: Iterable<number>) {
-  const ids = s.offers.map((o) => o.playerServiceId).sort(codePoint);
-  const rankOf = new Map(ids.map((id, i) => [id, i]));
-  const count = new Map<number, number>();
-  for (const k of slots) count.set(k, 0);
+  const byId = s.offers
+    .map((_, j) => j)
+    .sort((a, b) => codePoint(s.offers[a]!.playerServiceId, s.offers[b]!.playerServiceId));
+  const count: number[] = [];
+  for (const k of slots) count[k] = 0;
   for (const o of s.offers)
     for (const f of o.flexibility)
-      for (const p of f.power) if (p.p !== 0 && count.has(p.index)) count.set(p.index, count.get(p.index)! + 1);
-  const at = new Map<number, SlotOffers>();
-  for (const [k, n] of count) {
+      for (const p of f.power) if (p.p !== 0 && count[p.index] !== undefined) count[p.index]!++;
+  type Slot = { -readonly [K in keyof SlotOffers]: SlotOffers[K] };
+  const at: (Slot | undefined)[] = count.map((n) => {
     const [offer, pod, rank] = [new Int32Array(n), new Int32Array(n), new Int32Array(n)];
     const [sign, price, left] = [new Int8Array(n), new Float64Array(n), new Float64Array(n)];
-    at.set(k, { n: 0, offer, pod, sign, price, rank, left });
-  }
-  s.offers.forEach((o, j) => {
+    return { n: 0, offer, pod, sign, price, rank, left };
+  });
+  byId.forEach((j, rank) => {
+    const o = s.offers[j]!;
     const pod = podNo.get(podsOf(o.flexibility[0]!)[0]!)!;
-    const rank = rankOf.get(o.playerServiceId)!;
     for (const f of o.flexibility)
       for (const p of f.power) {
-        const slot = p.p !== 0 ? (at.get(p.index) as { -readonly [K in keyof SlotOffers]: SlotOffers[K] }) : undefined;
+        const slot = p.p !== 0 ? at[p.index] : undefined;
         if (!slot) continue;
         const u = slot.n++;
         slot.offer[u] = j;
@@ -245,7 +243,7 @@ export function clearWith(s: SessionInput, fill: FillPolicy): MarketOutcome {
   const results = new Map<FlexibilityService, RequestResult[]>();
   const accepted = new Map<string, (AcceptedService & { order: number })[]>();
   for (const index of [...needsAt.keys()].sort((a, b) => a - b)) {
-    const slot = unitsAt.get(index)!;
+    const slot = unitsAt[index]!;
     const fillNeed = fill(slot);
     for (const n of needsAt.get(index)!.sort((a, b) => a.order - b.order)) {
       let sum = 0;
