@@ -72,3 +72,17 @@ export {
   type PublishOptions,
   type SetpointOrder,
 } from './operator/setpoint.js';
+export {
+  baseLoads,
+  compileNetwork,
+  loadNetwork,
+  parseNetwork,
+  powerFlowReport,
+  solvePowerFlow,
+  type BusId,
+  type Loads,
+  type NetworkFile,
+  type PowerFlowReport,
+  type PowerFlowResult,
+  type RadialNetwork,
+} from './dsotp/powerflow.js';
