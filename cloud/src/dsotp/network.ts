@@ -119,20 +119,18 @@ export function compileNetwork(f: NetworkFile): RadialNetwork {
   // adjacency (CSR) over the in-service branches
   const used: number[] = [];
   const ends: number[] = [];
+  const endOf = (i: number, end: 'from' | 'to', id: BusId): number => {
+    const k = busIndex.get(String(id));
+    if (k === undefined)
+      throw networkError('NETWORK_INVALID', `branches.${i}.${end}: unknown bus ${describeValue(id)}`, {
+        field: `branches.${i}.${end}`,
+        bus: id,
+      });
+    return k;
+  };
   f.branches.forEach((br, i) => {
     if (br.inService === false) return;
-    for (const [end, id] of [
-      ['from', br.from],
-      ['to', br.to],
-    ] as const) {
-      const k = busIndex.get(String(id));
-      if (k === undefined)
-        throw networkError('NETWORK_INVALID', `branches.${i}.${end}: unknown bus ${describeValue(id)}`, {
-          field: `branches.${i}.${end}`,
-          bus: id,
-        });
-      ends.push(k);
-    }
+    ends.push(endOf(i, 'from', br.from), endOf(i, 'to', br.to));
     if (ends[ends.length - 1] === ends[ends.length - 2])
       throw networkError('NETWORK_MESHED', `branches.${i}: branch ${br.from}–${br.to} is a self-loop`, {
         field: `branches.${i}`,
