@@ -13,19 +13,8 @@ import {
   type RadialNetwork,
 } from '@lightnode/cloud';
 import { solveDenseNewton } from '@lightnode/cloud/testing';
+import { prng } from '@lightnode/protocols/testing';
 import { emit, type BenchResult } from './common.js';
-
-/** mulberry32: a small seeded PRNG in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TRUNK_KM = 15;
 const LATERAL_KM = 4;

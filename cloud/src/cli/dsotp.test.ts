@@ -24,21 +24,18 @@ const write = (name: string, doc: unknown): string => {
 const IEEE33 = write('ieee33.json', ieee33Network());
 const RATED = write('ieee33-rated.json', ieee33Network({ ampacityA: 400 }));
 
+const powerflow = group.subcommands.powerflow as Command;
+/** The command in-process: exit code as the dispatcher maps it (LightNodeError 1, USAGE 2), stdout, the error. */
 async function run(argv: string[]): Promise<{ code: number; out: string; err?: LightNodeError }> {
-  let out = '';
-  const io: CommandIo = {
-    stdout: (s) => (out += s + '\n'),
-    stderr: () => undefined,
-    env: {},
-    cwd: dir,
-    signal: new AbortController().signal,
-  };
-  try {
-    return { code: await (group.subcommands.powerflow as Command).run(argv, io), out };
-  } catch (e) {
-    if (isLightNodeError(e)) return { code: e.code === 'USAGE' ? 2 : 1, out, err: e };
+  const lines: string[] = [];
+  const signal = new AbortController().signal;
+  const io: CommandIo = { stdout: (s) => void lines.push(s), stderr: () => undefined, env: {}, cwd: dir, signal };
+  const r = await powerflow.run(argv, io).catch((e: unknown) => {
+    if (isLightNodeError(e)) return e;
     throw e;
-  }
+  });
+  const out = lines.map((l) => l + '\n').join('');
+  return typeof r === 'number' ? { code: r, out } : { code: r.code === 'USAGE' ? 2 : 1, out, err: r };
 }
 
 test('the summary: convergence, losses, the lowest voltage, the five most loaded branches', async (t) => {
