@@ -94,14 +94,14 @@ test('an unknown bus, a duplicate bus, a negative impedance, no slack are NETWOR
   fails(t, () => compileNetwork(dup), 'NETWORK_INVALID', 'buses.4.id', 'duplicate bus');
   const neg = small();
   neg.branches[1]!.xOhm = -0.1;
-  fails(t, () => parseNetwork(neg), 'NETWORK_INVALID', 'branches.1.xOhm', '-0.1');
+  fails(t, () => compileNetwork(neg), 'NETWORK_INVALID', 'branches.1.xOhm', '-0.1');
   fails(t, () => compileNetwork({ ...small(), slackBus: 'Z' }), 'NETWORK_INVALID', 'slackBus', 'Z');
   const { slackBus: _, ...noSlack } = small();
-  fails(t, () => parseNetwork(noSlack), 'NETWORK_INVALID', 'slackBus');
+  fails(t, () => compileNetwork(noSlack as NetworkFile), 'NETWORK_INVALID', 'slackBus');
   const nan = small();
   nan.buses[2]!.pKW = Number.NaN;
-  fails(t, () => parseNetwork(nan), 'NETWORK_INVALID', 'buses.2.pKW');
-  fails(t, () => parseNetwork({ ...small(), baseKV: Infinity }), 'NETWORK_INVALID', 'baseKV');
+  fails(t, () => compileNetwork(nan), 'NETWORK_INVALID', 'buses.2.pKW');
+  fails(t, () => compileNetwork({ ...small(), baseKV: Infinity }), 'NETWORK_INVALID', 'baseKV');
 });
 
 test('loadNetwork: a file that is not JSON, or missing, is NETWORK_INVALID naming the file', (t) => {

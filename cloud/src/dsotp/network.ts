@@ -100,8 +100,9 @@ function networkError(code: 'NETWORK_INVALID' | 'NETWORK_MESHED' | 'NETWORK_ISLA
   return new LightNodeError(code, msg, ctx as Record<string, unknown>);
 }
 
-/** Builds the tree rooted at the slack over the in-service branches. */
+/** Checks the file (as parseNetwork) and builds the tree rooted at the slack over the in-service branches. */
 export function compileNetwork(f: NetworkFile): RadialNetwork {
+  parseNetwork(f);
   const n = f.buses.length;
   const busIndex = new Map<string, number>();
   f.buses.forEach((b, i) => {
