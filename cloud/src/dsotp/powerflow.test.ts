@@ -5,7 +5,14 @@
 import test from 'ava';
 import fc from 'fast-check';
 import { ieee33Network, solveDenseNewton } from '@lightnode/cloud/testing';
-import { baseLoads, compileNetwork, solvePowerFlow, type NetworkFile, type PowerFlowResult } from './powerflow.js';
+import {
+  baseLoads,
+  compileNetwork,
+  powerFlowReport,
+  solvePowerFlow,
+  type NetworkFile,
+  type PowerFlowResult,
+} from './powerflow.js';
 
 const RECONFIGURED = { open: [7, 9, 14, 32, 37], closed: [33, 34, 35, 36] };
 
@@ -171,4 +178,39 @@ test('random radial trees: slack injection = Σ loads + losses, and results do n
     { numRuns: 300, seed: 12 },
   );
   t.pass();
+});
+
+test('powerFlowReport: string ids echoed, in-service branches in file order, loadingPct only where rated', (t) => {
+  const f: NetworkFile = {
+    baseKV: 20,
+    baseMVA: 1,
+    slackBus: 'S',
+    buses: [
+      { id: 'S', pKW: 0, qKvar: 0 },
+      { id: 'L1', pKW: 400, qKvar: 100 },
+      { id: 'L2', pKW: 200, qKvar: 50 },
+    ],
+    branches: [
+      { from: 'L1', to: 'L2', rOhm: 1, xOhm: 0.5, ampacityA: 50 },
+      { from: 'S', to: 'L2', rOhm: 1, xOhm: 1, inService: false },
+      { from: 'S', to: 'L1', rOhm: 0.5, xOhm: 0.3 },
+    ],
+  };
+  const net = compileNetwork(f);
+  const doc = powerFlowReport(net, solvePowerFlow(net));
+  t.deepEqual(
+    doc.buses.map((b) => b.id),
+    ['S', 'L1', 'L2'],
+  );
+  t.deepEqual(
+    doc.branches.map((b) => [b.from, b.to, 'loadingPct' in b]),
+    [
+      ['L1', 'L2', true],
+      ['S', 'L1', false],
+    ],
+  );
+  // 600 kW + j150 kvar at ≈ 20 kV: ≈ 17.9 A on S–L1, ≈ 6 A on L1–L2
+  t.true(Math.abs(doc.branches[1]!.currentA - 17.9) < 0.3, `${doc.branches[1]!.currentA}`);
+  t.true(Math.abs(doc.branches[0]!.loadingPct! - (100 * doc.branches[0]!.currentA) / 50) < 1e-12);
+  t.is(doc.minVoltageBus, 'L2');
 });
