@@ -21,9 +21,10 @@ export interface NetworkFile {
   branches: { from: BusId; to: BusId; rOhm: number; xOhm: number; inService?: boolean; ampacityA?: number }[];
 }
 
-const finite = z.number().refine(Number.isFinite, 'a finite number');
-const positive = finite.refine((v) => v > 0, 'a positive number');
-const nonNegative = finite.refine((v) => v >= 0, 'a non-negative number (ohm)');
+// zod 4's number() refuses NaN and ±Infinity
+const finite = z.number('a finite number');
+const positive = z.number('a finite number').positive('a positive number');
+const nonNegative = z.number('a finite number').min(0, 'a non-negative number (ohm)');
 const busId = z.union([z.string().min(1), z.number().int()]);
 
 const networkSchema = z.looseObject({
