@@ -70,7 +70,7 @@ export function syntheticFeeder(n: number, seed = 20261202): NetworkFile {
   };
 }
 
-/** A residential-and-commercial daily shape, 96 quarter hours, relative to the peak (1.0 at 19:00). */
+/** A residential-and-commercial daily shape, 96 quarter hours, relative to the peak (night 0.39, 1.0 at 19:00). */
 export function dailyProfile(): Float64Array {
   const p = new Float64Array(96);
   for (let s = 0; s < 96; s++) {
