@@ -185,11 +185,7 @@ test('powerFlowReport: string ids echoed, in-service branches in file order, loa
     baseKV: 20,
     baseMVA: 1,
     slackBus: 'S',
-    buses: [
-      { id: 'S', pKW: 0, qKvar: 0 },
-      { id: 'L1', pKW: 400, qKvar: 100 },
-      { id: 'L2', pKW: 200, qKvar: 50 },
-    ],
+    buses: (['S', 'L1', 'L2'] as const).map((id, i) => ({ id, pKW: [0, 400, 200][i]!, qKvar: [0, 100, 50][i]! })),
     branches: [
       { from: 'L1', to: 'L2', rOhm: 1, xOhm: 0.5, ampacityA: 50 },
       { from: 'S', to: 'L2', rOhm: 1, xOhm: 1, inService: false },
