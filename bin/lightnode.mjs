@@ -16,6 +16,7 @@ const TOP = {
   proof: ['cloud', 'fetch and verify sample proofs'],
   setpoint: ['cloud', 'operator tools: sign and publish a setpoint to a device'],
   market: ['cloud', 'flexibility market: clear a day-ahead session'],
+  dsotp: ['cloud', 'DSO technical platform: power flow on a grid model'],
   commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],
 };
 

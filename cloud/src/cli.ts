@@ -6,4 +6,5 @@ export const commands: Record<string, () => Promise<CommandTree>> = {
   proof: async () => (await import('./cli/proof.js')).default,
   setpoint: async () => (await import('./cli/setpoint.js')).default,
   market: async () => (await import('./cli/market.js')).default,
+  dsotp: async () => (await import('./cli/dsotp.js')).default,
 };

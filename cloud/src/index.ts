@@ -84,3 +84,17 @@ export {
   type SessionInput,
 } from './market/documents.js';
 export { clearMarket, type MarketOutcome, type AcceptedService, type RequestResult } from './market/clear.js';
+export {
+  baseLoads,
+  compileNetwork,
+  loadNetwork,
+  parseNetwork,
+  powerFlowReport,
+  solvePowerFlow,
+  type BusId,
+  type Loads,
+  type NetworkFile,
+  type PowerFlowReport,
+  type PowerFlowResult,
+  type RadialNetwork,
+} from './dsotp/powerflow.js';

@@ -13,3 +13,5 @@ export { scdContract, windowOf, sealedBatch, testGap } from './scd-contract.js';
 export { TEST_SETPOINT_ID, testAck, testQos } from './fixtures.js';
 export { torDiValleSession, offerServiceId, randomSession, TOR_DI_VALLE, type RandomSessionSizes } from './market.js';
 export { clearMarketNaive } from '../market/naive.js';
+export { ieee33Network, IEEE33_DIR, type Ieee33Options } from './ieee33.js';
+export { solveDenseNewton, type NewtonResult } from '../dsotp/newton.js';
