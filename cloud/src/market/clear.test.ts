@@ -125,6 +125,11 @@ test('bad shapes are SCHEMA_INVALID naming the field path', (t) => {
     expectError(t, () => parseSession(JSON.parse(JSON.stringify(s))), 'SCHEMA_INVALID', field);
   }
   expectError(t, () => parseFlexibilityService({ marketType: 'dayAhead' }), 'SCHEMA_INVALID', 'playerId');
+  // a zero offer (a PoD with nothing to offer at a slot) may come without a price: it takes no part
+  const s = torDiValleSession();
+  const zero = { pod: 'IT002E60976796', power: [{ index: 50, p: 0, pPrice: null }] };
+  s.offers.push({ ...s.offers[0]!, playerId: 'ACEAE_2', playerServiceId: 'ACEAE_2/zero', flexibility: [zero] });
+  t.deepEqual(clearMarket(parseSession(s)), clearMarket(torDiValleSession()));
 });
 
 test('ties on price go by playerServiceId in code-point order (not the locale order); a zero need is met', (t) => {

@@ -98,8 +98,8 @@ const SERVICE = z
         if (indexes.has(p.index))
           issue(['flexibility', i, 'power', j, 'index'], 'expected each slot index once per service');
         indexes.add(p.index);
-        if (s.serviceType === 'offer' && p.pPrice === null)
-          issue(['flexibility', i, 'power', j, 'pPrice'], 'expected an offer price (€/kW)');
+        if (s.serviceType === 'offer' && p.pPrice === null && p.p !== 0)
+          issue(['flexibility', i, 'power', j, 'pPrice'], 'expected an offer price (€/kW) for a non-zero delta');
       });
     });
   });
