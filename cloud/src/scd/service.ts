@@ -80,7 +80,7 @@ export const Bodies = {
   }),
   /** One market outcome row (`POST /market-outcomes` takes one or an array of them: `outcomeRows` below). */
   outcome: z.strictObject({
-    id: z.string().min(1).max(128),
+    id: z.string().min(1).max(512),
     /** The market session, e.g. `DA-2021-06-23`. */
     session: z.string().min(1).max(64),
     day: DAY,
