@@ -72,3 +72,15 @@ export {
   type PublishOptions,
   type SetpointOrder,
 } from './operator/setpoint.js';
+export {
+  parseFlexibilityService,
+  parsePodRegistryEntry,
+  parseSession,
+  checkSession,
+  sessionSlots,
+  type FlexPower,
+  type FlexibilityService,
+  type PodRegistryEntry,
+  type SessionInput,
+} from './market/documents.js';
+export { clearMarket, type MarketOutcome, type AcceptedService, type RequestResult } from './market/clear.js';
