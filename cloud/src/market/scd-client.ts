@@ -43,7 +43,7 @@ export class HttpMarketScd implements MarketScd {
 
   measurements(podId: string, fromMs: number, toMs: number): Promise<MeasurementRow[]> {
     const q = new URLSearchParams({ podId, fromMs: String(fromMs), toMs: String(toMs), limit: '100000' });
-    return this.http.request('GET', `/measurements?${q}`);
+    return this.http.request('GET', `/measurements?${q.toString()}`);
   }
 
   async addOutcomes(rows: OutcomeBody[]): Promise<void> {
@@ -52,6 +52,6 @@ export class HttpMarketScd implements MarketScd {
 
   outcomes(q: { session?: string; kind?: string } = {}): Promise<OutcomeRow[]> {
     const p = new URLSearchParams(q as Record<string, string>);
-    return this.http.request('GET', `/market-outcomes${p.size ? `?${p}` : ''}`);
+    return this.http.request('GET', `/market-outcomes${p.size ? `?${p.toString()}` : ''}`);
   }
 }

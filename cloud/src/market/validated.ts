@@ -3,7 +3,7 @@
  * per (PoD, slot) the DSOTP gives the PoD's validated LEVEL; the cut = Σ(the market services' deltas) − (that level −
  * baseline) is taken off the PoD's services TSO first, then DSO, dearest first (ties by playerServiceId, code-point
  * order), each down to a 0 delta. A service cut to 0 is `rejectionTypeP: "TECHNICAL"`, one cut partly
- * `"PARTIAL_TECHNICAL"`. A (PoD, slot) the technical outcome does not name keeps its cleared services.
+ * `"PARTIAL_TECHNICAL"`; a cut of at most `CUT_TOLERANCE_KW` is none. A (PoD, slot) the technical outcome does not name keeps its cleared services.
  */
 import { z } from 'zod';
 import { LightNodeError } from '@lightnode/protocols';
@@ -36,6 +36,9 @@ export const TechnicalOutcomeSchema = z.strictObject({
   ),
 });
 export type TechnicalOutcome = z.infer<typeof TechnicalOutcomeSchema>;
+
+/** A cut this small is the rounding of the DSOTP's level, not a cut (the DSOTP trims to 0.001 kW). */
+export const CUT_TOLERANCE_KW = 1e-6;
 
 export type RejectionType = null | 'TECHNICAL' | 'PARTIAL_TECHNICAL';
 export interface ValidatedService {
@@ -134,7 +137,7 @@ function cutSlot(services: ValidatedService[], baseline: number, level: number, 
   const sign = total >= 0 ? 1 : -1;
   const allowed = Math.max(0, Math.min(sign * total, sign * (level - baseline)));
   let excess = sign * total - allowed;
-  if (excess <= 0) return;
+  if (excess <= CUT_TOLERANCE_KW) return;
   const rank = (s: ValidatedService): number => (kindOf(s.playerRequestId) === 'TSO_request' ? 0 : 1);
   const order = services
     .filter((s) => sign * delta(s) > 0)
