@@ -153,10 +153,13 @@ function cutSlot(services: ValidatedService[], baseline: number, level: number, 
       s.rejectionTypeP = 'TECHNICAL';
       excess -= d;
     } else {
-      // the last service cut: the PoD ends at the validated level exactly (no rounding of baseline + delta)
+      // the last service cut: the PoD ends at the validated level exactly (not baseline + a rounded delta), or at
+      // the baseline when the level is beyond it; never past the service's own delta either way
       const others = services.filter((o) => o !== s).reduce((a, o) => a + delta(o), 0);
-      s.acceptedPValue = level - others;
-      s.rejectionTypeP = 'PARTIAL_TECHNICAL';
+      const target = allowed === sign * (level - baseline) ? level : baseline + sign * allowed;
+      const left = Math.min(d, Math.max(0, sign * (target - others - baseline)));
+      s.acceptedPValue = left === sign * (target - others - baseline) ? target - others : baseline + sign * left;
+      s.rejectionTypeP = left === 0 ? 'TECHNICAL' : 'PARTIAL_TECHNICAL';
       excess = 0;
     }
   }
