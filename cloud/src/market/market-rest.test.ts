@@ -364,3 +364,13 @@ test.serial('settlement from the SCD measurements: capped at the accepted delta,
     [],
   );
 });
+
+test.serial('the store survives a restart: sessions, services and outcomes are still there', async (t) => {
+  const before = (await m('GET', `/validatedOutcome?session=${SESSION}`, 'market')).body;
+  await market.stop();
+  market = await startMarket({ scdUrl, token: tokens.market!, auth, dir: join(dir, 'market'), clock });
+  t.like((await m('GET', `/sessions/${SESSION}`, 'ACEAE')).body, { id: SESSION, slots: 96 });
+  t.deepEqual((await m('GET', `/validatedOutcome?session=${SESSION}`, 'market')).body, before);
+  t.is((await market.service.sessionInput(SESSION)).requests.length, 2);
+  refused(t, await m('POST', `/sessions/${SESSION}/clear`, 'market'), 409, 'CONFLICT');
+});
