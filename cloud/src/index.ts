@@ -84,3 +84,17 @@ export {
   type SessionInput,
 } from './market/documents.js';
 export { clearMarket, type MarketOutcome, type AcceptedService, type RequestResult } from './market/clear.js';
+export { startMarket, type MarketOptions, type MarketHandle } from './market/start.js';
+export { MarketService, sessionId, type SessionView, type SettlementView } from './market/service.js';
+export { MarketStore } from './market/store.js';
+export { HttpMarketScd, type MarketScd } from './market/scd-client.js';
+export { createMarketServer, marketRoutes } from './market/api.js';
+export {
+  validateOutcome,
+  type TechnicalOutcome,
+  type ValidatedOutcome,
+  type ValidatedService,
+} from './market/validated.js';
+export { averageLevel, settledDelta, type SettledService } from './market/settlement.js';
+export { JsonClient } from './http/client.js';
+export { requestPlayerId, OUTCOME_KINDS } from './scd/service.js';
