@@ -67,16 +67,6 @@ export interface ValidatedOutcome {
 /** Which kind of request a playerRequestId made (`TSO_request` services are cut first). */
 export type RequestKindOf = (playerRequestId: string) => 'DSO_request' | 'TSO_request' | undefined;
 
-const baselineOf = (registry: ReadonlyMap<string, PodRegistryEntry>, pod: string, index: number): number => {
-  const b = registry.get(pod)?.baselinekW[String(index)];
-  if (b === undefined)
-    throw new LightNodeError('MARKET_BASELINE_MISSING', `PoD ${pod} has no baseline for slot ${index}`, {
-      pod,
-      slot: index,
-    });
-  return b;
-};
-
 /** The validated outcome of `market` under `technical` (already checked to be this session's). */
 export function validateOutcome(
   session: string,
@@ -110,10 +100,12 @@ export function validateOutcome(
     }));
     for (const index of new Set(out.map((s) => s.index))) {
       const level = levels.get(`${pod}|${index}`);
-      if (level === undefined) continue;
+      // a cleared service's PoD and slot always has a baseline (the clearing checked it)
+      const baseline = reg.get(pod)?.baselinekW[String(index)];
+      if (level === undefined || baseline === undefined) continue;
       cutSlot(
         out.filter((s) => s.index === index),
-        baselineOf(reg, pod, index),
+        baseline,
         level,
         kindOf,
       );
