@@ -145,6 +145,9 @@ test.serial('flexibility services: bad ones refused naming the problem, nothing 
     'FORBIDDEN',
     new RegExp(`${P_796}.*ACEAE_2`),
   );
+  const asSet = offerOn(P_796, 'ACEAE');
+  asSet.flexibility[0]!.pod = [P_796] as unknown as string; // a one-PoD set is the same PoD
+  refused(t, await m('POST', '/flexibilityService', 'ACEAE', asSet), 403, 'FORBIDDEN', /ACEAE_2/);
   refused(
     t,
     await m('POST', '/flexibilityService', 'ACEAE_2', offerOn(NO_BASELINE, 'ACEAE_2')),

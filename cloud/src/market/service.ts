@@ -28,6 +28,7 @@ import {
   checkSession,
   parseFlexibilityService,
   parsePodRegistryEntry,
+  podsOf,
   type FlexibilityService,
   type PodRegistryEntry,
   type SessionInput,
@@ -217,8 +218,8 @@ export class MarketService {
     });
     if (caller.role === 'aggregator')
       for (const f of doc.flexibility) {
-        const pod = (f as { pod: string }).pod;
-        const owner = registry.find((e) => e.pod === pod)!.aggregator;
+        const pod = podsOf(f)[0]!;
+        const owner = registry.find((e) => e.pod === pod)!.aggregator; // known: checkSession above
         if (owner !== caller.id) forbid(caller, `offer on PoD ${pod}: it belongs to aggregator ${owner}`);
       }
     if (!(await this.store.addService(s.id, doc, caller.id, this.o.clock.now())))
