@@ -377,3 +377,25 @@ test.serial('the store survives a restart: sessions, services and outcomes are s
   t.is((await market.service.sessionInput(SESSION)).requests.length, 2);
   refused(t, await m('POST', `/sessions/${SESSION}/clear`, 'market'), 409, 'CONFLICT');
 });
+
+test.serial('POST /podRegistry: entries pushed to the open session until it is cleared', async (t) => {
+  const entry = { pod: 'IT002E60000003', pom: 'CP-OTHER', aggregator: 'ACEAE_2', baselinekW: { '0': 12.5 } };
+  refused(t, await m('POST', '/podRegistry', 'dso', { entries: [entry] }), 403, 'FORBIDDEN');
+  refused(
+    t,
+    await m('POST', '/podRegistry', 'market', { entries: [{ ...entry, pom: 7 }] }),
+    400,
+    'SCHEMA_INVALID',
+    /entries\.0\.pom/,
+  );
+  const r = await m('POST', '/podRegistry', 'market', { entries: [entry] });
+  t.deepEqual(r.body, { session: 'DA-2021-10-31', entries: 1 }, 'the only session not cleared');
+  t.true(((await m('GET', '/sessions/DA-2021-10-31', 'market')).body.pods as string[]).includes(entry.pod));
+  refused(
+    t,
+    await m('POST', '/podRegistry', 'market', { session: SESSION, entries: [entry] }),
+    409,
+    'CONFLICT',
+    /registry is final/,
+  );
+});

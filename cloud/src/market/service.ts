@@ -178,12 +178,13 @@ export class MarketService {
     return open[0]!;
   }
 
-  /** `POST /podRegistry`: entries pushed to a session not cleared yet (each replaces the PoD's entry). */
+  /** `POST /podRegistry`: entries pushed to a session not cleared yet, gate closed or not (each replaces its PoD's). */
   async pushRegistry(body: unknown): Promise<{ session: string; entries: number }> {
     const b = parseBody(z.strictObject({ session: z.string().min(1).optional(), entries: z.array(z.unknown()) }), body);
     const entries = b.entries.map((e, i) => parsePodRegistryEntry(e, `entries.${i}`));
     const s = b.session ? await this.session(b.session) : await this.sessionAt(undefined, 'session');
-    await this.openFor(s);
+    if (await this.store.document(s.id, 'market'))
+      throw new LightNodeError('CONFLICT', `session ${s.id} is cleared: its PoD registry is final`, { session: s.id });
     await this.store.putRegistry(s.id, entries);
     return { session: s.id, entries: entries.length };
   }
