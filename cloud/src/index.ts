@@ -85,7 +85,8 @@ export {
 } from './market/documents.js';
 export { clearMarket, type MarketOutcome, type AcceptedService, type RequestResult } from './market/clear.js';
 export { startMarket, type MarketOptions, type MarketHandle } from './market/start.js';
-export { MarketService, sessionId, type SessionView, type SettlementView } from './market/service.js';
+export { MarketService, sessionId } from './market/service.js';
+export type { SessionView, SettlementView } from './market/views.js';
 export { MarketStore } from './market/store.js';
 export { HttpMarketScd, type MarketScd } from './market/scd-client.js';
 export { createMarketServer, marketRoutes } from './market/api.js';

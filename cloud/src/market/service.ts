@@ -37,6 +37,7 @@ import { outcomeRow, outcomeRows } from './outcome-rows.js';
 import type { MarketScd } from './scd-client.js';
 import { MARGIN_MS, SLOT_MS, averageLevel, settleSlot, type SettledService } from './settlement.js';
 import type { MarketStore, SessionRow } from './store.js';
+import { view, type SessionView, type SettlementView } from './views.js';
 import {
   TechnicalOutcomeSchema,
   validateOutcome,
@@ -57,36 +58,6 @@ export type SessionBody = z.infer<typeof Bodies.session>;
 /** The id of a day-ahead session: `DA-YYYY-MM-DD`. */
 export const sessionId = (day: string): string => `DA-${day}`;
 
-/** What `POST /sessions` answers. */
-export interface SessionView {
-  id: string;
-  marketType: 'dayAhead';
-  day: string;
-  startTime: string;
-  slots: number;
-  gateClosure: string;
-  /** The session's PoDs (with a PoM in the SCD). */
-  pods: string[];
-  /** PoDs of the SCD left out, with why. */
-  skipped: { pod: string; reason: string }[];
-}
-
-export interface SettlementView {
-  session: string;
-  services: SettledService[];
-}
-
-const view = (s: SessionRow, pods: readonly PodRegistryEntry[]): SessionView => ({
-  id: s.id,
-  marketType: s.marketType,
-  day: s.day,
-  startTime: s.startTime,
-  slots: s.slots,
-  gateClosure: new Date(s.gateClosureMs).toISOString(),
-  pods: pods.map((p) => p.pod),
-  skipped: s.skipped,
-});
-
 function forbid(caller: Platform, what: string): never {
   throw new LightNodeError('FORBIDDEN', `${caller.id} (${caller.role}) may not ${what}`, {
     platform: caller.id,
@@ -103,6 +74,13 @@ const SERVICE_OF_ROLE: Partial<Record<Platform['role'], FlexibilityService['serv
 
 export class MarketService {
   private readonly log: Logger;
+  /** Clearing, validation and settlement one at a time: each checks, writes to the SCD, then records. */
+  private last: Promise<unknown> = Promise.resolve();
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.last.then(fn, fn);
+    this.last = p.catch(() => undefined);
+    return p;
+  }
   constructor(
     readonly store: MarketStore,
     private readonly o: { scd: MarketScd; clock: Clock; log?: Logger },
@@ -247,7 +225,11 @@ export class MarketService {
   }
 
   /** `POST /sessions/{id}/clear`: the market outcome, its `market` rows written to the SCD. Once per session. */
-  async clear(id: string): Promise<MarketOutcome> {
+  clear(id: string): Promise<MarketOutcome> {
+    return this.serial(() => this.clearNow(id));
+  }
+
+  private async clearNow(id: string): Promise<MarketOutcome> {
     const s = await this.session(id);
     if (await this.store.document(id, 'market'))
       throw new LightNodeError('CONFLICT', `session ${id} is cleared already (GET /sessions/${id}/outcome)`, {});
@@ -268,7 +250,11 @@ export class MarketService {
   }
 
   /** `POST /technicalOutcome` (dso): the validated outcome, `technical` and `validated` rows to the SCD. Once. */
-  async technicalOutcome(t: TechnicalOutcome): Promise<ValidatedOutcome> {
+  technicalOutcome(t: TechnicalOutcome): Promise<ValidatedOutcome> {
+    return this.serial(() => this.validateNow(t));
+  }
+
+  private async validateNow(t: TechnicalOutcome): Promise<ValidatedOutcome> {
     const s = await this.sessionAt(t.startTime);
     if (t.marketOutcome !== s.id)
       throw new LightNodeError(
@@ -337,7 +323,11 @@ export class MarketService {
    * settled once stays as it was (its `settlement` row is written once); one without measurements (or whose slot has
    * not ended) is listed with `settledkW: null` and the reason, and tried again on the next call.
    */
-  async settlement(caller: Platform, id: string): Promise<SettlementView> {
+  settlement(caller: Platform, id: string): Promise<SettlementView> {
+    return this.serial(() => this.settleNow(caller, id));
+  }
+
+  private async settleNow(caller: Platform, id: string): Promise<SettlementView> {
     const s = await this.session(id);
     const v = await this.validated(id);
     const done = new Map((await this.store.settled<SettledService>(id)).map((x) => [x.id, x]));
