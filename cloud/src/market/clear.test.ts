@@ -126,3 +126,42 @@ test('bad shapes are SCHEMA_INVALID naming the field path', (t) => {
   }
   expectError(t, () => parseFlexibilityService({ marketType: 'dayAhead' }), 'SCHEMA_INVALID', 'playerId');
 });
+
+test('ties on price go by playerServiceId in code-point order (not the locale order); a zero need is met', (t) => {
+  const s = torDiValleSession();
+  const pod = 'IT002E60976796';
+  const offer = (id: string) => ({
+    ...structuredClone(s.offers[0]!),
+    playerId: 'ACEAE_2',
+    playerServiceId: id,
+    flexibility: [{ pod, power: [{ index: 50, p: -100, pPrice: 0.005 }] }],
+  });
+  // code points: 'Z' (0x5a) < 'a' (0x61); localeCompare puts 'a…' first
+  s.offers.push(offer('a/cheap'), offer('Z/cheap'));
+  t.true('a/cheap'.localeCompare('Z/cheap') < 0);
+  s.requests[0]!.flexibility[0]!.power[0]!.p = 2278.545 + 312.145 + 4557.09 - 150;
+  s.requests[1]!.flexibility[0]!.power[0]!.p = 2278.545 + 312.145 + 4557.09 + 10.092 + 70.38 - 150;
+  const o = clearMarket(s);
+  const got = accepted(o)[pod]!;
+  t.deepEqual(
+    got.map((p) => [p.playerServiceId, p.playerRequestId, Math.round((p.acceptedPValue - 312.145) * 1e6) / 1e6]),
+    [
+      ['Z/cheap', 'DSO', -100],
+      ['a/cheap', 'DSO', -50],
+      ['a/cheap', 'TSO', -50],
+    ],
+  );
+  // the TSO request takes a/cheap's last 50 kW, then 100 kW of IT002E61899978 at 0.01: both paid 0.01
+  t.like(o.requests[1], { status: 'full' });
+  t.deepEqual(
+    got.map((p) => p.acceptedPPrice),
+    [0.005, 0.005, 0.01],
+  );
+  t.deepEqual(
+    accepted(o)['IT002E61899978']!.map((p) => [p.playerRequestId, p.acceptedPPrice]),
+    [['TSO', 0.01]],
+  );
+  const zero = torDiValleSession();
+  zero.requests[0]!.flexibility[0]!.power[0]!.p = 2278.545 + 312.145 + 4557.09;
+  t.like(clearMarket(zero).requests[0], { needkW: 0, acceptedkW: 0, status: 'full' });
+});

@@ -141,6 +141,10 @@ export function parseSession(x: unknown): SessionInput {
 const schemaError = (field: string, message: string, extra: Record<string, unknown> = {}): LightNodeError =>
   new LightNodeError('SCHEMA_INVALID', `${field}: ${message}`, { field, ...extra });
 
+const SLOT_KEYS = Array.from({ length: 100 }, (_, i) => String(i));
+/** The `baselinekW` key of a slot index ("50"). */
+export const slotKey = (index: number): string => SLOT_KEYS[index] ?? String(index);
+
 /** Number of slots of the session's market day (96; 92 / 100 on DST days). */
 export function sessionSlots(s: Pick<SessionInput, 'duration' | 'interval'>): number {
   return Math.round((s.duration * 60) / s.interval);
@@ -189,20 +193,21 @@ export function checkSession(s: SessionInput): void {
               playerServiceId: d.playerServiceId,
               field: `${at}.flexibility.${j}.pod`,
             });
-        f.power.forEach((p, k) => {
-          if (p.index >= slots)
-            throw schemaError(
-              `${at}.flexibility.${j}.power.${k}.index`,
-              `expected 0..${slots - 1}, received ${p.index}`,
+        const bases = set.map((pod) => pods.get(pod)!.baselinekW);
+        for (let k = 0; k < f.power.length; k++) {
+          const index = f.power[k]!.index;
+          if (index >= slots)
+            throw schemaError(`${at}.flexibility.${j}.power.${k}.index`, `expected 0..${slots - 1}, received ${index}`);
+          const key = slotKey(index);
+          let q = 0;
+          while (q < bases.length && bases[q]![key] !== undefined) q++;
+          if (q < bases.length)
+            throw new LightNodeError(
+              'MARKET_BASELINE_MISSING',
+              `PoD ${set[q]} has no baseline for slot ${index} (used by ${d.playerServiceId})`,
+              { pod: set[q], slot: index, playerServiceId: d.playerServiceId },
             );
-          for (const pod of set)
-            if (pods.get(pod)!.baselinekW[String(p.index)] === undefined)
-              throw new LightNodeError(
-                'MARKET_BASELINE_MISSING',
-                `PoD ${pod} has no baseline for slot ${p.index} (used by ${d.playerServiceId})`,
-                { pod, slot: p.index, playerServiceId: d.playerServiceId },
-              );
-        });
+        }
       });
     });
   };
