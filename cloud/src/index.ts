@@ -98,3 +98,18 @@ export {
   type PowerFlowResult,
   type RadialNetwork,
 } from './dsotp/powerflow.js';
+export { startMarket, type MarketOptions, type MarketHandle } from './market/start.js';
+export { MarketService, sessionId } from './market/service.js';
+export type { SessionView, SettlementView } from './market/views.js';
+export { MarketStore } from './market/store.js';
+export { HttpMarketScd, type MarketScd } from './market/scd-client.js';
+export { createMarketServer, marketRoutes } from './market/api.js';
+export {
+  validateOutcome,
+  type TechnicalOutcome,
+  type ValidatedOutcome,
+  type ValidatedService,
+} from './market/validated.js';
+export { averageLevel, settledDelta, type SettledService } from './market/settlement.js';
+export { JsonClient } from './http/client.js';
+export { requestPlayerId, OUTCOME_KINDS } from './scd/service.js';

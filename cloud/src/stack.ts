@@ -7,7 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { lightNodeDomain, silentLogger, systemClock, type Clock, type Logger } from '@lightnode/protocols';
+import {
+  LightNodeError,
+  lightNodeDomain,
+  silentLogger,
+  systemClock,
+  type Clock,
+  type Logger,
+} from '@lightnode/protocols';
 import { BalLedger } from './bal/ledger.js';
 import { BalMqtt } from './bal/mqtt.js';
 import { selectRecover, type RecoverImpl } from './bal/recover.js';
@@ -24,6 +31,7 @@ import { Auth, parseCredentials, type Credentials } from './http/auth.js';
 import { ScdService, type Outbound } from './scd/service.js';
 import { openStore } from './scd/sql.js';
 import { ScdStore } from './scd/store.js';
+import { startMarket, type MarketHandle } from './market/start.js';
 
 export interface CloudStackOptions {
   dir: string;
@@ -45,6 +53,8 @@ export interface CloudStackOptions {
   registryTtlMs?: number;
   credentials?: Credentials;
   balId?: string;
+  /** Run the flexibility market (`<dir>/market/market.sqlite`) against the SCD, with the market's token. */
+  runMarket?: boolean | { port?: number };
   clock?: Clock;
   log?: Logger;
 }
@@ -62,6 +72,9 @@ export interface CloudStack {
   scd?: ScdService;
   recoverImpl: RecoverImpl;
   anvil?: AnvilHandle;
+  /** The flexibility market (runMarket). */
+  marketUrl?: string;
+  market?: MarketHandle;
   stop(): Promise<void>;
 }
 
@@ -188,7 +201,25 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
       });
       log.info('BAL running', { id: balId, windowMs: bal.windowMs, verify: impl, shared: !!o.shared });
     }
+    let market: MarketHandle | undefined;
+    if (o.runMarket) {
+      const url = scdUrl ?? o.remoteScd?.url;
+      const token = gen.credentials.platforms.find((p) => p.role === 'market' && p.token)?.token;
+      if (!url || !token)
+        throw new LightNodeError('CONFIG_INVALID', 'runMarket needs an SCD and a market platform with a token', {});
+      market = await startMarket({
+        scdUrl: url,
+        token,
+        auth,
+        dir: join(o.dir, 'market'),
+        clock,
+        log,
+        ...(typeof o.runMarket === 'object' && o.runMarket.port !== undefined ? { port: o.runMarket.port } : {}),
+      });
+      stops.push(() => market!.stop());
+    }
     return {
+      ...(market ? { market, marketUrl: market.url } : {}),
       brokerUrl,
       book: chain.book,
       chain,
