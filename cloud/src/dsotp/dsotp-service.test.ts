@@ -189,12 +189,7 @@ async function listenDevices(): Promise<{ got: SignedSetpoint[]; close(): Promis
 
 const verify = (s: SignedSetpoint): string => {
   const td = typedDataFor('Setpoint', s.message as never, DOMAIN);
-  return verifyTypedData(
-    td.domain,
-    td.types,
-    td.message,
-    s.signature,
-  ).toLowerCase();
+  return verifyTypedData(td.domain, td.types, td.message, s.signature).toLowerCase();
 };
 
 test.serial('associate: writes the PoD–PoM association of every model PoD registered in the SCD', async (t) => {
