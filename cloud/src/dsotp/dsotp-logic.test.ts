@@ -111,30 +111,19 @@ test('profiles: a bus takes its slot value, the others their constant load', (t)
 });
 
 test('validation trims the TSO service that overloads branch 27–28 to a brute bisection ± 0.001 kW, dearest first', (t) => {
-  const d = dsotpTestModel({ limits: { '27-28': 1e6 } });
-  const probe = parseDsoModel(d);
-  const b2728 = branchOf(probe, 27, 28);
-  const atBase = solvePowerFlow(probe.net, ownLoads(probe, baselines)).currentA[b2728]!;
-  const limit = Math.round((atBase + 4) * 100) / 100;
-  const m = parseDsoModel(dsotpTestModel({ limits: { '27-28': limit } }));
+  const { m, limit, b2728 } = headroomOn2728(4);
   const [p7, p8, , p32] = DSOTP_PODS.map((p) => p.pod) as [string, string, string, string];
-  const outcome: OutcomeInput = {
-    marketType: 'dayAhead',
-    startTime: '2021-06-22T22:00:00.000Z',
-    duration: 24,
-    interval: 15,
-    flexibility: [
-      { pod: p7, power: [svc(50, baselines.get(p7)! - 150, 0.03, 'DSO', 'A/7')] },
-      { pod: p8, power: [svc(50, baselines.get(p8)! + 100, 0.09, 'TSO', 'A/8')] },
-      {
-        pod: p32,
-        power: [
-          svc(50, baselines.get(p32)! + 200, 0.07, 'TSO', 'A/32'),
-          svc(50, baselines.get(p32)! - 10, 0.02, 'DSO', 'A/32d'),
-        ],
-      },
-    ],
-  };
+  const outcome = outcomeOf([
+    { pod: p7, power: [svc(50, baselines.get(p7)! - 150, 0.03, 'DSO', 'A/7')] },
+    { pod: p8, power: [svc(50, baselines.get(p8)! + 100, 0.09, 'TSO', 'A/8')] },
+    {
+      pod: p32,
+      power: [
+        svc(50, baselines.get(p32)! + 200, 0.07, 'TSO', 'A/32'),
+        svc(50, baselines.get(p32)! - 10, 0.02, 'DSO', 'A/32d'),
+      ],
+    },
+  ]);
   const r = validateOutcome(m, outcome, 'DA-2021-06-23', (pod) => baselines.get(pod));
   t.is(r.trims.length, 1, JSON.stringify(r.trims));
   t.like(r.trims[0], { pod: p32, playerServiceId: 'A/32', element: 'branch:27-28' });
@@ -172,22 +161,13 @@ test('validation trims the TSO service that overloads branch 27–28 to a brute 
 });
 
 test('validation rejects a service that has to go back to its baseline (REJECTED) and then trims the next', (t) => {
-  const probe = parseDsoModel(dsotpTestModel({ limits: { '27-28': 1e6 } }));
-  const b2728 = branchOf(probe, 27, 28);
-  const atBase = solvePowerFlow(probe.net, ownLoads(probe, baselines)).currentA[b2728]!;
-  const m = parseDsoModel(dsotpTestModel({ limits: { '27-28': Math.round((atBase + 2) * 100) / 100 } }));
+  const { m } = headroomOn2728(2);
   const p32 = DSOTP_PODS[3].pod;
   const p25 = DSOTP_PODS[2].pod;
-  const outcome: OutcomeInput = {
-    marketType: 'dayAhead',
-    startTime: '2021-06-22T22:00:00.000Z',
-    duration: 24,
-    interval: 15,
-    flexibility: [
-      { pod: p32, power: [svc(50, baselines.get(p32)! + 300, 0.07, 'TSO', 'A/32')] },
-      { pod: p25, power: [svc(50, baselines.get(p25)! + 50, 0.07, 'TSO', 'A/25')] },
-    ],
-  };
+  const outcome = outcomeOf([
+    { pod: p32, power: [svc(50, baselines.get(p32)! + 300, 0.07, 'TSO', 'A/32')] },
+    { pod: p25, power: [svc(50, baselines.get(p25)! + 50, 0.07, 'TSO', 'A/25')] },
+  ]);
   const single = validateOutcome(m, outcome, 'DA-2021-06-23', (pod) => baselines.get(pod));
   t.is(single.trims.length, 1, 'bus 25 is not below 27–28: only A/32 is trimmed');
   const p31 = DSOTP_PODS[4].pod;
@@ -215,6 +195,19 @@ test('validation rejects a service that has to go back to its baseline (REJECTED
   t.is(level(p32).acceptedP, 'OK');
   t.true(level(p32).acceptedPValue > baselines.get(p32)! && level(p32).acceptedPValue < baselines.get(p32)! + 300);
 });
+
+/** The model with branch 27–28 limited to its current at the baselines + `headroomA`. */
+function headroomOn2728(headroomA: number): { m: DsoModel; limit: number; b2728: number } {
+  const probe = parseDsoModel(dsotpTestModel({ limits: { '27-28': 1e6 } }));
+  const b2728 = branchOf(probe, 27, 28);
+  const atBase = solvePowerFlow(probe.net, ownLoads(probe, baselines)).currentA[b2728]!;
+  const limit = Math.round((atBase + headroomA) * 100) / 100;
+  return { m: parseDsoModel(dsotpTestModel({ limits: { '27-28': limit } })), limit, b2728 };
+}
+
+function outcomeOf(flexibility: OutcomeInput['flexibility']): OutcomeInput {
+  return { marketType: 'dayAhead', startTime: '2021-06-22T22:00:00.000Z', duration: 24, interval: 15, flexibility };
+}
 
 function svc(index: number, acceptedPValue: number, price: number, req: string, id: string) {
   return {
