@@ -86,3 +86,15 @@ export {
   type PowerFlowResult,
   type RadialNetwork,
 } from './dsotp/powerflow.js';
+export {
+  parseFlexibilityService,
+  parsePodRegistryEntry,
+  parseSession,
+  checkSession,
+  sessionSlots,
+  type FlexPower,
+  type FlexibilityService,
+  type PodRegistryEntry,
+  type SessionInput,
+} from './market/documents.js';
+export { clearMarket, type MarketOutcome, type AcceptedService, type RequestResult } from './market/clear.js';

@@ -32,6 +32,7 @@ import { Auth, parseCredentials, type Credentials } from './http/auth.js';
 import { ScdService, type Outbound } from './scd/service.js';
 import { openStore } from './scd/sql.js';
 import { ScdStore } from './scd/store.js';
+import { startMarket, type MarketHandle } from './market/start.js';
 
 export interface CloudStackOptions {
   dir: string;
@@ -53,6 +54,8 @@ export interface CloudStackOptions {
   registryTtlMs?: number;
   credentials?: Credentials;
   balId?: string;
+  /** Run the flexibility market (`<dir>/market/market.sqlite`) against the SCD, with the market's token. */
+  runMarket?: boolean | { port?: number };
   clock?: Clock;
   log?: Logger;
   /**
@@ -76,6 +79,9 @@ export interface CloudStack {
   scd?: ScdService;
   recoverImpl: RecoverImpl;
   anvil?: AnvilHandle;
+  /** The flexibility market (runMarket). */
+  marketUrl?: string;
+  market?: MarketHandle;
   dsotp?: DsoPlatform;
   stop(): Promise<void>;
 }
@@ -203,6 +209,23 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
       });
       log.info('BAL running', { id: balId, windowMs: bal.windowMs, verify: impl, shared: !!o.shared });
     }
+    let market: MarketHandle | undefined;
+    if (o.runMarket) {
+      const url = scdUrl ?? o.remoteScd?.url;
+      const token = gen.credentials.platforms.find((p) => p.role === 'market' && p.token)?.token;
+      if (!url || !token)
+        throw new LightNodeError('CONFIG_INVALID', 'runMarket needs an SCD and a market platform with a token', {});
+      market = await startMarket({
+        scdUrl: url,
+        token,
+        auth,
+        dir: join(o.dir, 'market'),
+        clock,
+        log,
+        ...(typeof o.runMarket === 'object' && o.runMarket.port !== undefined ? { port: o.runMarket.port } : {}),
+      });
+      stops.push(() => market!.stop());
+    }
     let dsotp: DsoPlatform | undefined;
     if (o.runDsotp) {
       const d = o.runDsotp;
@@ -218,7 +241,7 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
         network: d.network,
         keyFile,
         scdUrl,
-        ...(d.marketUrl ? { marketUrl: d.marketUrl } : {}),
+        ...((d.marketUrl ?? market?.url) ? { marketUrl: d.marketUrl ?? market!.url } : {}),
         token,
         brokerUrl,
         dir: o.dir,
@@ -231,6 +254,7 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
       log.info('DSOTP running', { address: p.address, pom: p.model.pom.id, pods: p.model.pods.length });
     }
     return {
+      ...(market ? { market, marketUrl: market.url } : {}),
       ...(dsotp ? { dsotp } : {}),
       brokerUrl,
       book: chain.book,

@@ -3,7 +3,8 @@
  * bearer token. A refusal is IO_ERROR (retried later), except SEQ_CONFLICT (409), which keeps its code and the field
  * naming the message, so that the BAL dead-letters that message instead of retrying it forever.
  */
-import { LightNodeError, type ErrorCode } from '@lightnode/protocols';
+import { LightNodeError } from '@lightnode/protocols';
+import { JsonClient } from '../http/client.js';
 import type {
   GapDelivery,
   IngestResult,
@@ -14,39 +15,20 @@ import type {
 } from '../delivery.js';
 
 export class HttpScdSink implements ScdSink {
-  constructor(
-    private readonly baseUrl: string,
-    private readonly token: string,
-    private readonly timeoutMs = 30_000,
-  ) {}
+  private readonly client: JsonClient;
+  constructor(baseUrl: string, token: string, timeoutMs = 30_000) {
+    this.client = new JsonClient(baseUrl, token, { name: 'SCD', timeoutMs });
+  }
 
   private async post<R = IngestResult>(path: string, body: unknown): Promise<R> {
-    let r: Response;
     try {
-      r = await fetch(`${this.baseUrl}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
-        body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+      return await this.client.request<R>('POST', path, body);
     } catch (e) {
-      throw new LightNodeError(
-        'IO_ERROR',
-        `SCD ${this.baseUrl} does not answer (${(e as Error).message})`,
-        {},
-        { cause: e },
-      );
+      const err = e as LightNodeError;
+      if (err.code === 'SEQ_CONFLICT' || err.code === 'IO_ERROR') throw err;
+      // any other refusal is retried later
+      throw new LightNodeError('IO_ERROR', err.message.slice(err.code.length + 2), { ...err.context }, { cause: e });
     }
-    const j = (await r.json().catch(() => ({}))) as { error?: { code?: string; message?: string; field?: string } };
-    if (!r.ok) {
-      const kept: ErrorCode = j.error?.code === 'SEQ_CONFLICT' ? 'SEQ_CONFLICT' : 'IO_ERROR';
-      throw new LightNodeError(
-        kept,
-        `SCD ${path}: HTTP ${r.status} ${j.error?.code ?? ''} ${j.error?.message ?? ''}`.trim(),
-        { status: r.status, ...(j.error?.field ? { field: j.error.field } : {}) },
-      );
-    }
-    return j as R;
   }
 
   ingestWindow(d: WindowDelivery): Promise<IngestResult> {

@@ -20,7 +20,7 @@ import {
   type Signer,
 } from '@lightnode/protocols';
 import { buildSetpoint, publishSetpoint } from '../operator/setpoint.js';
-import type { RestClient } from './rest.js';
+import type { JsonClient } from '../http/client.js';
 
 export const DISPATCH_LEAD_MS = 5 * 60_000;
 const SLOT_MS = 900_000;
@@ -153,7 +153,7 @@ export interface DispatchedSetpoint {
 }
 
 export interface DispatcherOptions {
-  scd: RestClient;
+  scd: JsonClient;
   signer: Signer;
   domain: Eip712Domain;
   brokerUrl: string;
@@ -232,7 +232,7 @@ export class Dispatcher {
       atMs: now,
     };
     try {
-      await this.o.scd.post('/setpoints', {
+      await this.o.scd.request('POST', '/setpoints', {
         id: message.id,
         podId: item.pod,
         deviceId: item.deviceId,

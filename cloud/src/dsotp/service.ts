@@ -3,8 +3,11 @@
  * (token `dso`), setpoints over MQTT. `associate()` writes the PoD–PoM association of every model PoD registered in
  * the SCD; `requests(day)` finds the day's violations at the SCD baselines and posts one flexibility request per
  * violated element and slot; `validate(session)` checks the market outcome and posts the technical outcome;
- * `dispatch(session)` schedules the validated services' setpoints 5 min before their slots.
+ * `dispatch(session)` schedules the validated services' setpoints 5 min before their slots: from the validated
+ * outcome the market answered to the technical outcome (kept in `<dir>/dsotp-validated-<session>.json`: every
+ * service, TSO ones included), else from `GET /validatedOutcome` (which shows the dso its own requests' services).
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   LightNodeError,
@@ -24,7 +27,7 @@ import { readSigningKey } from '../cli/common.js';
 import { Dispatcher, NonceFile, planDispatch, type DispatchPlan, type ValidatedService } from './dispatch.js';
 import { checkProfiles, dsoModel, type DsoModel } from './model.js';
 import { requestDocument, slotRequests, type RequestDocument, type UnresolvedElement } from './requests.js';
-import { RestClient } from './rest.js';
+import { JsonClient } from '../http/client.js';
 import { validateOutcome, type OutcomeInput, type ValidationResult } from './validate.js';
 import type { Violation } from './violations.js';
 
@@ -95,6 +98,12 @@ export interface DsoPlatform {
   stop(): Promise<void>;
 }
 
+/** A validated outcome (the market's answer to POST /technicalOutcome, or GET /validatedOutcome). */
+interface ValidatedDoc {
+  startTime?: string;
+  flexibility: { pod: string; power: ValidatedService[] }[];
+}
+
 const dayString = (dayStartMs: number): string => {
   const t = romeTime(dayStartMs);
   return `${t.year}-${String(t.month).padStart(2, '0')}-${String(t.day).padStart(2, '0')}`;
@@ -119,9 +128,9 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
   const model = dsoModel(o.network);
   const signer = o.signer ?? (o.keyFile ? privateKeySigner(readSigningKey(o.keyFile)) : undefined);
   if (!signer) throw new LightNodeError('CONFIG_INVALID', 'DSOTP: give keyFile or signer', { field: 'keyFile' });
-  const scd = new RestClient('SCD', o.scdUrl, o.token);
-  const market = o.marketUrl ? new RestClient('market', o.marketUrl, o.token) : undefined;
-  const needMarket = (): RestClient => {
+  const scd = new JsonClient(o.scdUrl, o.token, { name: 'SCD' });
+  const market = o.marketUrl ? new JsonClient(o.marketUrl, o.token, { name: 'market' }) : undefined;
+  const needMarket = (): JsonClient => {
     if (!market) throw new LightNodeError('CONFIG_INVALID', 'DSOTP: no market URL configured', { field: 'marketUrl' });
     return market;
   };
@@ -137,9 +146,11 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
   const prices = { pPrice: o.pPrice === undefined ? 0.1 : o.pPrice, qPrice: o.qPrice === undefined ? 0.1 : o.qPrice };
   const st = { violations: 0, requestsPosted: 0, scheduled: 0, validations: [] as DsoStatus['validations'] };
   let lastPowerFlow: PowerFlowFigures | undefined;
+  const validatedFile = (session: string): string =>
+    join(o.dir, `dsotp-validated-${session.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
 
   const registeredPods = async (): Promise<Map<string, { podId: string; deviceId?: string }>> => {
-    const rows = await scd.get<{ podId: string; deviceId?: string }[]>('/pods');
+    const rows = await scd.request<{ podId: string; deviceId?: string }[]>('GET', '/pods');
     return new Map(rows.map((r) => [r.podId, r]));
   };
   /** Baselines (W per slot) of the given PoDs for a day; a PoD without one is absent. */
@@ -147,7 +158,10 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
     const out = new Map<string, number[]>();
     for (const pod of pods) {
       try {
-        const b = await scd.get<{ slotsW: number[] }>(`/pods/${encodeURIComponent(pod)}/baseline?day=${day}`);
+        const b = await scd.request<{ slotsW: number[] }>(
+          'GET',
+          `/pods/${encodeURIComponent(pod)}/baseline?day=${day}`,
+        );
         out.set(pod, b.slotsW);
       } catch (e) {
         if (!isLightNodeError(e, 'NOT_FOUND')) throw e;
@@ -169,7 +183,7 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
           unregistered.push(p.pod);
           continue;
         }
-        await scd.put(`/pods/${encodeURIComponent(p.pod)}/pom`, { pomId: model.pom.id });
+        await scd.request('PUT', `/pods/${encodeURIComponent(p.pod)}/pom`, { pomId: model.pom.id });
         associated.push(p.pod);
       }
       o.log.info('PoD–PoM associations written', { pom: model.pom.id, associated, unregistered });
@@ -216,7 +230,7 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
       for (const u of out.unresolved) o.log.warn('violation without a request', { ...u, violation: undefined });
       if (out.documents.length > 0) {
         const m = needMarket();
-        for (const d of out.documents) await m.post('/flexibilityService', d);
+        for (const d of out.documents) await m.request('POST', '/flexibilityService', d);
       }
       st.violations += out.violations.length;
       st.requestsPosted += out.documents.length;
@@ -231,7 +245,10 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
     },
 
     async validate(sessionId) {
-      const outcome = await needMarket().get<OutcomeInput>(`/sessions/${encodeURIComponent(sessionId)}/outcome`);
+      const outcome = await needMarket().request<OutcomeInput>(
+        'GET',
+        `/sessions/${encodeURIComponent(sessionId)}/outcome`,
+      );
       const day = dayString(sessionDayStart(sessionId, outcome.startTime));
       const base = await baselines([...new Set(outcome.flexibility.map((f) => f.pod))], day);
       const modelBase = await baselines(
@@ -243,17 +260,20 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
         const w = all.get(pod)?.[i];
         return w === undefined ? undefined : w / 1000;
       });
-      await needMarket().post('/technicalOutcome', r.technical);
+      const v = await needMarket().request<ValidatedDoc>('POST', '/technicalOutcome', r.technical);
+      // the answer is the whole validated outcome (GET /validatedOutcome shows the dso its own requests' only)
+      if (v && Array.isArray(v.flexibility))
+        writeFileSync(validatedFile(sessionId), JSON.stringify(v) + '\n', { mode: 0o600 });
       st.validations.push({ session: sessionId, trims: r.trims.length });
       o.log.info('technical outcome posted', { session: sessionId, trims: r.trims, remaining: r.remaining });
       return r;
     },
 
     async dispatch(sessionId) {
-      const v = await needMarket().get<{
-        startTime?: string;
-        flexibility: { pod: string; power: ValidatedService[] }[];
-      }>(`/validatedOutcome?session=${encodeURIComponent(sessionId)}`);
+      const saved = validatedFile(sessionId);
+      const v = existsSync(saved)
+        ? (JSON.parse(readFileSync(saved, 'utf8')) as ValidatedDoc)
+        : await needMarket().request<ValidatedDoc>('GET', `/validatedOutcome?session=${encodeURIComponent(sessionId)}`);
       const dayStart = sessionDayStart(sessionId, v.startTime);
       const reg = await registeredPods();
       const base = await baselines([...new Set(v.flexibility.map((f) => f.pod))], dayString(dayStart));

@@ -12,8 +12,16 @@
  *   PUT  /pods/{podId}/baseline aggregator its PoD's baseline for a market day
  *   GET  /pods/{podId}/baseline?day=
  *   POST /setpoints            dso         GET /setpoints
- *   POST /market-outcomes      market      append-only; PUT/PATCH/DELETE /market-outcomes/{id} → 403
- *   GET  /market-outcomes
+ *   POST /market-outcomes      market      one outcome row or an array (one transaction), append-only: an id
+ *                                          again, PUT/PATCH/DELETE /market-outcomes/{id} → 403
+ *   GET  /market-outcomes?session=&kind=   rows {id, session, day, slot, podId, aggregator, kind: market |
+ *                                          technical | validated | settlement, acceptedPValue (kW),
+ *                                          acceptedPPrice? (€/kW), acceptedQValue?, acceptedQPrice?, acceptedP?,
+ *                                          rejectionTypeP?, playerServiceId, playerRequestId, playerOfferId,
+ *                                          settledkW?, amountEur?, createdBy, createdMs}: an aggregator its PoDs',
+ *                                          dso / tso those of its own requests (playerRequestId = its id
+ *                                          upper-cased: dso ↔ DSO), dso also every market and technical row,
+ *                                          market all
  *   GET  /measurements?podId=&fromMs=&toMs=&limit=
  *   GET  /proof/{deviceId}/{seq}           the proof document of one sample
  *   GET  /gaps/{deviceId}
@@ -103,16 +111,17 @@ export function scdRoutes(scd: ScdService): Route[] {
       path: '/market-outcomes',
       roles: ['market'],
       forbidden: 'write market outcomes (only the market does)',
-      body: Bodies.outcome,
+      body: 'json',
+      maxBodyBytes: INGEST_BODY_LIMIT,
       status: 201,
-      handle: (c) => scd.addOutcome(c.caller, c.body),
+      handle: (c) => scd.addOutcomes(c.caller, c.body),
     }),
     route({
       method: 'GET',
       path: '/market-outcomes',
       roles: READERS,
       forbidden: 'read market outcomes',
-      handle: (c) => scd.listOutcomes(c.caller),
+      handle: (c) => scd.listOutcomes(c.caller, queryOf(c.query, ['session', 'kind'])),
     }),
     ...(['PUT', 'PATCH', 'DELETE'] as const).map((method) =>
       route({ method, path: '/market-outcomes/{id}', handle: (c) => scd.modifyOutcome(c.caller, c.params.id!) }),

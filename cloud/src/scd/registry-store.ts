@@ -3,6 +3,8 @@
  * No authorisation here: that is the route table's and the service's job. The measurement path is in store.ts.
  */
 import {
+  OUTCOME_COLUMNS_MIGRATION,
+  OUTCOME_SESSION_INDEX,
   SCHEMA,
   baselineFromDb,
   outcomeFromDb,
@@ -18,12 +20,34 @@ import {
   type SetpointRow,
 } from './rows.js';
 import type { SqlDb } from './sql.js';
+import type { OutcomeBody } from './service.js';
+
+class DuplicateRow extends Error {
+  constructor(readonly id: string) {
+    super(`outcome row ${id} exists`);
+  }
+}
+
+export interface OutcomeQuery {
+  session?: string;
+  kind?: string;
+  aggregator?: string;
+  requestPlayerId?: string;
+  alsoKinds?: readonly string[];
+}
 
 export class RegistryStore {
   constructor(readonly db: SqlDb) {}
 
   async init(): Promise<void> {
     for (const s of SCHEMA) await this.db.exec(s);
+    // a database from before the outcome rows' session and request columns: add them (old rows keep '')
+    const has = await this.db.all('SELECT session, player_request_id FROM market_outcomes LIMIT 1').then(
+      () => true,
+      () => false,
+    );
+    if (!has) for (const s of OUTCOME_COLUMNS_MIGRATION) await this.db.exec(s);
+    await this.db.exec(OUTCOME_SESSION_INDEX);
   }
 
   // ---- PoD registry ----
@@ -105,22 +129,63 @@ export class RegistryStore {
     return rows.filter((r) => !podIds || podIds.includes(r.pod_id)).map(setpointFromDb);
   }
 
-  // ---- market outcomes: append-only ----
-  async addOutcome(o: Omit<OutcomeRow, 'createdMs'>, nowMs: number): Promise<boolean> {
-    const n = await this.db.run(
-      `INSERT INTO market_outcomes (id, day, slot, pod_id, aggregator, kind, body_json, created_by, created_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-      [o.id, o.day, o.slot, o.podId, o.aggregator, o.kind, JSON.stringify(o.body), o.createdBy, nowMs],
-    );
-    return n === 1;
+  // ---- market outcome rows: append-only ----
+  /** Writes the rows in one transaction; returns the first id already stored (then nothing is written). */
+  async addOutcomes(rows: readonly OutcomeBody[], by: string, nowMs: number): Promise<string | undefined> {
+    try {
+      await this.db.tx(async (db) => {
+        for (const o of rows) {
+          const n = await db.run(
+            `INSERT INTO market_outcomes (id, session, day, slot, pod_id, aggregator, kind, player_request_id,
+             body_json, created_by, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+            [
+              o.id,
+              o.session,
+              o.day,
+              o.slot,
+              o.podId,
+              o.aggregator,
+              o.kind,
+              o.playerRequestId,
+              JSON.stringify(o),
+              by,
+              nowMs,
+            ],
+          );
+          if (n !== 1) throw new DuplicateRow(o.id); // rolls the batch back
+        }
+      });
+      return undefined;
+    } catch (e) {
+      if (e instanceof DuplicateRow) return e.id;
+      throw e;
+    }
   }
 
-  async outcomes(aggregator?: string): Promise<OutcomeRow[]> {
-    const rows = aggregator
-      ? await this.db.all<OutcomeDb>('SELECT * FROM market_outcomes WHERE aggregator = ? ORDER BY day, slot, id', [
-          aggregator,
-        ])
-      : await this.db.all<OutcomeDb>('SELECT * FROM market_outcomes ORDER BY day, slot, id');
+  /**
+   * Rows by session / kind, of one aggregator's PoDs, or of one requester's requests (`requestPlayerId`, plus every
+   * row of `alsoKinds`); in (day, slot, id) order.
+   */
+  async outcomes(q: OutcomeQuery = {}): Promise<OutcomeRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, v: unknown): void => {
+      where.push(sql);
+      params.push(v);
+    };
+    if (q.session) add('session = ?', q.session);
+    if (q.kind) add('kind = ?', q.kind);
+    if (q.aggregator) add('aggregator = ?', q.aggregator);
+    if (q.requestPlayerId) {
+      const kinds = q.alsoKinds ?? [];
+      where.push(`(player_request_id = ?${kinds.map(() => ' OR kind = ?').join('')})`);
+      params.push(q.requestPlayerId, ...kinds);
+    }
+    const rows = await this.db.all<OutcomeDb>(
+      `SELECT body_json, created_by, created_ms FROM market_outcomes
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY day, slot, id`,
+      params,
+    );
     return rows.map(outcomeFromDb);
   }
 

@@ -23,7 +23,8 @@ export const SCHEMA = [
     created_ms BIGINT NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS market_outcomes (
     id TEXT PRIMARY KEY, day TEXT NOT NULL, slot INTEGER NOT NULL, pod_id TEXT NOT NULL, aggregator TEXT NOT NULL,
-    kind TEXT NOT NULL, body_json TEXT NOT NULL, created_by TEXT NOT NULL, created_ms BIGINT NOT NULL)`,
+    kind TEXT NOT NULL, body_json TEXT NOT NULL, created_by TEXT NOT NULL, created_ms BIGINT NOT NULL,
+    session TEXT NOT NULL DEFAULT '', player_request_id TEXT NOT NULL DEFAULT '')`,
   `CREATE TABLE IF NOT EXISTS batches (
     device_id TEXT NOT NULL, first_seq BIGINT NOT NULL, last_seq BIGINT NOT NULL, pod_id TEXT NOT NULL,
     digest TEXT NOT NULL, wire TEXT NOT NULL, window_root TEXT NOT NULL, window_index INTEGER NOT NULL,
@@ -50,6 +51,12 @@ export const SCHEMA = [
   `CREATE INDEX IF NOT EXISTS qos_setpoint ON qos_reports (setpoint_id)`,
   `CREATE INDEX IF NOT EXISTS qos_pod ON qos_reports (pod_id, at_ms)`,
 ];
+/** The SCD's outcome-row columns added after its first release (issue 12), for a database created before them. */
+export const OUTCOME_COLUMNS_MIGRATION = [
+  `ALTER TABLE market_outcomes ADD COLUMN session TEXT NOT NULL DEFAULT ''`,
+  `ALTER TABLE market_outcomes ADD COLUMN player_request_id TEXT NOT NULL DEFAULT ''`,
+];
+export const OUTCOME_SESSION_INDEX = `CREATE INDEX IF NOT EXISTS market_outcomes_session ON market_outcomes (session, kind)`;
 
 export interface PodRow {
   podId: string;
@@ -120,36 +127,36 @@ export const setpointFromDb = (r: SetpointDb): SetpointRow => ({
   createdMs: r.created_ms,
 });
 
+/** A stored market outcome row: the row as written (service.ts `Bodies.outcome`), who wrote it and when. */
 export interface OutcomeRow {
   id: string;
+  session: string;
   day: string;
   slot: number;
   podId: string;
   aggregator: string;
-  kind: string;
-  body: Record<string, unknown>;
+  kind: 'market' | 'technical' | 'validated' | 'settlement';
+  acceptedPValue: number;
+  acceptedPPrice?: number | null;
+  acceptedQValue?: number | null;
+  acceptedQPrice?: number | null;
+  acceptedP?: 'OK' | 'REJECTED';
+  rejectionTypeP?: string | null;
+  playerServiceId: string;
+  playerRequestId: string;
+  playerOfferId: string;
+  settledkW?: number | null;
+  amountEur?: number | null;
   createdBy: string;
   createdMs: number;
 }
 export interface OutcomeDb {
-  id: string;
-  day: string;
-  slot: number;
-  pod_id: string;
-  aggregator: string;
-  kind: string;
   body_json: string;
   created_by: string;
   created_ms: number;
 }
 export const outcomeFromDb = (r: OutcomeDb): OutcomeRow => ({
-  id: r.id,
-  day: r.day,
-  slot: r.slot,
-  podId: r.pod_id,
-  aggregator: r.aggregator,
-  kind: r.kind,
-  body: JSON.parse(r.body_json) as Record<string, unknown>,
+  ...(JSON.parse(r.body_json) as Omit<OutcomeRow, 'createdBy' | 'createdMs'>),
   createdBy: r.created_by,
   createdMs: r.created_ms,
 });

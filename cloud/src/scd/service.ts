@@ -5,9 +5,11 @@
  *
  * Write rights:
  * - aggregators register their PoDs and update their PoDs' baselines; each reads only its own PoDs, their
- *   measurements, proofs, setpoints and market outcomes;
+ *   measurements, proofs, setpoints and market outcome rows;
  * - the DSO platform writes PoD–PoM associations and setpoints;
- * - the market writes market outcomes, which are append-only and immutable;
+ * - the market writes market outcome rows (kinds market, technical, validated, settlement), append-only and
+ *   immutable; a DSO or TSO reads the rows of its own requests (`requestPlayerId`), the DSO also the market and
+ *   technical rows, an aggregator its PoDs' rows, the market all;
  * - the BAL writes measurements (anchored windows), declared gaps and the devices' signed acks and QoS reports;
  * - DSO, TSO and market read every PoD; an aggregator reads the acks and QoS reports of its PoDs' devices.
  */
@@ -30,7 +32,7 @@ import { parseBody } from '../http/body.js';
 import { checkGaps, checkMessages, checkWindow } from '../ingest/check.js';
 import { ADDRESS } from '../ingest/schema.js';
 import { buildProof, type ProofDocument } from '../proof.js';
-import type { AckRow, MessageQuery, QosRow, ScdStore } from './store.js';
+import type { AckRow, MessageQuery, OutcomeRow, QosRow, ScdStore } from './store.js';
 
 export interface Outbound {
   publish(topic: string, payload: string): void;
@@ -38,6 +40,10 @@ export interface Outbound {
 
 /** `scd/v1/{platformId}/measurements`: the stream each consumer platform subscribes to. */
 export const outboundTopic = (platformId: string): string => `scd/v1/${platformId}/measurements`;
+
+/** What an outcome row records: the market's clearing, the DSO's technical outcome, the validated outcome, the
+ * settlement. */
+export const OUTCOME_KINDS = ['market', 'technical', 'validated', 'settlement'] as const;
 
 const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a market day YYYY-MM-DD');
 const DEVICE = /^0x[0-9a-f]{40}$/;
@@ -72,15 +78,29 @@ export const Bodies = {
     deviceId: ADDRESS.optional(),
     setpoint: z.record(z.string(), z.unknown()),
   }),
+  /** One market outcome row (`POST /market-outcomes` takes one or an array of them: `outcomeRows` below). */
   outcome: z.strictObject({
-    id: z.string().min(1).max(128),
+    id: z.string().min(1).max(512),
+    /** The market session, e.g. `DA-2021-06-23`. */
+    session: z.string().min(1).max(64),
     day: DAY,
     slot: z.number().int().min(0).max(99),
     podId: podIdSchema,
     aggregator: z.string().min(1).max(64),
-    kind: z.enum(['technical', 'validated', 'settlement']),
-    powerKw: z.number(),
-    priceEurMWh: z.number().optional(),
+    kind: z.enum(OUTCOME_KINDS),
+    /** kW, load convention: the accepted (market), validated (technical, validated) or delivered level. */
+    acceptedPValue: z.number(),
+    /** €/kW. */
+    acceptedPPrice: z.number().nullable().optional(),
+    acceptedQValue: z.number().nullable().optional(),
+    acceptedQPrice: z.number().nullable().optional(),
+    acceptedP: z.enum(['OK', 'REJECTED']).optional(),
+    rejectionTypeP: z.string().min(1).max(64).nullable().optional(),
+    playerServiceId: z.string().min(1).max(256),
+    playerRequestId: z.string().min(1).max(64),
+    playerOfferId: z.string().min(1).max(64),
+    settledkW: z.number().nullable().optional(),
+    amountEur: z.number().nullable().optional(),
   }),
 };
 export type PodBody = z.infer<typeof Bodies.pod>;
@@ -88,6 +108,20 @@ export type PomBody = z.infer<typeof Bodies.pom>;
 export type BaselineBody = z.infer<typeof Bodies.baseline>;
 export type SetpointBody = z.infer<typeof Bodies.setpoint>;
 export type OutcomeBody = z.infer<typeof Bodies.outcome>;
+/** Most rows in one `POST /market-outcomes` (one transaction). */
+export const OUTCOME_BATCH_MAX = 10_000;
+const outcomeBatch = z.array(Bodies.outcome).min(1).max(OUTCOME_BATCH_MAX);
+
+/** A `POST /market-outcomes` body: one row, or an array of rows written in one transaction. */
+export function outcomeRows(body: unknown): OutcomeBody[] {
+  return Array.isArray(body) ? parseBody(outcomeBatch, body) : [parseBody(Bodies.outcome, body)];
+}
+
+/**
+ * The player id under which a platform posts its flexibility requests: its platform id upper-cased (platform `dso`
+ * ↔ `playerRequestId` `DSO`, `tso` ↔ `TSO`). A DSO or TSO reads the outcome rows of its own requests by it.
+ */
+export const requestPlayerId = (platformId: string): string => platformId.toUpperCase();
 
 function forbid(caller: Platform, what: string): never {
   throw new LightNodeError('FORBIDDEN', `${caller.id} (${caller.role}) may not ${what}`, {
@@ -205,30 +239,39 @@ export class ScdService implements ScdSink {
     return this.store.setpoints();
   }
 
-  async addOutcome(caller: Platform, b: OutcomeBody): Promise<{ id: string }> {
-    const ok = await this.store.addOutcome(
-      {
-        id: b.id,
-        day: b.day,
-        slot: b.slot,
-        podId: b.podId,
-        aggregator: b.aggregator,
-        kind: b.kind,
-        body: b,
-        createdBy: caller.id,
-      },
-      this.o.clock.now(),
-    );
-    if (!ok) forbid(caller, `write market outcome ${b.id} again: market outcomes are append-only and immutable`);
-    return { id: b.id };
+  /** One row or a batch (one transaction): an id already stored → 403 and nothing of the batch is written. */
+  async addOutcomes(caller: Platform, body: unknown): Promise<{ id: string } | { ids: string[] }> {
+    const rows = outcomeRows(body);
+    const seen = new Set<string>();
+    rows.forEach((r, i) => {
+      if (seen.has(r.id)) throw invalidField('SCHEMA_INVALID', `${i}.id`, 'ids unique within the batch', r.id);
+      seen.add(r.id);
+    });
+    const dup = await this.store.addOutcomes(rows, caller.id, this.o.clock.now());
+    if (dup !== undefined)
+      forbid(caller, `write market outcome ${dup} again: market outcomes are append-only and immutable`);
+    return Array.isArray(body) ? { ids: rows.map((r) => r.id) } : { id: rows[0]!.id };
   }
 
   modifyOutcome(caller: Platform, id: string): never {
     return forbid(caller, `change or delete market outcome ${id}: market outcomes are append-only and immutable`);
   }
 
-  async listOutcomes(caller: Platform): Promise<unknown[]> {
-    return caller.role === 'aggregator' ? this.store.outcomes(caller.id) : this.store.outcomes();
+  /**
+   * `GET /market-outcomes?session=&kind=`: an aggregator reads its PoDs' rows; a DSO or TSO the rows of its own
+   * requests (`playerRequestId` = `requestPlayerId(its id)`), the DSO also every `market` and `technical` row (it
+   * validates them); the market every row.
+   */
+  async listOutcomes(caller: Platform, q: { session?: string; kind?: string } = {}): Promise<OutcomeRow[]> {
+    const kind = q.kind === undefined ? undefined : parseBody(Bodies.outcome.shape.kind, q.kind, 'kind');
+    const filter = { ...(q.session ? { session: q.session } : {}), ...(kind ? { kind } : {}) };
+    if (caller.role === 'market') return this.store.outcomes(filter);
+    if (caller.role === 'aggregator') return this.store.outcomes({ ...filter, aggregator: caller.id });
+    return this.store.outcomes({
+      ...filter,
+      requestPlayerId: requestPlayerId(caller.id),
+      ...(caller.role === 'dso' ? { alsoKinds: ['market', 'technical'] } : {}),
+    });
   }
 
   async measurements(

@@ -188,42 +188,61 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
 
   test.serial(`${label}: market outcomes — written by the market, append-only and immutable`, async (t) => {
     const o = {
-      id: 'MKT-2021-06-23-50-A',
+      id: 'DA-2021-06-23/validated/50/IT002E61899978/DSO',
+      session: 'DA-2021-06-23',
       day: '2021-06-23',
       slot: 50,
       podId: POD_A,
       aggregator: 'ACEAE',
       kind: 'validated',
-      powerKw: 570.38,
-      priceEurMWh: 120,
+      acceptedPValue: 1278.545,
+      acceptedPPrice: 0.03,
+      acceptedQValue: null,
+      acceptedQPrice: null,
+      rejectionTypeP: null,
+      playerServiceId: `ACEAE/${POD_A}/dayAhead/2021-06-22T22:00:00.000Z`,
+      playerRequestId: 'DSO',
+      playerOfferId: 'ACEAE',
     };
+    const tso = { ...o, id: 'MKT-B', podId: POD_B, aggregator: 'ACEAE_2', playerRequestId: 'TSO' };
     t.is((await call('POST', '/market-outcomes', 'market', o)).status, 201);
-    t.is(
-      (await call('POST', '/market-outcomes', 'market', { ...o, id: 'MKT-B', podId: POD_B, aggregator: 'ACEAE_2' }))
-        .status,
-      201,
-    );
-    forbidden(t, await call('POST', '/market-outcomes', 'market', { ...o, powerKw: 1 }), /append-only and immutable/);
+    const batch = await call('POST', '/market-outcomes', 'market', [tso, { ...o, id: 'MKT-M', kind: 'market' }]);
+    t.is(batch.status, 201, JSON.stringify(batch.body));
+    t.deepEqual(batch.body.ids, ['MKT-B', 'MKT-M']);
+    const again = await call('POST', '/market-outcomes', 'market', [
+      { ...o, id: 'MKT-NEW' },
+      { ...o, acceptedPValue: 1 },
+    ]);
+    forbidden(t, again, /append-only and immutable/);
+    forbidden(t, await call('POST', '/market-outcomes', 'market', { ...o, acceptedPValue: 1 }), /append-only/);
     forbidden(
       t,
-      await call('PUT', `/market-outcomes/${o.id}`, 'market', { ...o, powerKw: 1 }),
+      await call('PUT', `/market-outcomes/${encodeURIComponent(o.id)}`, 'market', { ...o, acceptedPValue: 1 }),
       /append-only and immutable/,
     );
-    forbidden(t, await call('DELETE', `/market-outcomes/${o.id}`, 'market'), /append-only and immutable/);
+    forbidden(t, await call('DELETE', `/market-outcomes/MKT-B`, 'market'), /append-only and immutable/);
     forbidden(t, await call('POST', '/market-outcomes', 'ACEAE', { ...o, id: 'X' }), /only the market/);
     forbidden(t, await call('POST', '/market-outcomes', 'dso', { ...o, id: 'X' }), /only the market/);
     bad(t, await call('POST', '/market-outcomes', 'market', { ...o, id: 'Y', slot: 'fifty' }), 'slot');
-    const mine = (await call('GET', '/market-outcomes', 'ACEAE')).body as unknown as {
-      id: string;
-      body: { powerKw: number };
-    }[];
-    t.deepEqual(
-      mine.map((x) => x.id),
-      [o.id],
-      'an aggregator reads only its own outcomes',
-    );
-    t.is(mine[0]!.body.powerKw, 570.38, 'unchanged');
-    t.is(((await call('GET', '/market-outcomes', 'dso')).body as unknown as unknown[]).length, 2);
+    bad(t, await call('POST', '/market-outcomes', 'market', [{ ...o, id: 'Y', kind: 'guess' }]), '0.kind');
+    bad(t, await call('POST', '/market-outcomes', 'market', { ...o, id: 'Y', powerKw: 1 }), 'body');
+    type Row = { id: string; acceptedPValue: number; createdBy: string };
+    const ids = async (who: string, q = ''): Promise<string[]> =>
+      ((await call('GET', `/market-outcomes${q}`, who)).body as unknown as Row[]).map((x) => x.id);
+    const mine = (await call('GET', '/market-outcomes', 'ACEAE')).body as unknown as Row[];
+    t.deepEqual(mine.map((x) => x.id).sort(), [o.id, 'MKT-M'].sort(), "an aggregator reads only its own PoDs' rows");
+    const first = mine.find((x) => x.id === o.id)!;
+    t.is(first.acceptedPValue, 1278.545, 'unchanged');
+    t.is(first.createdBy, 'market');
+    t.false((await ids('ACEAE')).includes('MKT-NEW'), 'a refused batch writes nothing');
+    t.deepEqual(await ids('ACEAE_2'), ['MKT-B']);
+    t.deepEqual((await ids('dso')).sort(), [o.id, 'MKT-M'].sort(), 'dso: its own requests and the market rows');
+    t.deepEqual(await ids('tso'), ['MKT-B'], 'tso: only the rows of its own requests');
+    t.deepEqual(await ids('dso', '?kind=validated'), [o.id]);
+    t.deepEqual(await ids('market', '?session=DA-2021-06-23&kind=market'), ['MKT-M']);
+    t.deepEqual(await ids('market', '?session=DA-2099-01-01'), []);
+    t.is((await ids('market')).length, 3);
+    bad(t, await call('GET', '/market-outcomes?kind=guess', 'market'), 'kind');
   });
 
   test.serial(`${label}: setpoints — written by the DSO platform`, async (t) => {
