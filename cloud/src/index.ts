@@ -98,3 +98,20 @@ export {
   type SessionInput,
 } from './market/documents.js';
 export { clearMarket, type MarketOutcome, type AcceptedService, type RequestResult } from './market/clear.js';
+export {
+  startDsotp,
+  parseMarketDay,
+  type DsoPlatform,
+  type DsotpOptions,
+  type DsoStatus,
+  type RequestsResult,
+} from './dsotp/service.js';
+export { parseDsoModel, loadDsoModel, slotLoads, type DsoModel } from './dsotp/model.js';
+export { findViolations, type Violation } from './dsotp/violations.js';
+export { slotRequests, requestDocument, type ElementRequest } from './dsotp/requests.js';
+export {
+  validateOutcome as validateTechnically,
+  type TechnicalOutcome as DsoTechnicalOutcome,
+  type ValidationResult,
+} from './dsotp/validate.js';
+export { planDispatch, type DispatchPlan } from './dsotp/dispatch.js';
