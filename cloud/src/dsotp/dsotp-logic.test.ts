@@ -4,6 +4,7 @@
  * against the test's own bisection over solvePowerFlow.
  */
 import test from 'ava';
+import fc from 'fast-check';
 import { isLightNodeError } from '@lightnode/protocols';
 import { DSOTP_PODS, TAN_PHI_09, dsotpBaselinesKW, dsotpTestModel } from '../testing/dsotp-model.js';
 import { ieee33Network } from '../testing/ieee33.js';
@@ -71,6 +72,30 @@ test('the request brings branch 1–2 within its limit to 0.01 A (independent po
       { pod: req.pods.map((p) => p.pod), power: [{ index: 50, p: req.levelKW, pPrice: 0.1, q: null, qPrice: 0.1 }] },
     ],
   });
+});
+
+test('property: on random baselines and loads, every branch 1–2 request lands within 0.01 A below the limit', (t) => {
+  let requests = 0;
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0.8, max: 1.6, noNaN: true }),
+      fc.array(fc.double({ min: 0, max: 4, noNaN: true }), { minLength: 5, maxLength: 5 }),
+      (scale, podScale) => {
+        const d = dsotpTestModel({ loadScale: scale });
+        const m = parseDsoModel(d);
+        const b = new Map([...dsotpBaselinesKW(d)].map(([pod, kW], i) => [pod, kW * podScale[i]!]));
+        const req = slotRequests(m, 0, b).requests.find((r) => r.element === 'branch:1-2');
+        if (!req) return true;
+        requests++;
+        const levels = new Map(b);
+        for (const p of req.pods) levels.set(p.pod, b.get(p.pod)! + req.needKW * p.share);
+        const i = solvePowerFlow(m.net, ownLoads(m, levels)).currentA[0]!;
+        return i <= 200 && 200 - i <= 0.01;
+      },
+    ),
+    { numRuns: 40, seed: 12 },
+  );
+  t.true(requests > 10, `${requests} of 40 runs had an overload to relieve`);
 });
 
 test('an under-voltage gets a request on its feeder PoDs that lifts the bus to vMinPu', (t) => {

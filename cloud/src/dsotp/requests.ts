@@ -72,6 +72,8 @@ export interface SlotRequests {
   violations: Violation[];
   requests: ElementRequest[];
   unresolved: UnresolvedElement[];
+  /** false: the power flow at the baselines did not converge (no violations or requests computed). */
+  converged: boolean;
 }
 
 /** The PoD levels with `needKW` distributed by shares. */
@@ -144,6 +146,7 @@ export function elementRequest(
 /** Violations and requests of one slot at the given baselines (kW, PoDs registered with a baseline only). */
 export function slotRequests(m: DsoModel, slot: number, baselinesKW: ReadonlyMap<string, number>): SlotRequests {
   const result = solveSlot(m, slot, baselinesKW);
+  if (!result.converged) return { slot, result, violations: [], requests: [], unresolved: [], converged: false };
   const violations = findViolations(m, result);
   const requests: ElementRequest[] = [];
   const unresolved: UnresolvedElement[] = [];
@@ -152,7 +155,7 @@ export function slotRequests(m: DsoModel, slot: number, baselinesKW: ReadonlyMap
     if ('reason' in r) unresolved.push(r);
     else requests.push(r);
   }
-  return { slot, result, violations, requests, unresolved };
+  return { slot, result, violations, requests, unresolved, converged: true };
 }
 
 /** `YYYY-MM-DDTHH:MM:SS` of an instant in Europe/Rome. */

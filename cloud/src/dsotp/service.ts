@@ -70,6 +70,8 @@ export interface RequestsResult {
   posted: { playerServiceId: string; slot: number; element: string; levelKW: number; needKW: number }[];
   documents: RequestDocument[];
   unresolved: UnresolvedElement[];
+  /** Slots whose power flow at the baselines did not converge (nothing computed for them). */
+  notConverged: number[];
 }
 
 export interface DsoStatus {
@@ -199,7 +201,15 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
         model.pods.map((p) => p.pod).filter((p) => reg.has(p)),
         day,
       );
-      const out: RequestsResult = { day, slots, violations: [], posted: [], documents: [], unresolved: [] };
+      const out: RequestsResult = {
+        day,
+        slots,
+        violations: [],
+        posted: [],
+        documents: [],
+        unresolved: [],
+        notConverged: [],
+      };
       for (let slot = 0; slot < slots; slot++) {
         const kW = new Map([...base].map(([pod, w]) => [pod, w[slot]! / 1000]));
         const s = slotRequests(model, slot, kW);
@@ -213,6 +223,10 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
           minVoltagePu: r.minVoltagePu,
           minVoltageBus: r.minVoltageBus,
         };
+        if (!s.converged) {
+          out.notConverged.push(slot);
+          o.log.error('power flow did not converge at the baselines', { day, slot, iterations: r.iterations });
+        }
         out.violations.push(...s.violations.map((v) => ({ ...v, slot })));
         out.unresolved.push(...s.unresolved);
         s.requests.forEach((req, k) => {
