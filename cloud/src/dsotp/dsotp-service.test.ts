@@ -139,6 +139,8 @@ test.before(async () => {
       const url = new URL(req.url!, 'http://x');
       if (req.method === 'POST') {
         const body = await readJson(req);
+        if ((body as { playerServiceId?: string }).playerServiceId === 'DSO:::dayAhead:::2021-06-23T15:00:00.000Z')
+          return send(409, { error: { code: 'MARKET_GATE_CLOSED', message: 'the gate closed (stub)' } });
         posted.push({ path: url.pathname, body });
         return send(201, { id: (body as { playerServiceId?: string }).playerServiceId ?? SESSION, session: SESSION });
       }
@@ -203,18 +205,24 @@ test.serial('associate: writes the PoD–PoM association of every model PoD regi
 });
 
 test.serial(
-  'requests: one per overloaded slot (40..60), each bringing branch 1–2 within 0.01 A, posted in the Platone shape',
+  'requests: one per overloaded slot (40..60), posted in the Platone shape; one the market refuses is reported',
   async (t) => {
     const dso = platform(new FakeClock(DAY_START - 3_600_000));
     const r = await dso.requests(DAY);
     t.is(r.slots, 96);
     t.deepEqual(
       r.posted.map((p) => p.slot),
-      Array.from({ length: 21 }, (_, i) => 40 + i),
+      Array.from({ length: 20 }, (_, i) => 40 + i),
+      'slot 60 is refused by the market',
+    );
+    t.is(r.documents.length, 21);
+    t.deepEqual(
+      r.refused.map((x) => [x.playerServiceId, x.code]),
+      [['DSO:::dayAhead:::2021-06-23T15:00:00.000Z', 'MARKET_GATE_CLOSED']],
     );
     t.true(r.posted.every((p) => p.element === 'branch:1-2' && p.needKW < 0));
     const docs = posted.filter((p) => p.path === '/flexibilityService').map((p) => p.body as Record<string, unknown>);
-    t.is(docs.length, 21);
+    t.is(docs.length, 20);
     t.like(docs[10], {
       marketType: 'dayAhead',
       playerId: 'DSO',
@@ -223,7 +231,7 @@ test.serial(
       startTime: '2021-06-22T22:00:00.000Z',
     });
     t.like(dso.status(), {
-      requestsPosted: 21,
+      requestsPosted: 20,
       violations: 21,
       lastPowerFlow: { day: DAY, slot: 95, converged: true },
     });

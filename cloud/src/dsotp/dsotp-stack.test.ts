@@ -6,7 +6,8 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { privateKeySigner } from '@lightnode/protocols';
+import { privateKeySigner, type Command, type CommandIo } from '@lightnode/protocols';
+import group from '../cli/cloud.js';
 import { readSigningKey } from '../cli/common.js';
 import { startCloud, type CloudStack } from '../stack.js';
 import { DSOTP_PODS, dsotpTestModel } from '../testing/dsotp-model.js';
@@ -42,4 +43,17 @@ test('the stack runs the DSOTP with a generated key in its dir and the stack SCD
   ).json()) as { podId: string; pomId?: string }[];
   t.is(pods.find((p) => p.podId === pod)?.pomId, 'POM-TDV');
   t.like(dso.status(), { pom: 'POM-TDV', pods: DSOTP_PODS.length, requestsPosted: 0 });
+});
+
+test('cloud up: --dsotp-key-file without --network is a usage error', async (t) => {
+  const io: CommandIo = {
+    stdout: () => undefined,
+    stderr: () => undefined,
+    env: {},
+    cwd: dir,
+    signal: new AbortController().signal,
+  };
+  await t.throwsAsync((group.subcommands.up as Command).run(['--dsotp-key-file', 'k.key'], io), {
+    message: /USAGE: --dsotp-key-file needs --network/,
+  });
 });

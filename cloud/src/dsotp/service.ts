@@ -67,11 +67,15 @@ export interface RequestsResult {
   day: string;
   slots: number;
   violations: (Violation & { slot: number })[];
+  /** The requests the market accepted. */
   posted: { playerServiceId: string; slot: number; element: string; levelKW: number; needKW: number }[];
+  /** Every request computed (the Platone documents). */
   documents: RequestDocument[];
   unresolved: UnresolvedElement[];
   /** Slots whose power flow at the baselines did not converge (nothing computed for them). */
   notConverged: number[];
+  /** Requests the market refused (the others are posted; an unreachable market throws). */
+  refused: { playerServiceId: string; code: string; message: string }[];
 }
 
 export interface DsoStatus {
@@ -209,6 +213,7 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
         documents: [],
         unresolved: [],
         notConverged: [],
+        refused: [],
       };
       for (let slot = 0; slot < slots; slot++) {
         const kW = new Map([...base].map(([pod, w]) => [pod, w[slot]! / 1000]));
@@ -244,15 +249,25 @@ export function startDsotp(o: DsotpOptions): DsoPlatform {
       for (const u of out.unresolved) o.log.warn('violation without a request', { ...u, violation: undefined });
       if (out.documents.length > 0) {
         const m = needMarket();
-        for (const d of out.documents) await m.request('POST', '/flexibilityService', d);
+        for (const d of out.documents)
+          try {
+            await m.request('POST', '/flexibilityService', d);
+          } catch (e) {
+            if (!isLightNodeError(e) || e.code === 'IO_ERROR') throw e;
+            out.refused.push({ playerServiceId: d.playerServiceId, code: e.code, message: e.message });
+            o.log.error('flexibility request refused', { playerServiceId: d.playerServiceId, error: e.message });
+          }
       }
+      const refused = new Set(out.refused.map((r) => r.playerServiceId));
+      out.posted = out.posted.filter((p) => !refused.has(p.playerServiceId));
       st.violations += out.violations.length;
-      st.requestsPosted += out.documents.length;
+      st.requestsPosted += out.posted.length;
       o.log.info('flexibility requests', {
         day,
         slots,
         violations: out.violations.length,
-        posted: out.documents.length,
+        posted: out.posted.length,
+        refused: out.refused.length,
         unresolved: out.unresolved.length,
       });
       return out;
