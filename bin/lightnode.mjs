@@ -15,6 +15,7 @@ const TOP = {
   cloud: ['cloud', 'cloud companion services (BAL, SCD)'],
   proof: ['cloud', 'fetch and verify sample proofs'],
   setpoint: ['cloud', 'operator tools: sign and publish a setpoint to a device'],
+  dsotp: ['cloud', 'DSO technical platform: power flow on a grid model'],
   commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],
 };
 

@@ -5,4 +5,5 @@ export const commands: Record<string, () => Promise<CommandTree>> = {
   cloud: async () => (await import('./cli/cloud.js')).default,
   proof: async () => (await import('./cli/proof.js')).default,
   setpoint: async () => (await import('./cli/setpoint.js')).default,
+  dsotp: async () => (await import('./cli/dsotp.js')).default,
 };

@@ -21,9 +21,10 @@ export interface NetworkFile {
   branches: { from: BusId; to: BusId; rOhm: number; xOhm: number; inService?: boolean; ampacityA?: number }[];
 }
 
-const finite = z.number().refine(Number.isFinite, 'a finite number');
-const positive = finite.refine((v) => v > 0, 'a positive number');
-const nonNegative = finite.refine((v) => v >= 0, 'a non-negative number (ohm)');
+// zod 4's number() refuses NaN and ±Infinity
+const finite = z.number('a finite number');
+const positive = z.number('a finite number').positive('a positive number');
+const nonNegative = z.number('a finite number').min(0, 'a non-negative number (ohm)');
 const busId = z.union([z.string().min(1), z.number().int()]);
 
 const networkSchema = z.looseObject({
@@ -100,8 +101,9 @@ function networkError(code: 'NETWORK_INVALID' | 'NETWORK_MESHED' | 'NETWORK_ISLA
   return new LightNodeError(code, msg, ctx as Record<string, unknown>);
 }
 
-/** Builds the tree rooted at the slack over the in-service branches. */
+/** Checks the file (as parseNetwork) and builds the tree rooted at the slack over the in-service branches. */
 export function compileNetwork(f: NetworkFile): RadialNetwork {
+  parseNetwork(f);
   const n = f.buses.length;
   const busIndex = new Map<string, number>();
   f.buses.forEach((b, i) => {
@@ -119,20 +121,18 @@ export function compileNetwork(f: NetworkFile): RadialNetwork {
   // adjacency (CSR) over the in-service branches
   const used: number[] = [];
   const ends: number[] = [];
+  const endOf = (i: number, end: 'from' | 'to', id: BusId): number => {
+    const k = busIndex.get(String(id));
+    if (k === undefined)
+      throw networkError('NETWORK_INVALID', `branches.${i}.${end}: unknown bus ${describeValue(id)}`, {
+        field: `branches.${i}.${end}`,
+        bus: id,
+      });
+    return k;
+  };
   f.branches.forEach((br, i) => {
     if (br.inService === false) return;
-    for (const [end, id] of [
-      ['from', br.from],
-      ['to', br.to],
-    ] as const) {
-      const k = busIndex.get(String(id));
-      if (k === undefined)
-        throw networkError('NETWORK_INVALID', `branches.${i}.${end}: unknown bus ${describeValue(id)}`, {
-          field: `branches.${i}.${end}`,
-          bus: id,
-        });
-      ends.push(k);
-    }
+    ends.push(endOf(i, 'from', br.from), endOf(i, 'to', br.to));
     if (ends[ends.length - 1] === ends[ends.length - 2])
       throw networkError('NETWORK_MESHED', `branches.${i}: branch ${br.from}–${br.to} is a self-loop`, {
         field: `branches.${i}`,

@@ -155,13 +155,11 @@ function collect(net: RadialNetwork, converged: boolean, iterations: number): Po
   };
 }
 
-export interface PowerFlowReport {
-  converged: boolean;
-  iterations: number;
-  lossesKW: number;
-  lossesKvar: number;
-  minVoltagePu: number;
-  minVoltageBus: BusId;
+/** The `--json` document: the result's figures, then the buses and in-service branches in file order. */
+export interface PowerFlowReport extends Pick<
+  PowerFlowResult,
+  'converged' | 'iterations' | 'lossesKW' | 'lossesKvar' | 'minVoltagePu' | 'minVoltageBus'
+> {
   buses: { id: BusId; vPu: number; angleDeg: number }[];
   branches: { from: BusId; to: BusId; currentA: number; loadingPct?: number }[];
 }

@@ -14,3 +14,4 @@ export { TEST_SETPOINT_ID, testAck, testQos } from './fixtures.js';
 export { ieee33Network, IEEE33_DIR, type Ieee33Options } from './ieee33.js';
 export { torDiValleSession, offerServiceId, randomSession, TOR_DI_VALLE, type RandomSessionSizes } from './market.js';
 export { clearMarketNaive } from '../market/naive.js';
+export { solveDenseNewton, type NewtonResult } from '../dsotp/newton.js';
