@@ -113,3 +113,20 @@ export {
 export { averageLevel, settledDelta, type SettledService } from './market/settlement.js';
 export { JsonClient } from './http/client.js';
 export { requestPlayerId, OUTCOME_KINDS } from './scd/service.js';
+export {
+  startDsotp,
+  parseMarketDay,
+  type DsoPlatform,
+  type DsotpOptions,
+  type DsoStatus,
+  type RequestsResult,
+} from './dsotp/service.js';
+export { parseDsoModel, loadDsoModel, slotLoads, type DsoModel } from './dsotp/model.js';
+export { findViolations, type Violation } from './dsotp/violations.js';
+export { slotRequests, requestDocument, type ElementRequest } from './dsotp/requests.js';
+export {
+  validateOutcome as validateTechnically,
+  type TechnicalOutcome as DsoTechnicalOutcome,
+  type ValidationResult,
+} from './dsotp/validate.js';
+export { planDispatch, type DispatchPlan } from './dsotp/dispatch.js';

@@ -4,7 +4,7 @@
  * process + deployed contracts | any JSON-RPC with an address book and a key), SCD store (SQLite | PostgreSQL).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
@@ -24,6 +24,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { devAccountKey, startAnvil, type AnvilHandle } from './chain/anvil.js';
 import { ChainClient, type AddressBook } from './chain/client.js';
 import type { ScdSink } from './delivery.js';
+import { startDsotp, type DsoPlatform } from './dsotp/service.js';
 import { HttpScdSink } from './bal/scd-sink.js';
 import { listen } from './http/server.js';
 import { createScdServer } from './scd/api.js';
@@ -57,6 +58,12 @@ export interface CloudStackOptions {
   runMarket?: boolean | { port?: number };
   clock?: Clock;
   log?: Logger;
+  /**
+   * Run the DSO Technical Platform on the stack's SCD, broker and chain domain: its network model (path or document),
+   * its signing key (default `<dir>/dsotp.key`, generated on first start), the market's URL, the `dso` token
+   * (default the generated one, else the `dso` platform's static token in `credentials`).
+   */
+  runDsotp?: { network: string | object; keyFile?: string; marketUrl?: string; token?: string };
 }
 
 export interface CloudStack {
@@ -75,6 +82,7 @@ export interface CloudStack {
   /** The flexibility market (runMarket). */
   marketUrl?: string;
   market?: MarketHandle;
+  dsotp?: DsoPlatform;
   stop(): Promise<void>;
 }
 
@@ -218,8 +226,36 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
       });
       stops.push(() => market!.stop());
     }
+    let dsotp: DsoPlatform | undefined;
+    if (o.runDsotp) {
+      const d = o.runDsotp;
+      const token = d.token ?? gen.tokens.dso ?? gen.credentials.platforms.find((p) => p.role === 'dso')?.token;
+      if (!scdUrl || !token)
+        throw new LightNodeError('CONFIG_INVALID', "runDsotp needs the stack's SCD and a dso token", {
+          field: 'runDsotp',
+        });
+      const keyFile = d.keyFile ?? join(o.dir, 'dsotp.key');
+      if (!d.keyFile && !existsSync(keyFile))
+        writeFileSync(keyFile, `0x${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+      const p = startDsotp({
+        network: d.network,
+        keyFile,
+        scdUrl,
+        ...((d.marketUrl ?? market?.url) ? { marketUrl: d.marketUrl ?? market!.url } : {}),
+        token,
+        brokerUrl,
+        dir: o.dir,
+        clock,
+        log,
+        domain: lightNodeDomain(chain.book.chainId, chain.book.keyRegister),
+      });
+      dsotp = p;
+      stops.push(() => p.stop());
+      log.info('DSOTP running', { address: p.address, pom: p.model.pom.id, pods: p.model.pods.length });
+    }
     return {
       ...(market ? { market, marketUrl: market.url } : {}),
+      ...(dsotp ? { dsotp } : {}),
       brokerUrl,
       book: chain.book,
       chain,

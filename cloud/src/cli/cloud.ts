@@ -44,6 +44,7 @@ function reportEvery(io: CommandIo, stack: CloudStack, ms: number, clock: Clock 
           msg: 'cloud status',
           ...(b ? { bal: { ...b.counters, pending: b.ledger.pendingBatches, deadLetters: b.ledger.deadLetters } } : {}),
           ...(counts ? { scd: counts } : {}),
+          ...(stack.dsotp ? { dsotp: stack.dsotp.status() } : {}),
         }),
       );
     })();
@@ -54,15 +55,18 @@ function reportEvery(io: CommandIo, stack: CloudStack, ms: number, clock: Clock 
 
 const UP_USAGE = `Usage: lightnode cloud up [--dir DIR] [--broker URL] [--shared] [--rpc URL --key-file FILE [--address-book FILE]]
                          [--store sqlite:PATH|postgres://…] [--scd-port N] [--market-port N] [--window-ms N] [--log-level L] [--json]
+                         [--network FILE [--dsotp-key-file F]]
 
 Runs the cloud tier on this machine: BAL + SCD + the flexibility market (DIR/market/, its REST API on
 --market-port), with an embedded aedes broker and an anvil chain (contracts
 deployed, address book in DIR/address-book.json) unless --broker / --rpc name real ones. Generated platform
 credentials go to DIR/credentials.json (mode 0600). Prints the endpoints (JSON with --json), then a status line every
-10 s on stderr; stops cleanly on SIGINT / SIGTERM after anchoring and forwarding what it accepted.`;
+10 s on stderr; stops cleanly on SIGINT / SIGTERM after anchoring and forwarding what it accepted.
+  --network FILE       also run the DSO Technical Platform on this network model (cloud/README.md)
+  --dsotp-key-file F   its setpoint signing key (0x + 64 hex or keygen JSON), default DIR/dsotp.key (generated)`;
 
 const up: Command = {
-  summary: 'run BAL + SCD + market (+ embedded broker and anvil chain) on this machine',
+  summary: 'run BAL + SCD + market (+ DSOTP with --network, embedded broker and anvil chain) on this machine',
   usage: UP_USAGE,
   async run(argv, io) {
     const p = parseFlags(
@@ -80,6 +84,8 @@ const up: Command = {
         'window-ms': { type: 'string' },
         'log-level': { type: 'string' },
         json: { type: 'boolean' },
+        network: { type: 'string' },
+        'dsotp-key-file': { type: 'string' },
       },
       UP_USAGE,
       false,
@@ -94,6 +100,9 @@ const up: Command = {
     const store = flagString(p, 'store', UP_USAGE);
     const scdPort = flagInt(p, 'scd-port', UP_USAGE, 0, 65535);
     const windowMs = flagInt(p, 'window-ms', UP_USAGE, 100, 3_600_000);
+    const network = flagString(p, 'network', UP_USAGE);
+    const dsotpKey = flagString(p, 'dsotp-key-file', UP_USAGE);
+    if (dsotpKey && !network) throw new LightNodeError('USAGE', `--dsotp-key-file needs --network\n\n${UP_USAGE}`);
     const marketPort = flagInt(p, 'market-port', UP_USAGE, 0, 65535);
     const stack = await startCloud({
       runMarket: marketPort !== undefined ? { port: marketPort } : true,
@@ -112,6 +121,7 @@ const up: Command = {
       ...(store ? { store } : {}),
       ...(scdPort !== undefined ? { scdPort } : {}),
       ...(windowMs ? { windowMs } : {}),
+      ...(network ? { runDsotp: { network, ...(dsotpKey ? { keyFile: dsotpKey } : {}) } } : {}),
       log,
     });
     const info = {
@@ -121,6 +131,7 @@ const up: Command = {
       market: stack.marketUrl,
       verify: stack.recoverImpl,
       windowMs: stack.bal?.windowMs,
+      ...(stack.dsotp ? { dsotp: { address: stack.dsotp.address, pom: stack.dsotp.model.pom.id } } : {}),
     };
     io.stdout(p.values.json ? JSON.stringify(info) : `cloud up: ${JSON.stringify(info, null, 2)}`);
     const stopReports = reportEvery(io, stack, 10_000);
