@@ -323,7 +323,7 @@ const deadletter: Command = {
 };
 
 const group: CommandGroup = {
-  summary: 'the cloud tier: BAL (verify, anchor, proofs), SCD, flexibility market',
+  summary: 'the cloud tier: BAL (verify, anchor, proofs), SCD, flexibility market, DSO technical platform',
   subcommands: {
     up,
     bal,
