@@ -1,6 +1,6 @@
 import test from 'ava';
 import { FakeClock } from './testing/fake-clock.js';
-import { scaledClock } from './clock.js';
+import { scaledClock, steppableScaledClock } from './clock.js';
 
 test('FakeClock fires timers in time order and only when advanced', async (t) => {
   const c = new FakeClock(1000);
@@ -47,4 +47,23 @@ test('scaledClock: now = startMs + elapsed × speed; timers and sleeps scaled al
   await base.advance(1500);
   t.deepEqual(fired, [startMs + 180_000]);
   t.throws(() => scaledClock({ startMs, speed: 0 }, base), { instanceOf: RangeError });
+});
+
+test('steppableScaledClock: advanceTo jumps now() forward only; monotonic and pending timers stay relative', async (t) => {
+  const base = new FakeClock(0);
+  const startMs = Date.UTC(2021, 5, 22, 10, 0);
+  const c = steppableScaledClock({ startMs, speed: 60 }, base);
+  await base.advance(1000);
+  t.is(c.now(), startMs + 60_000);
+  const fired: number[] = [];
+  c.setTimer(60_000, () => fired.push(c.now()));
+  const target = Date.UTC(2021, 5, 23, 10, 24);
+  c.advanceTo(target);
+  t.is(c.now(), target);
+  t.is(c.monotonic(), 60_000, 'monotonic does not jump');
+  c.advanceTo(startMs);
+  t.is(c.now(), target, 'never backwards');
+  await base.advance(1000);
+  t.deepEqual(fired, [target + 60_000], 'the pending timer fired after its relative delay');
+  t.is(c.now(), target + 60_000);
 });

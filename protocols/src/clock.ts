@@ -46,3 +46,28 @@ export function scaledClock(o: { startMs: number; speed: number }, base: Clock =
     setTimer: (ms, fn) => base.setTimer(Math.max(0, ms) / o.speed, fn),
   };
 }
+
+/** A scaled clock that can also jump forward (the field test's day-ahead day → the activation morning). */
+export interface SteppableClock extends Clock {
+  /**
+   * Moves `now()` forward to `ms` at once (no-op when already past it), like an NTP step: `monotonic()`, pending
+   * timers and sleeps are unaffected (they stay relative), so schedule deadline-based work after the jump.
+   */
+  advanceTo(ms: number): void;
+}
+
+/** `scaledClock` with `advanceTo`: `now() = startMs + jumps + elapsed · speed`. */
+export function steppableScaledClock(o: { startMs: number; speed: number }, base: Clock = systemClock): SteppableClock {
+  const inner = scaledClock(o, base);
+  let offset = 0;
+  return {
+    now: () => inner.now() + offset,
+    monotonic: () => inner.monotonic(),
+    sleep: (ms, signal) => inner.sleep(ms, signal),
+    setTimer: (ms, fn) => inner.setTimer(ms, fn),
+    advanceTo(ms) {
+      const d = ms - (inner.now() + offset);
+      if (d > 0) offset += Math.ceil(d);
+    },
+  };
+}
