@@ -2,8 +2,6 @@
  * The demo (`npm start` → `lightnode demo`): a list of stages over a shared context, each printing what it does.
  * Later issues add stages (agent + broker, cloud BAL + chain + SCD) as modules registered in `DEMO_STAGES`.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   VECTOR_CHAIN_ID,
@@ -23,11 +21,20 @@ import {
 } from '@lightnode/protocols';
 import { signerFromKeyFile, writeNewKeyFile } from '@lightnode/edge';
 import { meterDataset } from '../datasets/index.js';
-import { agentStage } from './stage-agent.js';
+import { fieldTestStage } from './field-test/stage.js';
+import { prepareOutDir } from './out-dir.js';
 
 export interface DemoContext {
   say(line: string): void;
+  /** `--out`: report.* and work/ are replaced, nothing is deleted at the end. */
+  outDir: string;
+  /** `<outDir>/work`: keys, state dirs, the cloud's files. */
   workDir: string;
+  speed: number;
+  proofs: number;
+  seed: number;
+  /** Aborted on SIGINT: the field test stops, writes its report so far (complete: false). */
+  signal: AbortSignal;
   domain: Eip712Domain;
   signer?: Signer;
   samples?: Sample[];
@@ -127,33 +134,45 @@ const verifyStage: DemoStage = {
 const nextStage: DemoStage = {
   name: 'what comes next',
   async run(ctx) {
-    ctx.say('later stages: setpoints from the DSO platform to the battery, the day-ahead market, the Tor di Valle');
-    ctx.say('end-to-end run. Meanwhile: `npx lightnode cloud up` runs this cloud tier on its own.');
+    ctx.say('`npx lightnode cloud up` runs this cloud tier on its own; `lightnode agent` runs a Light Node on a');
+    ctx.say('real meter and battery; the report of this run is in report.json and report.html.');
   },
 };
 
 /** The stages `lightnode demo` runs, in order. */
-export const DEMO_STAGES: DemoStage[] = [keyStage, sampleStage, sealStage, verifyStage, agentStage, nextStage];
+export const DEMO_STAGES: DemoStage[] = [keyStage, sampleStage, sealStage, verifyStage, fieldTestStage, nextStage];
 
-export async function runDemo(opts: {
+export interface DemoOptions {
   say: (line: string) => void;
+  outDir: string;
+  speed?: number;
+  proofs?: number;
+  seed?: number;
+  signal?: AbortSignal;
   stages?: DemoStage[];
-}): Promise<Record<string, unknown>> {
-  const workDir = mkdtempSync(join(tmpdir(), 'lightnode-demo-'));
+}
+
+/** Runs the stages in order; a failing stage ends the run (its error in `summary.error`). */
+export async function runDemo(opts: DemoOptions): Promise<Record<string, unknown>> {
   const ctx: DemoContext = {
     say: opts.say,
-    workDir,
+    outDir: opts.outDir,
+    workDir: prepareOutDir(opts.outDir),
+    speed: opts.speed ?? 60,
+    proofs: opts.proofs ?? 6,
+    seed: opts.seed ?? 1,
+    signal: opts.signal ?? new AbortController().signal,
     domain: lightNodeDomain(VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT),
     summary: {},
   };
+  const stages = opts.stages ?? DEMO_STAGES;
   try {
-    const stages = opts.stages ?? DEMO_STAGES;
     for (const [i, stage] of stages.entries()) {
-      ctx.say(`[${i + 1}/${stages.length}] ${stage.name}`);
+      ctx.say(`== stage ${i + 1}/${stages.length}: ${stage.name}`);
       await stage.run(ctx);
     }
-    return ctx.summary;
-  } finally {
-    rmSync(workDir, { recursive: true, force: true });
+  } catch (e) {
+    ctx.summary.error = (e as Error).message;
   }
+  return ctx.summary;
 }

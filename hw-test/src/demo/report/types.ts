@@ -88,6 +88,8 @@ export interface ReportStep {
   /** The progress line as printed (`[k/N] name: what happened, with its numbers`). */
   line: string;
   ok: boolean;
+  /** Wall time the step took (ms, real time). */
+  wallMs?: number;
 }
 
 export interface FieldTestReport {
