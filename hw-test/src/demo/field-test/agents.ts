@@ -14,6 +14,7 @@ import type { FieldPod } from './scenario.js';
 /** Meter poll and batch window in simulated ms (at speed 60: 6 reads/s and one batch/s of real time). */
 export const POLL_MS = 10_000;
 export const BATCH_MS = 60_000;
+const ESS_PROFILE = 'generic/ess-example';
 
 export interface PodKey {
   pod: string;
@@ -57,7 +58,8 @@ export async function startPodNode(o: {
 }): Promise<PodNode> {
   const size = batterySize(o.pod);
   const sim = await startEssSim({
-    interface: { kind: 'sunspec' },
+    // the generic int32 register map: MV sizes (hundreds of kW to MW) overflow SunSpec's 16-bit points
+    interface: { kind: 'profile', profile: ESS_PROFILE },
     clock: o.clock,
     loadW: o.pod.baselinesW[o.slot]!,
     battery: { ...size, ratedVA: Math.max(size.maxDischargeW, size.maxChargeW), autonomous: 'idle' },
@@ -90,7 +92,7 @@ export async function startPodNode(o: {
           id: 'battery',
           kind: 'ess',
           pollMs: POLL_MS,
-          adapter: { sunspec: { line: 'site', unit: 1 } },
+          adapter: { modbus: { line: 'site', unit: 1, profile: ESS_PROFILE } },
           limits: {
             ...size,
             socMinPermille: 100,
@@ -110,6 +112,6 @@ export async function startPodNode(o: {
 }
 
 export async function stopPodNode(n: PodNode): Promise<void> {
-  await n.agent.stop({ drainMs: 5000 }).catch(() => undefined);
+  await n.agent.stop({ drainMs: 300_000 }).catch(() => undefined);
   await n.sim.stop();
 }

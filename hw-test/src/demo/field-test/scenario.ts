@@ -1,18 +1,29 @@
 /**
- * The field test's scenario as the run consumes it: the DSOTP network model, the five PoDs (aggregator, 96-slot
- * baselines in W, flexibility up/down), the aggregators' offers and the TSO request.
- * STAND-IN until hw-test/src/demo/tor-di-valle/ (the calibrated network and scenario) lands: the reference numbers
- * from @lightnode/cloud/testing on the IEEE-33 test model.
+ * The field test's scenario as the run consumes it: the calibrated Tor di Valle network model, the five PoDs
+ * (aggregator, 96-slot baselines in W, flexibility up/down), the aggregators' offers and the TSO request — all from
+ * ../tor-di-valle/scenario.ts.
  */
+import { readFileSync } from 'node:fs';
 import type { FlexibilityService } from '@lightnode/cloud';
-import { TOR_DI_VALLE, ieee33Network, torDiValleSession } from '@lightnode/cloud/testing';
+import {
+  TDV_DAY,
+  TDV_DAY_START_MS,
+  TDV_PODS,
+  TDV_SESSION,
+  TDV_SLOT,
+  TOR_DI_VALLE,
+  TOR_DI_VALLE_NETWORK,
+  baselinesW,
+  tdvOffers,
+  tdvTsoRequest,
+} from '../tor-di-valle/scenario.js';
 
 export interface FieldPod {
   pod: string;
   aggregator: string;
   /** 96 quarter-hour baselines of the market day, W. */
   baselinesW: number[];
-  /** The largest upward / downward flexibility offered (kW ≥ 0): the battery's charge / discharge power. */
+  /** The PoD's flexibility up / down (kW ≥ 0): the battery's charge / discharge power. */
   maxUpkW: number;
   maxDownkW: number;
 }
@@ -31,32 +42,21 @@ export interface FieldScenario {
 }
 
 export function fieldScenario(): FieldScenario {
-  const t = TOR_DI_VALLE;
-  const session = torDiValleSession();
-  const buses = [7, 8, 25, 32, 31];
-  const f = ieee33Network();
-  const network = {
-    ...f,
-    branches: f.branches.map((b) => (b.from === 1 && b.to === 2 ? { ...b, ampacityA: 400 } : b)),
-    pom: { id: t.pom, bus: 1 },
-    feeders: [{ id: 'F1', name: 'Mostacciano', headBranch: { from: 1, to: 2 } }],
-    pods: t.pods.map((p, i) => ({ pod: p.pod, bus: buses[i]! })),
-  };
   return {
-    day: '2021-06-23',
-    sessionId: 'DA-2021-06-23',
-    dayStartMs: Date.parse(t.startTime),
-    slot: t.slot,
-    pom: t.pom,
-    network,
-    pods: t.pods.map((p) => ({
+    day: TDV_DAY,
+    sessionId: TDV_SESSION,
+    dayStartMs: TDV_DAY_START_MS,
+    slot: TDV_SLOT,
+    pom: TOR_DI_VALLE.pom,
+    network: JSON.parse(readFileSync(TOR_DI_VALLE_NETWORK, 'utf8')) as object,
+    pods: TDV_PODS.map((p) => ({
       pod: p.pod,
       aggregator: p.aggregator,
-      baselinesW: Array<number>(96).fill(Math.round(p.baselinekW * 1000)),
-      maxUpkW: Math.max(0, p.offerkW),
-      maxDownkW: Math.max(0, -p.offerkW),
+      baselinesW: baselinesW(p.pod),
+      maxUpkW: p.maxFlexUpkW,
+      maxDownkW: p.maxFlexDownkW,
     })),
-    offers: session.offers,
-    tsoRequest: session.requests.find((r) => r.playerId === 'TSO')!,
+    offers: tdvOffers(),
+    tsoRequest: tdvTsoRequest(),
   };
 }
