@@ -3,9 +3,7 @@ import demo, { DEMO_USAGE, demoSummaryText } from './demo.js';
 
 test('demo --help names every stage in order and --json', (t) => {
   t.is(demo.usage, DEMO_USAGE);
-  const at = ['device key', 'samples', 'seal + sign', 'verify', 'field test'].map((s) =>
-    DEMO_USAGE.indexOf(`. ${s} `),
-  );
+  const at = ['device key', 'samples', 'seal + sign', 'verify', 'field test'].map((s) => DEMO_USAGE.indexOf(`. ${s} `));
   t.false(at.includes(-1), JSON.stringify(at));
   t.deepEqual(
     at,

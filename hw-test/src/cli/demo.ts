@@ -46,7 +46,10 @@ interface FieldSummary {
 /** The exit rule: 0 only if every check passed. */
 export function demoPassed(s: Record<string, unknown>): boolean {
   return (
-    s.verified === true && s.tamperRejected === true && (s.fieldTest as FieldSummary | undefined)?.ok === true && !s.error
+    s.verified === true &&
+    s.tamperRejected === true &&
+    (s.fieldTest as FieldSummary | undefined)?.ok === true &&
+    !s.error
   );
 }
 

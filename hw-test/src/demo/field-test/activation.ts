@@ -15,7 +15,12 @@ import type { FieldScenario } from './scenario.js';
 const r3 = (x: number): string => x.toFixed(3);
 
 /** Polls `cond` every 100 ms of real time until it holds; throws after `ms` (real) or when interrupted. */
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms: number, check: () => void): Promise<void> {
+async function until(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  ms: number,
+  check: () => void,
+): Promise<void> {
   const end = performance.now() + ms;
   for (;;) {
     check();
@@ -77,11 +82,21 @@ export async function activate(o: {
   );
   const setpoints = rows.map((r) => r.body).filter((x) => x.message.slotIndex === s.slot);
   const deviceOf = new Map(o.nodes.map((n) => [n.key.pod, n.key.deviceId]));
-  report.setpoints = setpoints.map((x) => ({ pod: x.message.podId, deviceId: deviceOf.get(x.message.podId) ?? '', signed: x, acks: [] }));
+  report.setpoints = setpoints.map((x) => ({
+    pod: x.message.podId,
+    deviceId: deviceOf.get(x.message.podId) ?? '',
+    signed: x,
+    acks: [],
+  }));
   progress.done(
     'setpoints',
     `at ${new Date(clock.now()).toISOString()} the DSOTP signed and published ${setpoints.length} setpoints for slot ${s.slot}: ` +
-      setpoints.map((x) => `${x.message.podId} ${r3(x.message.activePowerW / 1000)} kW (baseline ${r3(x.message.baselineW / 1000)})`).join(', '),
+      setpoints
+        .map(
+          (x) =>
+            `${x.message.podId} ${r3(x.message.activePowerW / 1000)} kW (baseline ${r3(x.message.baselineW / 1000)})`,
+        )
+        .join(', '),
   );
 
   const acks = async (id: string): Promise<AckRow[]> => scd.request<AckRow[]>('GET', `/acks?setpointId=${id}`);
@@ -182,7 +197,9 @@ export async function activate(o: {
   }));
   progress.done(
     'settlement',
-    report.settlement.map((x) => `${x.pod} settled ${x.settledkW === null ? '—' : r3(x.settledkW)} kW → ${x.amountEur ?? '—'} €`).join('; '),
+    report.settlement
+      .map((x) => `${x.pod} settled ${x.settledkW === null ? '—' : r3(x.settledkW)} kW → ${x.amountEur ?? '—'} €`)
+      .join('; '),
   );
 
   const activated = new Set(report.setpoints.map((x) => x.pod));

@@ -14,7 +14,6 @@ import type { FieldPod } from './scenario.js';
 /** Meter poll and batch window in simulated ms (at speed 60: 6 reads/s and one batch/s of real time). */
 export const POLL_MS = 10_000;
 export const BATCH_MS = 60_000;
-const ESS_PROFILE = 'generic/ess-example';
 
 export interface PodKey {
   pod: string;
@@ -58,8 +57,7 @@ export async function startPodNode(o: {
 }): Promise<PodNode> {
   const size = batterySize(o.pod);
   const sim = await startEssSim({
-    // the generic int32 register map: MV sizes (hundreds of kW to MW) overflow SunSpec's 16-bit points
-    interface: { kind: 'profile', profile: ESS_PROFILE },
+    interface: { kind: 'sunspec' },
     clock: o.clock,
     loadW: o.pod.baselinesW[o.slot]!,
     battery: { ...size, ratedVA: Math.max(size.maxDischargeW, size.maxChargeW), autonomous: 'idle' },
@@ -92,7 +90,7 @@ export async function startPodNode(o: {
           id: 'battery',
           kind: 'ess',
           pollMs: POLL_MS,
-          adapter: { modbus: { line: 'site', unit: 1, profile: ESS_PROFILE } },
+          adapter: { sunspec: { line: 'site', unit: 1 } },
           limits: {
             ...size,
             socMinPermille: 100,

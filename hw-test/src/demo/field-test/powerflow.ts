@@ -37,7 +37,11 @@ export function levelsOf(
 export function powerFlowFigures(
   m: DsoModel,
   slot: number,
-  levels: { base: ReadonlyMap<string, number>; market: ReadonlyMap<string, number>; validated: ReadonlyMap<string, number> },
+  levels: {
+    base: ReadonlyMap<string, number>;
+    market: ReadonlyMap<string, number>;
+    validated: ReadonlyMap<string, number>;
+  },
 ): { baseCase: ReportViolation[]; validation: ReportViolation[]; feeders: FeederLoading[] } {
   const base = solve(m, slot, levels.base);
   const market = solve(m, slot, levels.market);

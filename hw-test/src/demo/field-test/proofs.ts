@@ -15,7 +15,10 @@ import { client } from './day-ahead.js';
 const LIGHTNODE = fileURLToPath(new URL('../../../../bin/lightnode.mjs', import.meta.url));
 
 /** Runs the real CLI as a child process (asynchronously: the SCD it reads lives in this process). */
-export function lightnode(args: string[], onPid?: (pid: number) => void): Promise<{ status: number; stdout: string; stderr: string }> {
+export function lightnode(
+  args: string[],
+  onPid?: (pid: number) => void,
+): Promise<{ status: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [LIGHTNODE, ...args], { encoding: 'utf8' }, (err, stdout, stderr) =>
       resolve({ status: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
@@ -81,7 +84,10 @@ export async function checkProofs(o: {
     picked.map(async (s) => {
       const file = join(o.workDir, `proof-${s.pod}-${s.seq}.json`);
       writeFileSync(file, JSON.stringify(docs.get(`${s.deviceId}/${s.seq}`)));
-      const v = await lightnode(['proof', 'verify', file, '--rpc', o.stack.book.rpcUrl, '--address-book', bookFile], o.onPid);
+      const v = await lightnode(
+        ['proof', 'verify', file, '--rpc', o.stack.book.rpcUrl, '--address-book', bookFile],
+        o.onPid,
+      );
       return v.status === 0;
     }),
   );

@@ -67,7 +67,10 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
       await stack.chain.registerDevice(k.deviceId, k.publicKey);
       keys.set(p.pod, k);
     }
-    progress.done('light nodes', `${keys.size} device keys generated and registered on chain (${stack.book.keyRegister})`);
+    progress.done(
+      'light nodes',
+      `${keys.size} device keys generated and registered on chain (${stack.book.keyRegister})`,
+    );
     check();
     await da.registerPods(stack, s, new Map([...keys].map(([p, k]) => [p, k.deviceId])));
     const byAgg = (a: string): number => s.pods.filter((p) => p.aggregator === a).length;
@@ -92,7 +95,9 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
     progress.done(
       'DSO request',
       `power flow at the baselines: ${atSlot.length} violation(s) at slot ${s.slot}` +
-        (atSlot[0]?.kind === 'current' ? ` (${atSlot[0].feeder ?? ''} ${r3(atSlot[0].currentA)} A > ${atSlot[0].limitA} A)` : '') +
+        (atSlot[0]?.kind === 'current'
+          ? ` (${atSlot[0].feeder ?? ''} ${r3(atSlot[0].currentA)} A > ${atSlot[0].limitA} A)`
+          : '') +
         `; ${req.posted.length} request(s) posted, slot ${s.slot}: ${need === undefined ? 'none' : `${r3(need)} kW`}`,
     );
     check();
@@ -106,7 +111,12 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
     progress.done(
       'offers',
       `${s.offers.length} offers: ` +
-        s.offers.map((f) => `${f.playerId} ${String((f.flexibility[0] as { pod?: string } | undefined)?.pod)} ${f.flexibility[0]?.power[0]?.p} kW`).join(', '),
+        s.offers
+          .map(
+            (f) =>
+              `${f.playerId} ${String((f.flexibility[0] as { pod?: string } | undefined)?.pod)} ${f.flexibility[0]?.power[0]?.p} kW`,
+          )
+          .join(', '),
     );
     check();
     clock.advanceTo(da.gateClosureMs(s) + 60_000);
@@ -115,7 +125,13 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
     progress.done(
       'market clearing',
       `after the gate: ` +
-        outcome.flexibility.map((f) => f.power.map((p) => `${f.pod} → ${r3(p.acceptedPValue)} kW at ${p.acceptedPPrice} €/kW for ${p.playerRequestId}`).join(', ')).join('; '),
+        outcome.flexibility
+          .map((f) =>
+            f.power
+              .map((p) => `${f.pod} → ${r3(p.acceptedPValue)} kW at ${p.acceptedPPrice} €/kW for ${p.playerRequestId}`)
+              .join(', '),
+          )
+          .join('; '),
     );
     check();
     const v = await dso.validate(s.sessionId);
@@ -130,7 +146,11 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
       market: levelsOf(base, outcome.flexibility, s.slot),
       validated: levelsOf(base, full.flexibility, s.slot),
     });
-    report.powerFlow = { baseCase: { violations: pf.baseCase }, validation: { violations: pf.validation }, feeders: pf.feeders };
+    report.powerFlow = {
+      baseCase: { violations: pf.baseCase },
+      validation: { violations: pf.validation },
+      feeders: pf.feeders,
+    };
     report.requests = requestRows(outcome, full, base, s.slot);
     progress.done(
       'validation',
@@ -138,7 +158,10 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
         v.trims.map((t) => `${t.pod} ${r3(t.acceptedKW)} → ${r3(t.validatedKW)} kW (${t.element})`).join(', ') +
         '; ' +
         report.requests
-          .map((r) => `${r.playerId} asked ${r3(r.needkW)} kW, market ${r3(r.marketkW)}, validated ${r3(r.validatedkW)}: ${r.status === 'full' ? 'fully' : r.status === 'partial' ? 'only partly' : 'not'} fulfilled`)
+          .map(
+            (r) =>
+              `${r.playerId} asked ${r3(r.needkW)} kW, market ${r3(r.marketkW)}, validated ${r3(r.validatedkW)}: ${r.status === 'full' ? 'fully' : r.status === 'partial' ? 'only partly' : 'not'} fulfilled`,
+          )
           .join('; '),
     );
     check();
@@ -165,10 +188,23 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
       'activation morning',
       `clock jumped to ${new Date(slotStart - 8 * 60_000).toISOString()}; ${nodes.length} Light Nodes polling their ` +
         `PoD meters and batteries over Modbus TCP (` +
-        nodes.map((n) => `${n.key.pod} ${n.maxDischargeW / 1000}/${n.maxChargeW / 1000} kW`).join(', ') + ')',
+        nodes.map((n) => `${n.key.pod} ${n.maxDischargeW / 1000}/${n.maxChargeW / 1000} kW`).join(', ') +
+        ')',
     );
     check();
-    await activate({ stack, s, clock, nodes, report, progress, check, seed: o.seed, proofs: o.proofs, workDir: o.workDir, ...(o.onPid ? { onPid: o.onPid } : {}) });
+    await activate({
+      stack,
+      s,
+      clock,
+      nodes,
+      report,
+      progress,
+      check,
+      seed: o.seed,
+      proofs: o.proofs,
+      workDir: o.workDir,
+      ...(o.onPid ? { onPid: o.onPid } : {}),
+    });
     report.complete = true;
   } catch (e) {
     report.complete = false;

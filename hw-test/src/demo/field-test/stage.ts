@@ -20,7 +20,9 @@ export function fieldTestPassed(r: FieldTestReport): boolean {
     r.complete &&
     r.steps.every((s) => s.ok) &&
     r.setpoints.length > 0 &&
-    r.setpoints.every((s) => s.acks.some((a) => ['applied', 'clipped'].includes((a.message as { state: string }).state)) && s.qos) &&
+    r.setpoints.every(
+      (s) => s.acks.some((a) => ['applied', 'clipped'].includes((a.message as { state: string }).state)) && s.qos,
+    ) &&
     m.samples > 0 &&
     m.anchoredSamples === m.samples &&
     m.proofsChecked > 0 &&

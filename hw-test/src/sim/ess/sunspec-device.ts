@@ -83,6 +83,7 @@ export function sunspecBatteryMap(
       if (pt.access === 'rw') for (let k = 0; k < pointRegisters(pt); k++) writable.add(m.start + pt.address + k);
 
   const sfs = new Map<number, Map<string, number>>();
+  const ratedW = Math.max(battery.ratedVA, battery.maxDischargeW, battery.maxChargeW);
   const ctx = (image: RegisterImage, nowMs: number): MapContext => ({
     battery,
     nowMs,
@@ -111,7 +112,7 @@ export function sunspecBatteryMap(
     const c = ctx(img, nowMs);
     for (const m of models) {
       const values = modelValues(m.id, c);
-      const mSfs = sfs.get(m.id) ?? chooseSfs(m.profile, values); // chosen once: written raw values keep their meaning
+      const mSfs = sfs.get(m.id) ?? chooseSfs(m.profile, values, ratedW); // chosen once: written raw values keep their meaning
       sfs.set(m.id, mSfs);
       for (const [name, sf] of mSfs) {
         const pt = m.byName.get(name);
