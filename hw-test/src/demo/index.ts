@@ -1,1 +1,2 @@
 export * from './stages.js';
+export * from './report/index.js';

@@ -42,6 +42,20 @@ const peers: { name: string; cmd: string; args: string[]; expect: RegExp; pkg: s
     expect: /PostgreSQL\) 15\./,
     pkg: 'postgresql',
   },
+  {
+    name: 'Chromium (headless, the report screenshot test)',
+    cmd: '/usr/bin/chromium',
+    args: ['--version'],
+    expect: /Chromium \d+\./,
+    pkg: 'chromium',
+  },
+  {
+    name: 'Liberation fonts (the report page in Chromium)',
+    cmd: 'ls',
+    args: ['/usr/share/fonts/truetype/liberation'],
+    expect: /LiberationSans-Regular\.ttf/,
+    pkg: 'fonts-liberation',
+  },
 ];
 
 for (const p of peers) {
