@@ -68,7 +68,7 @@ export async function activate(o: {
   const slotStart = s.dayStartMs + s.slot * 900_000;
   const slotEnd = slotStart + 900_000;
   // real-time budget of a simulated span, with slack for a loaded machine
-  const budget = (simMs: number): number => simMs / report.timing.speed + 30_000;
+  const budget = (simMs: number): number => simMs / report.timing.speed + 60_000;
 
   const plan = await dso.dispatch(s.sessionId);
   await until('the dispatch time', () => clock.now() >= slotStart - 5 * 60_000, budget(5 * 60_000), check);

@@ -4,15 +4,20 @@
  * baseline at the activation slot and whose battery is sized from the PoD's flexibility up and down (MV sizes: kW
  * to MW). Setpoints are accepted from the DSOTP only.
  */
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseAgentConfig, type Clock } from '@lightnode/protocols';
+import { createLogger, parseAgentConfig, type Clock } from '@lightnode/protocols';
 import { Agent, signerFromKeyFile, writeNewKeyFile } from '@lightnode/edge';
 import { startEssSim, type RunningEssSim } from '../../sim/ess/index.js';
 import type { FieldPod } from './scenario.js';
 
-/** Meter poll and batch window in simulated ms (at speed 60: 6 reads/s and one batch/s of real time). */
-export const POLL_MS = 10_000;
+/**
+ * Meter poll, battery poll and batch window in simulated ms (at speed 60: 4 meter reads/s, 2 battery reads/s and one
+ * batch/s of real time per Light Node). The adapter's timeouts run on the scaled clock too: readback gets the
+ * schema's maximum (10 min simulated = 10 s real at speed 60) so a loaded machine does not fail the battery.
+ */
+export const POLL_MS = 15_000;
+export const ESS_POLL_MS = 30_000;
 export const BATCH_MS = 60_000;
 
 export interface PodKey {
@@ -82,14 +87,14 @@ export async function startPodNode(o: {
         issuers: [o.issuer],
         revertS: 120,
         refreshMs: 30_000,
-        readbackTimeoutMs: 30_000,
+        readbackTimeoutMs: 600_000,
         readbackToleranceW: tolerance,
       },
       assets: [
         {
           id: 'battery',
           kind: 'ess',
-          pollMs: POLL_MS,
+          pollMs: ESS_POLL_MS,
           adapter: { sunspec: { line: 'site', unit: 1 } },
           limits: {
             ...size,
@@ -100,7 +105,10 @@ export async function startPodNode(o: {
         },
       ],
     });
-    const agent = new Agent(config, { clock: o.clock });
+    // the agent's log (JSON lines, simulated time) stays in its state dir under work/
+    const logFile = join(o.key.dir, 'agent.log');
+    const logger = createLogger({ level: 'info', now: () => o.clock.now(), sink: (l) => appendFileSync(logFile, l + '\n') });
+    const agent = new Agent(config, { clock: o.clock, logger });
     await agent.start();
     return { key: o.key, sim, agent, ...size };
   } catch (e) {

@@ -171,7 +171,7 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
         ' service(s)',
     );
     check();
-    clock.advanceTo(slotStart - 8 * 60_000);
+    clock.advanceTo(slotStart - 15 * 60_000);
     for (const p of s.pods)
       nodes.push(
         await startPodNode({
@@ -186,7 +186,7 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
       );
     progress.done(
       'activation morning',
-      `clock jumped to ${new Date(slotStart - 8 * 60_000).toISOString()}; ${nodes.length} Light Nodes polling their ` +
+      `clock jumped to ${new Date(slotStart - 15 * 60_000).toISOString()}; ${nodes.length} Light Nodes polling their ` +
         `PoD meters and batteries over Modbus TCP (` +
         nodes.map((n) => `${n.key.pod} ${n.maxDischargeW / 1000}/${n.maxChargeW / 1000} kW`).join(', ') +
         ')',

@@ -2,16 +2,11 @@
  * The demo's field-test stage: runs the Tor di Valle field test in `<out>/work` and writes `<out>/report.json`
  * (+ report.html) — complete or not — before it returns or throws.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DemoStage } from '../stages.js';
 import type { FieldTestReport } from '../report/types.js';
+import { writeReport } from '../report/html.js';
 import { runFieldTest } from './run.js';
-
-/** STAND-IN for report/html.ts `writeReport` until it lands: report.json only. */
-function writeReport(dir: string, report: FieldTestReport): void {
-  writeFileSync(join(dir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
-}
 
 /** Every check of the acceptance list that the run itself can judge. */
 export function fieldTestPassed(r: FieldTestReport): boolean {
@@ -42,7 +37,7 @@ export const fieldTestStage: DemoStage = {
       signal: ctx.signal,
       onPid: (what, pid) => ctx.say(`  (${what}: pid ${pid})`),
     });
-    writeReport(ctx.outDir, report);
+    await writeReport(ctx.outDir, report);
     ctx.say(`report: ${join(ctx.outDir, 'report.json')}, ${join(ctx.outDir, 'report.html')}`);
     const ok = fieldTestPassed(report);
     ctx.summary.fieldTest = {
