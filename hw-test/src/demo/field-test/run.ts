@@ -6,7 +6,8 @@
  */
 import { join } from 'node:path';
 import { parseDsoModel, startCloud, type CloudStack } from '@lightnode/cloud';
-import { silentLogger, steppableScaledClock } from '@lightnode/protocols';
+import { appendFileSync } from 'node:fs';
+import { createLogger, steppableScaledClock } from '@lightnode/protocols';
 import { podKey, startPodNode, stopPodNode, type PodKey, type PodNode } from './agents.js';
 import * as da from './day-ahead.js';
 import { activate } from './activation.js';
@@ -49,7 +50,12 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
       runDsotp: { network: s.network },
       windowMs: 60_000,
       clock,
-      log: silentLogger,
+      // the cloud's log (JSON lines, simulated time) stays in work/cloud.log
+      log: createLogger({
+        level: 'info',
+        now: () => clock.now(),
+        sink: (l) => appendFileSync(join(o.workDir, 'cloud.log'), l + '\n'),
+      }),
     });
     if (stack.anvil?.pid) o.onPid?.('anvil', stack.anvil.pid);
     const dso = stack.dsotp!;
