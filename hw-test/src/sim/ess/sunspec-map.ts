@@ -169,13 +169,14 @@ export const CONTROL_POINTS: Record<number, readonly string[]> = {
 export const ENABLE_POINTS: Record<number, string> = { 124: 'StorCtl_Mod', 704: 'WSetEna' };
 
 /** Each scale-factor group's SF: the default, raised until every value of the group fits its registers. */
+/** Units whose values scale with the battery's rating (a current is below its power in W at any voltage ≥ 1 V). */
+const POWER_UNITS = new Set(['W', 'VA', 'var', 'A']);
+
 export function chooseSfs(profile: Profile, values: PointValues, ratedW = 0): Map<string, number> {
   const out = new Map<string, number>();
   // a power point must hold the battery's rating (the values at start are often 0 W: an MV battery overflows later)
   const magnitude = (pt: ProfilePoint): number =>
-    pt.unit === 'W' || pt.unit === 'VA' || pt.unit === 'var'
-      ? Math.max(Math.abs(values[pt.name!]!), ratedW)
-      : Math.abs(values[pt.name!]!);
+    POWER_UNITS.has(pt.unit ?? '') ? Math.max(Math.abs(values[pt.name!]!), ratedW) : Math.abs(values[pt.name!]!);
   const limit = (pt: ProfilePoint): number =>
     pt.type === 's16' ? 32767 : pt.type === 'u16' ? 65534 : pt.type === 's32' ? 2147483647 : 4294967294;
   for (const sfName of new Set(profile.points.map((pt) => pt.scaleFactor).filter((x): x is string => !!x))) {
