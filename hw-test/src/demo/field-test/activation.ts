@@ -198,7 +198,10 @@ export async function activate(o: {
   progress.done(
     'settlement',
     report.settlement
-      .map((x) => `${x.pod} settled ${x.settledkW === null ? '—' : r3(x.settledkW)} kW → ${x.amountEur ?? '—'} €`)
+      .map(
+        (x) =>
+          `${x.pod} settled ${x.settledkW === null ? '—' : r3(x.settledkW)} kW → ${x.amountEur === null ? '—' : x.amountEur.toFixed(2)} €`,
+      )
       .join('; '),
   );
 

@@ -107,7 +107,11 @@ export async function startPodNode(o: {
     });
     // the agent's log (JSON lines, simulated time) stays in its state dir under work/
     const logFile = join(o.key.dir, 'agent.log');
-    const logger = createLogger({ level: 'info', now: () => o.clock.now(), sink: (l) => appendFileSync(logFile, l + '\n') });
+    const logger = createLogger({
+      level: 'info',
+      now: () => o.clock.now(),
+      sink: (l) => appendFileSync(logFile, l + '\n'),
+    });
     const agent = new Agent(config, { clock: o.clock, logger });
     await agent.start();
     return { key: o.key, sim, agent, ...size };
