@@ -5,9 +5,9 @@
  * with ethers (SPEC §6) from the DSOTP, each applied or clipped with a QoS report within 15 % of the service, every
  * sample anchored, the proofs verified; and no process of the run is left.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,15 +20,39 @@ const ref = JSON.parse(
   readFileSync(new URL('../../../../shared/scenarios/tor-di-valle.json', import.meta.url), 'utf8'),
 ) as { observed: Record<string, any> };
 
-function runDemo(out: string): Promise<{ code: number | null; stderr: string; stdout: string }> {
+/** Runs the real bin; `onLine` sees each stderr line (and may signal the child). */
+function runDemo(
+  out: string,
+  onLine: (line: string, kill: (s: NodeJS.Signals) => void) => void = () => undefined,
+): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [LIGHTNODE, 'demo', '--out', out, '--json'], { stdio: 'pipe' });
     let stderr = '';
     let stdout = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      const before = stderr.length;
+      stderr += d.toString();
+      const from = stderr.lastIndexOf('\n', before) + 1;
+      const done = stderr.slice(from, stderr.lastIndexOf('\n') + 1);
+      for (const l of done.split('\n').filter(Boolean)) onLine(l, (sig) => child.kill(sig));
+    });
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.on('exit', (code) => resolve({ code, stderr, stdout }));
   });
+}
+
+/** The PIDs the run logged are gone, and no anvil runs on its directory. */
+function noProcessLeft(t: ExecutionContext, stderr: string, out: string): void {
+  const pids = [...stderr.matchAll(/pid (\d+)\)/g)].map((x) => Number(x[1]));
+  t.true(pids.length > 0, 'the run logs the PIDs of its children');
+  for (const pid of pids) t.false(alive(pid), `pid ${pid} still running`);
+  let left = '';
+  try {
+    left = execFileSync('pgrep', ['-f', `anvil.*${out}`], { encoding: 'utf8' });
+  } catch {
+    left = '';
+  }
+  t.is(left.trim(), '', 'no anvil left on the run directory');
 }
 
 const alive = (pid: number): boolean => {
@@ -107,15 +131,38 @@ test('lightnode demo reproduces the Tor di Valle field test and leaves no proces
   t.is(r.measurements.anchoredSamples, r.measurements.samples);
   t.is(r.measurements.proofsChecked, 6);
   t.is(r.measurements.proofsVerified, 6);
-  // no process left: the PIDs the run logged, and no anvil on the run's directory
-  const pids = [...run.stderr.matchAll(/pid (\d+)\)/g)].map((x) => Number(x[1]));
-  t.true(pids.length > 0);
-  for (const pid of pids) t.false(alive(pid), `pid ${pid} still running`);
-  let left = '';
-  try {
-    left = execFileSync('pgrep', ['-f', `anvil.*${out}`], { encoding: 'utf8' });
-  } catch {
-    left = '';
+  noProcessLeft(t, run.stderr, out);
+});
+
+test('Ctrl-C (SIGINT) stops every part, writes the report so far (complete: false) and exits non-zero', async (t) => {
+  const out = mkdtempSync(join(tmpdir(), 'ln-demo-sigint-'));
+  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  let sent = false;
+  const run = await runDemo(out, (line, kill) => {
+    if (!sent && /^\[3\/\d+\] /.test(line)) {
+      sent = true;
+      kill('SIGINT');
+    }
+  });
+  t.true(sent, run.stderr.slice(-2000));
+  t.not(run.code, 0);
+  const r = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as FieldTestReport;
+  t.false(r.complete);
+  t.regex(r.incompleteReason ?? '', /interrupted/);
+  t.true(r.steps.length >= 3);
+  noProcessLeft(t, run.stderr, out);
+});
+
+test('--out on a file or a read-only directory: exit 1 naming it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ln-demo-out-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const ro = join(dir, 'read-only');
+  mkdirSync(ro, { mode: 0o555 });
+  for (const bad of [file, ro]) {
+    const run = await runDemo(bad);
+    t.is(run.code, 1, run.stderr);
+    t.true(run.stderr.includes(bad), run.stderr);
   }
-  t.is(left.trim(), '');
 });
