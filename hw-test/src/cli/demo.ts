@@ -64,7 +64,7 @@ export function demoSummaryText(s: Record<string, unknown>): string {
     `  field test        ${f.complete === true ? 'complete' : `INCOMPLETE${f.incompleteReason ? ` (${f.incompleteReason})` : ''}`}, ${String(f.setpoints)} setpoints, ${String(f.anchoredSamples)}/${String(f.samples)} samples anchored, ${String(f.wallS)} s`,
     `  proofs            ${String(f.proofsVerified)}/${String(f.proofsChecked)} verified by lightnode proof verify`,
     `  report            ${String(f.report)}`,
-    ...(s.error ? [`  error             ${String(s.error)}`] : []),
+    ...(s.error ? [`  error             ${s.error as string}`] : []),
   ].join('\n');
 }
 

@@ -64,7 +64,7 @@ const alive = (pid: number): boolean => {
   }
 };
 
-test('lightnode demo reproduces the Tor di Valle field test and leaves no process behind', async (t) => {
+test.serial('lightnode demo reproduces the Tor di Valle field test and leaves no process behind', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'ln-demo-field-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   const run = await runDemo(out);
@@ -134,7 +134,7 @@ test('lightnode demo reproduces the Tor di Valle field test and leaves no proces
   noProcessLeft(t, run.stderr, out);
 });
 
-test('Ctrl-C (SIGINT) stops every part, writes the report so far (complete: false) and exits non-zero', async (t) => {
+test.serial('Ctrl-C (SIGINT) stops every part, writes the report so far (complete: false) and exits non-zero', async (t) => {
   const out = mkdtempSync(join(tmpdir(), 'ln-demo-sigint-'));
   t.teardown(() => rmSync(out, { recursive: true, force: true }));
   let sent = false;
@@ -153,7 +153,7 @@ test('Ctrl-C (SIGINT) stops every part, writes the report so far (complete: fals
   noProcessLeft(t, run.stderr, out);
 });
 
-test('--out on a file or a read-only directory: exit 1 naming it', async (t) => {
+test.serial('--out on a file or a read-only directory: exit 1 naming it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ln-demo-out-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'a-file');

@@ -12,12 +12,12 @@ import { startEssSim, type RunningEssSim } from '../../sim/ess/index.js';
 import type { FieldPod } from './scenario.js';
 
 /**
- * Meter poll, battery poll and batch window in simulated ms (at speed 60: 4 meter reads/s, 2 battery reads/s and one
- * batch/s of real time per Light Node). The adapter's timeouts run on the scaled clock too: readback gets the
- * schema's maximum (10 min simulated = 10 s real at speed 60) so a loaded machine does not fail the battery.
+ * Meter poll, battery poll and batch window in simulated ms (at speed 60: 4 meter reads/s, one battery read/s and one
+ * batch/s of real time per Light Node). The adapter's timeouts run on the scaled clock too: readback gets the schema's
+ * maximum (10 min simulated = 10 s real at speed 60) so a loaded machine does not fail the battery.
  */
 export const POLL_MS = 15_000;
-export const ESS_POLL_MS = 30_000;
+export const ESS_POLL_MS = 60_000;
 export const BATCH_MS = 60_000;
 
 export interface PodKey {
@@ -86,7 +86,7 @@ export async function startPodNode(o: {
       setpoints: {
         issuers: [o.issuer],
         revertS: 120,
-        refreshMs: 30_000,
+        refreshMs: 60_000,
         readbackTimeoutMs: 600_000,
         readbackToleranceW: tolerance,
       },

@@ -4,7 +4,14 @@
  * SCD, the market opens the session, the DSOTP associates PoD–PoM and posts its requests, the TSO and the aggregators
  * post theirs, the market clears after the gate, the DSOTP validates, each participant reads its validated outcome.
  */
-import { JsonClient, type CloudStack, type FlexibilityService, type MarketOutcome } from '@lightnode/cloud';
+import {
+  JsonClient,
+  type CloudStack,
+  type FlexibilityService,
+  type MarketOutcome,
+  type SettledService,
+  type SettlementView,
+} from '@lightnode/cloud';
 import type { FieldScenario } from './scenario.js';
 
 export const client = (stack: CloudStack, base: 'scd' | 'market', who: string): JsonClient =>
@@ -58,19 +65,8 @@ export async function validatedViews(stack: CloudStack, s: FieldScenario): Promi
   return out;
 }
 
-export interface SettledRow {
-  pod: string;
-  index: number;
-  baselinekW: number;
-  acceptedPValue: number;
-  acceptedPPrice: number;
-  deliveredLevelkW: number | null;
-  settledkW: number | null;
-  amountEur: number | null;
-}
-
-export async function settlement(stack: CloudStack, s: FieldScenario): Promise<SettledRow[]> {
-  const v = await client(stack, 'market', 'market').request<{ services: SettledRow[] }>(
+export async function settlement(stack: CloudStack, s: FieldScenario): Promise<SettledService[]> {
+  const v = await client(stack, 'market', 'market').request<SettlementView>(
     'GET',
     `/settlement?session=${s.sessionId}`,
   );

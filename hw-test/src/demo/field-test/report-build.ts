@@ -7,7 +7,7 @@ import type { FieldScenario } from './scenario.js';
 export const REAL_TIME = [
   'MQTT keepalive (30 s) and reconnect delays run on real time',
   'chain block times (anvil mines each anchor transaction at once, stamped with real time)',
-  'HTTP and Modbus timeouts run on real time',
+  'HTTP and Modbus frame timeouts run on real time (the Light Node adapter timeouts run on the scaled clock)',
 ];
 
 export function emptyReport(s: FieldScenario, speed: number, fromMs: number): FieldTestReport {

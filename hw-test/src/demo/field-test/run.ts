@@ -95,7 +95,7 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
     check();
     const req = await dso.requests(s.day);
     const doc = req.documents.find((d) => d.flexibility.some((f) => f.power.some((p) => p.index === s.slot)));
-    if (doc) report.dsoRequest = doc as unknown as NonNullable<FieldTestReport['dsoRequest']>;
+    if (doc) report.dsoRequest = doc;
     const atSlot = req.violations.filter((v) => v.slot === s.slot);
     const need = doc?.flexibility[0]?.power.find((p) => p.index === s.slot)?.p;
     progress.done(
@@ -141,7 +141,7 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
     );
     check();
     const v = await dso.validate(s.sessionId);
-    report.technicalOutcome = v.technical as unknown as NonNullable<FieldTestReport['technicalOutcome']>;
+    report.technicalOutcome = v.technical;
     const views = await da.validatedViews(stack, s);
     const full = views.get('market')!;
     report.validatedOutcome = { flexibility: full.flexibility } as NonNullable<FieldTestReport['validatedOutcome']>;

@@ -8,6 +8,14 @@ import type { FieldTestReport } from '../report/types.js';
 import { writeReport } from '../report/html.js';
 import { runFieldTest } from './run.js';
 
+/** A QoS report delivers within 15 % of its service (delivered − baseline against requested − baseline). */
+export function qosWithin(qos: { message: unknown } | undefined, share = 0.15): boolean {
+  if (!qos) return false;
+  const q = qos.message as { requestedEnergyWh: number; baselineEnergyWh: number; deliveredEnergyWh: number };
+  const asked = q.requestedEnergyWh - q.baselineEnergyWh;
+  return Math.abs(q.deliveredEnergyWh - q.requestedEnergyWh) <= share * Math.abs(asked);
+}
+
 /** Every check of the acceptance list that the run itself can judge. */
 export function fieldTestPassed(r: FieldTestReport): boolean {
   const m = r.measurements;
@@ -16,7 +24,8 @@ export function fieldTestPassed(r: FieldTestReport): boolean {
     r.steps.every((s) => s.ok) &&
     r.setpoints.length > 0 &&
     r.setpoints.every(
-      (s) => s.acks.some((a) => ['applied', 'clipped'].includes((a.message as { state: string }).state)) && s.qos,
+      (s) =>
+        s.acks.some((a) => ['applied', 'clipped'].includes((a.message as { state: string }).state)) && qosWithin(s.qos),
     ) &&
     m.samples > 0 &&
     m.anchoredSamples === m.samples &&
