@@ -65,11 +65,17 @@ export class Outbound {
 
   /**
    * The QoS report after the window: requested = activePowerW · window, baseline = baselineW · window, delivered =
-   * the PoD meter's import − export over the window (`delivered.wh`), all Wh rounded.
+   * the PoD meter's import − export between its first reading in force and its last one (`delivered.wh`), scaled
+   * to the window when that span is known and differs from it (readings are polled: the span is the window ± a poll
+   * period, and at MV sizes a few seconds of a MW-level PoD outweigh the service), all Wh rounded.
    */
-  qos(sp: Setpoint, delivered: { wh: number; from: string }): void {
+  qos(sp: Setpoint, delivered: { wh: number; from: string; spanMs?: number }): void {
     const { clock, queue, signer, domain } = this.d;
     const windowMs = sp.validUntilMs - sp.validFromMs;
+    const wh =
+      delivered.spanMs !== undefined && delivered.spanMs > 0
+        ? (delivered.wh * windowMs) / delivered.spanMs
+        : delivered.wh;
     const fields = {
       version: 1,
       setpointId: sp.id,
@@ -79,7 +85,7 @@ export class Outbound {
       requestedPowerW: sp.activePowerW,
       requestedEnergyWh: Math.round((sp.activePowerW * windowMs) / 3.6e6) + 0,
       baselineEnergyWh: Math.round((sp.baselineW * windowMs) / 3.6e6) + 0,
-      deliveredEnergyWh: Math.round(delivered.wh) + 0,
+      deliveredEnergyWh: Math.round(wh) + 0,
     };
     const atMs = clock.now();
     this.audit('qos', { ...fields, deliveredFrom: delivered.from, seq: queue.nextMessageSeq() }, true);

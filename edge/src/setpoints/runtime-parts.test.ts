@@ -37,12 +37,13 @@ test('PodMeter: counters over a window, the power integral when there are none',
   m.update(r(0, 3600, 100));
   const mark = m.mark();
   m.update(r(3_600_000, 3600, 3700));
-  t.deepEqual(m.energySince(mark), { wh: 3600, from: 'counters' });
+  t.deepEqual(m.energySince(mark), { wh: 3600, from: 'counters', spanMs: 3_600_000 });
+  t.deepEqual(m.energySince(mark, mark), { wh: 0, from: 'counters', spanMs: 0 }, 'to an earlier mark');
   const p = new PodMeter();
   p.update(r(0, 1800));
   const pm = p.mark();
   p.update(r(3_600_000, 0));
-  t.deepEqual(p.energySince(pm), { wh: 1800, from: 'power' });
+  t.deepEqual(p.energySince(pm), { wh: 1800, from: 'power', spanMs: 3_600_000 });
   t.deepEqual(p.energySince(undefined), { wh: 0, from: 'none' });
 });
 

@@ -38,18 +38,26 @@ export class PodMeter {
       integralWh: this.integralWh,
       ...(this.importWh !== undefined ? { importWh: this.importWh } : {}),
       ...(this.exportWh !== undefined ? { exportWh: this.exportWh } : {}),
+      ...(this.lastTsMs !== undefined ? { atMs: this.lastTsMs } : {}),
     };
   }
 
-  /** Import − export since `from` (Wh): from the counters when both marks have them, else the power's integral. */
-  energySince(from: MeterMark | undefined): { wh: number; from: 'counters' | 'power' | 'none' } {
+  /**
+   * Import − export from `from` to `to` (default: the latest reading), Wh: from the counters when both marks have
+   * them, else the power's integral; `spanMs` is the time between the two readings (absent when either has none).
+   */
+  energySince(
+    from: MeterMark | undefined,
+    to: MeterMark = this.mark(),
+  ): { wh: number; from: 'counters' | 'power' | 'none'; spanMs?: number } {
     if (!from) return { wh: 0, from: 'none' };
-    const now = this.mark();
+    const now = to;
+    const span = from.atMs !== undefined && now.atMs !== undefined ? { spanMs: now.atMs - from.atMs } : {};
     if (from.importWh !== undefined && now.importWh !== undefined) {
       const exp = from.exportWh !== undefined && now.exportWh !== undefined ? now.exportWh - from.exportWh : 0;
-      return { wh: now.importWh - from.importWh - exp, from: 'counters' };
+      return { wh: now.importWh - from.importWh - exp, from: 'counters', ...span };
     }
-    return { wh: now.integralWh - from.integralWh, from: 'power' };
+    return { wh: now.integralWh - from.integralWh, from: 'power', ...span };
   }
 }
 

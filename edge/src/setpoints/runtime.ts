@@ -201,7 +201,7 @@ export class SetpointController {
   }
 
   private qos(e: Entry): void {
-    this.out.qos(e.sp, this.pod.energySince(e.startMark));
+    this.out.qos(e.sp, this.pod.energySince(e.startMark, e.endMark));
   }
 
   private acted(): void {
@@ -287,6 +287,7 @@ export class SetpointController {
     if (!e) return;
     e.started = true;
     if (!e.startMark && this.pod.lastTsMs !== undefined) e.startMark = this.pod.mark(); // the first PoD reading in force
+    if (this.pod.lastTsMs !== undefined && this.pod.lastTsMs < e.sp.validUntilMs) e.endMark = this.pod.mark();
     if (e.fallback) return;
     if (this.drive?.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
     if (this.linkState().lost) {

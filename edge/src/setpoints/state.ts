@@ -15,6 +15,8 @@ export interface MeterMark {
   importWh?: number;
   exportWh?: number;
   integralWh: number;
+  /** Measurement time of the reading the mark was taken from. */
+  atMs?: number;
 }
 
 export interface Entry {
@@ -23,6 +25,8 @@ export interface Entry {
   started?: boolean;
   /** The PoD meter at the first reading in force. */
   startMark?: MeterMark;
+  /** The PoD meter at the last reading inside the window (the QoS report's end). */
+  endMark?: MeterMark;
   /** The setpoint fell back to autonomous: never driven again; its QoS still comes at the window end. */
   fallback?: FallbackReason;
 }
