@@ -134,24 +134,27 @@ test.serial('lightnode demo reproduces the Tor di Valle field test and leaves no
   noProcessLeft(t, run.stderr, out);
 });
 
-test.serial('Ctrl-C (SIGINT) stops every part, writes the report so far (complete: false) and exits non-zero', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'ln-demo-sigint-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
-  let sent = false;
-  const run = await runDemo(out, (line, kill) => {
-    if (!sent && /^\[3\/\d+\] /.test(line)) {
-      sent = true;
-      kill('SIGINT');
-    }
-  });
-  t.true(sent, run.stderr.slice(-2000));
-  t.not(run.code, 0);
-  const r = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as FieldTestReport;
-  t.false(r.complete);
-  t.regex(r.incompleteReason ?? '', /interrupted/);
-  t.true(r.steps.length >= 3);
-  noProcessLeft(t, run.stderr, out);
-});
+test.serial(
+  'Ctrl-C (SIGINT) stops every part, writes the report so far (complete: false) and exits non-zero',
+  async (t) => {
+    const out = mkdtempSync(join(tmpdir(), 'ln-demo-sigint-'));
+    t.teardown(() => rmSync(out, { recursive: true, force: true }));
+    let sent = false;
+    const run = await runDemo(out, (line, kill) => {
+      if (!sent && /^\[3\/\d+\] /.test(line)) {
+        sent = true;
+        kill('SIGINT');
+      }
+    });
+    t.true(sent, run.stderr.slice(-2000));
+    t.not(run.code, 0);
+    const r = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as FieldTestReport;
+    t.false(r.complete);
+    t.regex(r.incompleteReason ?? '', /interrupted/);
+    t.true(r.steps.length >= 3);
+    noProcessLeft(t, run.stderr, out);
+  },
+);
 
 test.serial('--out on a file or a read-only directory: exit 1 naming it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ln-demo-out-'));

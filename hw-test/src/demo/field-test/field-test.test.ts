@@ -38,14 +38,22 @@ test('requestRows: asked, accepted by the market and left after validation, with
       { playerServiceId: 'TSO:1', playerId: 'TSO', index: 50, needkW: 100, acceptedkW: 30, status: 'partial' },
     ],
   } as MarketOutcome;
-  const validated = { flexibility: [{ pod: 'A', power: [svc(50, 60, 'DSO')] }, { pod: 'B', power: [svc(50, 60, 'TSO')] }] };
+  const validated = {
+    flexibility: [
+      { pod: 'A', power: [svc(50, 60, 'DSO')] },
+      { pod: 'B', power: [svc(50, 60, 'TSO')] },
+    ],
+  };
   const rows = requestRows(outcome, validated, base, 50);
   t.like(rows[0], { playerId: 'DSO', needkW: 40, marketkW: 40, validatedkW: 40, status: 'full' });
   t.like(rows[1], { playerId: 'TSO', needkW: 100, marketkW: 30, validatedkW: 10, status: 'partial' });
-  t.deepEqual([...levelsOf(base, validated.flexibility, 50)], [
-    ['A', 60],
-    ['B', 60],
-  ]);
+  t.deepEqual(
+    [...levelsOf(base, validated.flexibility, 50)],
+    [
+      ['A', 60],
+      ['B', 60],
+    ],
+  );
 });
 
 test('qosWithin: delivered − requested within 15 % of the service', (t) => {
