@@ -76,12 +76,15 @@ export async function startPodNode(o: {
       batch: { windowMs: BATCH_MS },
       uplink: { url: o.brokerUrl, keepaliveS: 30 },
       chain: o.chain,
+      // two connections to the site's server: the PoD meter's readings are not queued behind the battery's
+      // SunSpec reads (a reading is stamped when it starts; its energy counters feed the QoS report)
       lines: [
         {
-          name: 'site',
+          name: 'pod',
           transport: { tcp: { host: '127.0.0.1', port: sim.port! } },
           meters: [{ id: 'pod', profile: 'eastron/sdm630', unit: sim.meter?.unit ?? 2, role: 'pod', pollMs: POLL_MS }],
         },
+        { name: 'site', transport: { tcp: { host: '127.0.0.1', port: sim.port! } }, meters: [] },
       ],
       setpoints: {
         issuers: [o.issuer],
