@@ -51,11 +51,14 @@ const cable = (from: string, to: string, km: number, ohmKm: [number, number], am
   xOhm: r3(km * ohmKm[1]),
   ampacityA,
 });
-/** 3×1×240 mm² Al (R 0.125, X 0.10 Ω/km), 3×1×150 mm² Al (0.206, 0.11), 3×1×400 mm² Al (0.078, 0.095), 3×35 mm² Cu overhead section (0.52, 0.35). */
+/**
+ * Conductors, R and X in Ω/km: 3×1×240 mm² Al cable (0.125, 0.10), 3×1×150 mm² Al (0.206, 0.11), 3×1×400 mm² Al
+ * (0.078, 0.095), a 50 mm² Cu overhead section (0.39, 0.35).
+ */
 const AL240: [number, number] = [0.125, 0.1];
 const AL150: [number, number] = [0.206, 0.11];
 const AL400: [number, number] = [0.078, 0.095];
-const CU35: [number, number] = [0.52, 0.35];
+const CU50: [number, number] = [0.39, 0.35];
 
 /** The model document for the given calibration parameters. */
 export function tdvNetwork(c: CalibrationParams) {
@@ -99,7 +102,7 @@ export function tdvNetwork(c: CalibrationParams) {
       cable('TDV', 'N1', 3.0, AL240, 360),
       cable('N1', 'N2', 2.5, AL240, 360),
       cable('N2', '12150', 0.4, AL240, 200),
-      cable('N2', 'NL', 1.2, CU35, TARGETS.nanchino.limitA),
+      cable('N2', 'NL', 1.2, CU50, TARGETS.nanchino.limitA),
       cable('NL', '12157', 0.3, AL240, 200),
     ],
     pom: { id: TOR_DI_VALLE.pom, bus: 'TDV' },
