@@ -43,8 +43,8 @@ export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
       const max = Math.max(f.limitA, ...values.map((v) => v.A)) * 1.15;
       const y = { field: 'A', type: 'quantitative' as const, title: 'current (A)', scale: { domain: [0, max] } };
       return {
-        title: `${f.feeder} (${String(f.from)} → ${String(f.to)}), limit ${f.limitA.toFixed(2)} A (dashed)`,
-        width: 440,
+        title: `${f.feeder}, limit ${f.limitA.toFixed(2)} A (dashed)`,
+        width: 460,
         height: 260,
         layer: [
           {
@@ -55,7 +55,7 @@ export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
                 field: 'case',
                 type: 'nominal' as const,
                 sort: [...CASES],
-                title: 'power flow',
+                title: `power flow (branch ${String(f.from)} → ${String(f.to)})`,
                 axis: { labelAngle: 0 },
               },
               y,
@@ -63,6 +63,7 @@ export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
                 field: 'over',
                 type: 'nominal' as const,
                 title: null,
+                legend: { orient: 'top' as const },
                 scale: { domain: ['within the limit', 'over the limit'], range: ['#4c78a8', '#e45756'] },
               },
             },
@@ -126,6 +127,15 @@ export function seriesSpec(s: PodSeries): TopLevelSpec {
         data: { values: [{ a: s.fromMs, b: s.untilMs, label: `slot ${hhmm(s.fromMs)}–${hhmm(s.untilMs)}Z` }] },
         mark: { type: 'rect' as const, color: '#f2cf5b', opacity: 0.25 },
         encoding: { x: { field: 'a', type: 'temporal' as const, scale: { type: 'utc' as const } }, x2: { field: 'b' } },
+      },
+      {
+        data: { values: [{ mid: (s.fromMs + s.untilMs) / 2, label: `slot ${hhmm(s.fromMs)}–${hhmm(s.untilMs)}Z` }] },
+        mark: { type: 'text' as const, fontSize: 12, color: '#7a5c00', baseline: 'top' as const },
+        encoding: {
+          x: { field: 'mid', type: 'temporal' as const, scale: { type: 'utc' as const } },
+          y: { value: 4 },
+          text: { field: 'label', type: 'nominal' as const },
+        },
       },
       {
         data: { values },
