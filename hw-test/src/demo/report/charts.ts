@@ -17,9 +17,28 @@ const CONFIG = {
   view: { stroke: null },
 };
 
-/** Renders one vega-lite spec to an SVG string. */
+/** vega-lite's warnings (a dropped property, a merged domain) stay out of the run's stderr; errors still throw. */
+const QUIET = {
+  level(): number {
+    return 1;
+  },
+  error(...m: readonly unknown[]): never {
+    throw new Error(`vega-lite: ${m.map(String).join(' ')}`);
+  },
+  warn() {
+    return QUIET;
+  },
+  info() {
+    return QUIET;
+  },
+  debug() {
+    return QUIET;
+  },
+};
+
+/** Renders one vega-lite spec to an SVG string (vega's log level: errors only). */
 export async function toSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  const view = new View(parse(compile(spec, { logger: QUIET }).spec), { renderer: 'none', logLevel: 1 });
   try {
     return await view.toSVG();
   } finally {
