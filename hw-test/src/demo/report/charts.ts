@@ -5,6 +5,7 @@
  */
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { hhmm } from './tables.js';
 import type { FeederLoading, PodSeries, ReportAnchor } from './types.js';
 
 const CASES = ['base case', 'market', 'validated'] as const;
@@ -45,8 +46,6 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
     view.finalize();
   }
 }
-
-const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 
 /** (a) Each feeder head's current in the base case, at the market's levels and validated, against its limit. */
 export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
@@ -234,9 +233,16 @@ export async function renderCharts(r: {
   series?: readonly PodSeries[];
   anchors?: readonly ReportAnchor[];
 }): Promise<ReportCharts> {
-  const feeders = r.powerFlow?.feeders ?? [];
-  const anchors = r.anchors ?? [];
-  const series = (r.series ?? []).filter((s) => s.points.length > 0);
+  const finite = (...x: unknown[]) => x.every((v) => typeof v === 'number' && Number.isFinite(v));
+  const feeders = (r.powerFlow?.feeders ?? []).filter((f) => finite(f.limitA, f.baseCaseA, f.marketA, f.validatedA));
+  const anchors = (r.anchors ?? []).filter((a) => finite(a.windowStartMs, a.samples, a.blockNumber));
+  const series = (r.series ?? []).filter(
+    (s) =>
+      finite(s.fromMs, s.untilMs, s.baselinekW, s.setpointkW) &&
+      Array.isArray(s.points) &&
+      s.points.length > 0 &&
+      s.points.every((p) => finite(p.tMs, p.kW)),
+  );
   return {
     loading: feeders.length > 0 ? await toSvg(loadingSpec(feeders)) : '',
     series: await Promise.all(series.map(async (s) => ({ pod: s.pod, svg: await toSvg(seriesSpec(s)) }))),

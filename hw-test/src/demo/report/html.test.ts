@@ -65,17 +65,37 @@ test('an incomplete run with most fields missing renders with the banner', async
   t.regex(html, /no step ran/);
 });
 
-test('a report cut short anywhere still renders (every subset of fields dropped)', async (t) => {
+test('a report cut short anywhere still renders (fields dropped or left empty, one level down too)', async (t) => {
   const full = sampleReport();
   const keys = Object.keys(full) as (keyof FieldTestReport)[];
+  const cut = fc.constantFrom('keep', 'drop', 'empty');
+  /** `x` with each own field kept, dropped or emptied ({} / []) as `how` says (arrays: their first element cut). */
+  const apply = (x: unknown, how: string[]): unknown => {
+    if (Array.isArray(x)) return x.length === 0 ? x : [apply(x[0], how), ...x.slice(1)];
+    if (x === null || typeof x !== 'object') return x;
+    const out: Record<string, unknown> = {};
+    Object.entries(x).forEach(([k, v], i) => {
+      const h = how[i % how.length] ?? 'keep';
+      if (h === 'keep') out[k] = v;
+      else if (h === 'empty') out[k] = Array.isArray(v) ? [] : typeof v === 'object' && v !== null ? {} : v;
+    });
+    return out;
+  };
   await fc.assert(
-    fc.asyncProperty(fc.subarray(keys), async (drop) => {
-      const r: Record<string, unknown> = { ...full, complete: false };
-      for (const k of drop) delete r[k];
-      const html = await renderReportHtml(r as unknown as FieldTestReport);
-      return html.includes('Incomplete run') && html.endsWith('</html>\n');
-    }),
-    { numRuns: 12, seed: 13 },
+    fc.asyncProperty(
+      fc.array(cut, { minLength: keys.length, maxLength: keys.length }),
+      fc.array(cut, { minLength: 1, maxLength: 7 }),
+      async (top, inner) => {
+        const r: Record<string, unknown> = { complete: false };
+        keys.forEach((k, i) => {
+          if (k === 'complete' || top[i] === 'drop') return;
+          r[k] = top[i] === 'empty' ? apply(full[k], inner) : full[k];
+        });
+        const html = await renderReportHtml(r as unknown as FieldTestReport);
+        return html.includes('Incomplete run') && html.endsWith('</html>\n');
+      },
+    ),
+    { numRuns: 25, seed: 13 },
   );
   t.pass();
 });
@@ -87,6 +107,7 @@ test('every string from the report is HTML-escaped', async (t) => {
   r.steps[0]!.line = `[1/13] ${evil} & more`;
   r.complete = false;
   r.incompleteReason = evil;
+  r.setpoints[0]!.acks[2]!.message.reason = evil;
   const html = await renderReportHtml(r);
   t.notRegex(html, /<script/i);
   t.true(html.includes('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;'));
