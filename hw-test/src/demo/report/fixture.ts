@@ -16,7 +16,8 @@ import {
   type SignedAck,
 } from '@lightnode/protocols';
 import { TEST_OPERATOR_KEY, prng } from '@lightnode/protocols/testing';
-import type { FieldTestReport, PodSeries, ReportRequest, ReportSetpoint, ReportStep } from './types.js';
+import { reportRequests } from './derive.js';
+import type { FieldTestReport, PodSeries, ReportSetpoint, ReportStep } from './types.js';
 
 /** The DSOTP's validated level of IT002E60550189 (tor-di-valle.json `observed.technicalOutcome`). */
 export const VALIDATED_NANCHINO_KW = 207.6620935799721;
@@ -59,21 +60,7 @@ export function sampleReport(): FieldTestReport {
     return k === 'offer' ? undefined : k;
   });
   const baseline = new Map<string, number>(t.pods.map((p) => [p.pod, p.baselinekW]));
-  const requests: ReportRequest[] = market.requests.map((r) => {
-    const validatedkW = validated.flexibility
-      .flatMap((f) => f.power.map((s) => ({ pod: f.pod, s })))
-      .filter(({ s }) => s.playerRequestId === r.playerId && s.index === r.index)
-      .reduce((a, { pod, s }) => a + s.acceptedPValue - baseline.get(pod)!, 0);
-    const status = Math.abs(validatedkW) >= Math.abs(r.needkW) - 1e-6 ? 'full' : validatedkW === 0 ? 'none' : 'partial';
-    return {
-      playerId: r.playerId,
-      playerServiceId: r.playerServiceId,
-      needkW: r.needkW,
-      marketkW: r.acceptedkW,
-      validatedkW,
-      status,
-    };
-  });
+  const requests = reportRequests(market, validated, (pod) => baseline.get(pod)!);
 
   const domain = lightNodeDomain(CHAIN_ID, KEY_REGISTER);
   const operator = privateKeySigner(TEST_OPERATOR_KEY);

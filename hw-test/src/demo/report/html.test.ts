@@ -7,6 +7,7 @@ import { lightNodeDomain, verifySigned } from '@lightnode/protocols';
 import { TOR_DI_VALLE } from '@lightnode/cloud/testing';
 import { sampleReport, VALIDATED_NANCHINO_KW } from './fixture.js';
 import { renderReportHtml, writeReport } from './html.js';
+import { reportRequests } from './derive.js';
 import type { FieldTestReport } from './types.js';
 
 const PODS = TOR_DI_VALLE.pods.map((p) => p.pod);
@@ -122,4 +123,24 @@ test('writeReport writes report.json and report.html atomically, leaving no temp
   t.deepEqual((await readdir(join(dir, 'new'))).sort(), ['report.html', 'report.json']);
   t.deepEqual(JSON.parse(await readFile(out.json, 'utf8')), JSON.parse(JSON.stringify(r)));
   t.is(await readFile(out.html, 'utf8'), await renderReportHtml(r));
+});
+
+test('reportRequests: full, partial, none after validation', (t) => {
+  const r = sampleReport();
+  const base = new Map<string, number>(TOR_DI_VALLE.pods.map((p) => [p.pod, p.baselinekW]));
+  const validated = structuredClone(r.validatedOutcome!);
+  const at = (pod: string) => validated.flexibility.find((f) => f.pod === pod)!.power[0]!;
+  at('IT002E60550189').acceptedPValue = base.get('IT002E60550189')!; // the TSO service cut to nothing
+  const out = reportRequests(r.marketOutcome!, validated, (pod) => base.get(pod)!);
+  t.deepEqual(
+    out.map((q) => [q.playerId, q.status, Math.round(q.validatedkW * 1000) / 1000]),
+    [
+      ['DSO', 'full', -1376.741],
+      ['TSO', 'none', 0],
+    ],
+  );
+  t.deepEqual(
+    reportRequests(r.marketOutcome!, r.validatedOutcome!, (pod) => base.get(pod)!),
+    r.requests,
+  );
 });
