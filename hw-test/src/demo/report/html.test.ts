@@ -32,6 +32,14 @@ test('the fixture is the reference run: market, validated 207.662 kW, the TSO re
     ],
   );
   t.is(r.steps.length >= 10, true);
+  const [most, nan] = r.powerFlow.feeders;
+  const near = (x: number, y: number) => Math.abs(x - y) <= 0.01;
+  t.true(near(most!.baseCaseA, 259.54) && most!.limitA === 212.8 && most!.validatedA <= most!.limitA);
+  t.true(near(nan!.marketA, 30.07) && nan!.limitA === 19.6 && near(nan!.validatedA, 19.6));
+  t.deepEqual(
+    [...r.powerFlow.baseCase.violations, ...r.powerFlow.validation.violations].map((v) => v.feeder),
+    ['Mostacciano', 'Nanchino'],
+  );
   const domain = lightNodeDomain(r.chain.chainId, r.chain.keyRegister);
   t.is(r.setpoints.length, 3);
   for (const s of r.setpoints) {
