@@ -24,6 +24,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
 import { devAccountKey, startAnvil, type AnvilHandle } from './chain/anvil.js';
 import { ChainClient, type AddressBook } from './chain/client.js';
 import type { ScdSink } from './delivery.js';
+import { loadDsoModel, parseDsoModel } from './dsotp/model.js';
 import { startDsotp, type DsoPlatform } from './dsotp/service.js';
 import { HttpScdSink } from './bal/scd-sink.js';
 import { listen } from './http/server.js';
@@ -117,6 +118,11 @@ class MqttOutbound implements Outbound {
 export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
   const log = o.log ?? silentLogger;
   const clock = o.clock ?? systemClock;
+  // a bad grid model is refused before anything starts (NETWORK_INVALID naming the key)
+  if (o.runDsotp)
+    void (typeof o.runDsotp.network === 'string'
+      ? loadDsoModel(o.runDsotp.network)
+      : parseDsoModel(o.runDsotp.network));
   mkdirSync(o.dir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {

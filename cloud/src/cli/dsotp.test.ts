@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -128,4 +128,9 @@ test('through the real bin: the JSON on stdout exit 0; an islanded network exit 
   ]);
   t.is(island.code, 1);
   t.regex(island.err, /NETWORK_ISLANDED.*18/);
+});
+
+test('cloud/data/ieee33/network.json (the ready file of the README) is the CSVs as ieee33Network() builds them', (t) => {
+  const file = fileURLToPath(new URL('../../data/ieee33/network.json', import.meta.url));
+  t.deepEqual(JSON.parse(readFileSync(file, 'utf8')), ieee33Network());
 });

@@ -4,7 +4,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,4 +107,9 @@ test('the real bin: `lightnode market clear --in - --json` with the session pipe
     child.stdin!.end();
   });
   t.is(bad.code, 2, bad.err);
+});
+
+test('cloud/data/tor-di-valle/session.json (the ready file of the README) is torDiValleSession()', (t) => {
+  const file = fileURLToPath(new URL('../../data/tor-di-valle/session.json', import.meta.url));
+  t.deepEqual(JSON.parse(readFileSync(file, 'utf8')), torDiValleSession());
 });

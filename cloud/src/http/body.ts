@@ -49,8 +49,10 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown, prefix = ''): 
   const field = [prefix, ...path].filter(Boolean).join('.') || 'body';
   let received: unknown = body;
   for (const k of path) received = (received as Record<string, unknown> | undefined)?.[k];
-  // a validator that already says "expected …, received …" (e.g. protocols' podIdSchema) is not wrapped again
-  if (i.message.startsWith('expected '))
-    throw new LightNodeError('SCHEMA_INVALID', `${field}: ${i.message}`, { field, received: describeValue(received) });
-  throw invalidField('SCHEMA_INVALID', field, i.message, received);
+  // a validator that already says "expected …, received …" (e.g. protocols' podIdSchema, zod's own type errors) is
+  // not wrapped again
+  const message = i.message.replace(/^Invalid input: /, '');
+  if (message.startsWith('expected '))
+    throw new LightNodeError('SCHEMA_INVALID', `${field}: ${message}`, { field, received: describeValue(received) });
+  throw invalidField('SCHEMA_INVALID', field, message, received);
 }

@@ -5,6 +5,7 @@
  */
 import { View, parse } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { hhmm } from './tables.js';
 import type { FeederLoading, PodSeries, ReportAnchor } from './types.js';
 
 const CASES = ['base case', 'market', 'validated'] as const;
@@ -17,17 +18,34 @@ const CONFIG = {
   view: { stroke: null },
 };
 
-/** Renders one vega-lite spec to an SVG string. */
+/** vega-lite's warnings (a dropped property, a merged domain) stay out of the run's stderr; errors still throw. */
+const QUIET = {
+  level(): number {
+    return 1;
+  },
+  error(...m: readonly unknown[]): never {
+    throw new Error(`vega-lite: ${m.map(String).join(' ')}`);
+  },
+  warn() {
+    return QUIET;
+  },
+  info() {
+    return QUIET;
+  },
+  debug() {
+    return QUIET;
+  },
+};
+
+/** Renders one vega-lite spec to an SVG string (vega's log level: errors only). */
 export async function toSvg(spec: TopLevelSpec): Promise<string> {
-  const view = new View(parse(compile(spec).spec), { renderer: 'none' });
+  const view = new View(parse(compile(spec, { logger: QUIET }).spec), { renderer: 'none', logLevel: 1 });
   try {
     return await view.toSVG();
   } finally {
     view.finalize();
   }
 }
-
-const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
 
 /** (a) Each feeder head's current in the base case, at the market's levels and validated, against its limit. */
 export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
@@ -43,8 +61,8 @@ export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
       const max = Math.max(f.limitA, ...values.map((v) => v.A)) * 1.15;
       const y = { field: 'A', type: 'quantitative' as const, title: 'current (A)', scale: { domain: [0, max] } };
       return {
-        title: `${f.feeder} (${String(f.from)} → ${String(f.to)}), limit ${f.limitA.toFixed(2)} A (dashed)`,
-        width: 440,
+        title: `${f.feeder}, limit ${f.limitA.toFixed(2)} A (dashed)`,
+        width: 460,
         height: 260,
         layer: [
           {
@@ -55,7 +73,7 @@ export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
                 field: 'case',
                 type: 'nominal' as const,
                 sort: [...CASES],
-                title: 'power flow',
+                title: `power flow (branch ${String(f.from)} → ${String(f.to)})`,
                 axis: { labelAngle: 0 },
               },
               y,
@@ -63,6 +81,7 @@ export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
                 field: 'over',
                 type: 'nominal' as const,
                 title: null,
+                legend: { orient: 'top' as const },
                 scale: { domain: ['within the limit', 'over the limit'], range: ['#4c78a8', '#e45756'] },
               },
             },
@@ -126,6 +145,15 @@ export function seriesSpec(s: PodSeries): TopLevelSpec {
         data: { values: [{ a: s.fromMs, b: s.untilMs, label: `slot ${hhmm(s.fromMs)}–${hhmm(s.untilMs)}Z` }] },
         mark: { type: 'rect' as const, color: '#f2cf5b', opacity: 0.25 },
         encoding: { x: { field: 'a', type: 'temporal' as const, scale: { type: 'utc' as const } }, x2: { field: 'b' } },
+      },
+      {
+        data: { values: [{ mid: (s.fromMs + s.untilMs) / 2, label: `slot ${hhmm(s.fromMs)}–${hhmm(s.untilMs)}Z` }] },
+        mark: { type: 'text' as const, fontSize: 12, color: '#7a5c00', baseline: 'top' as const },
+        encoding: {
+          x: { field: 'mid', type: 'temporal' as const, scale: { type: 'utc' as const } },
+          y: { value: 4 },
+          text: { field: 'label', type: 'nominal' as const },
+        },
       },
       {
         data: { values },
@@ -205,9 +233,16 @@ export async function renderCharts(r: {
   series?: readonly PodSeries[];
   anchors?: readonly ReportAnchor[];
 }): Promise<ReportCharts> {
-  const feeders = r.powerFlow?.feeders ?? [];
-  const anchors = r.anchors ?? [];
-  const series = (r.series ?? []).filter((s) => s.points.length > 0);
+  const finite = (...x: unknown[]) => x.every((v) => typeof v === 'number' && Number.isFinite(v));
+  const feeders = (r.powerFlow?.feeders ?? []).filter((f) => finite(f.limitA, f.baseCaseA, f.marketA, f.validatedA));
+  const anchors = (r.anchors ?? []).filter((a) => finite(a.windowStartMs, a.samples, a.blockNumber));
+  const series = (r.series ?? []).filter(
+    (s) =>
+      finite(s.fromMs, s.untilMs, s.baselinekW, s.setpointkW) &&
+      Array.isArray(s.points) &&
+      s.points.length > 0 &&
+      s.points.every((p) => finite(p.tMs, p.kW)),
+  );
   return {
     loading: feeders.length > 0 ? await toSvg(loadingSpec(feeders)) : '',
     series: await Promise.all(series.map(async (s) => ({ pod: s.pod, svg: await toSvg(seriesSpec(s)) }))),

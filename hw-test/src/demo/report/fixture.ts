@@ -4,7 +4,14 @@
  * acks and QoS reports signed for real with the public TEST keys, one-minute PoD series over slot 50. The report
  * page's development data and the fixture of its tests — never a run's result.
  */
-import { buildSetpoint, clearMarket, sessionId, validateOutcome, type TechnicalOutcome } from '@lightnode/cloud';
+import {
+  buildSetpoint,
+  clearMarket,
+  sessionId,
+  validateOutcome,
+  type MarketOutcome,
+  type TechnicalOutcome,
+} from '@lightnode/cloud';
 import { TOR_DI_VALLE, torDiValleSession } from '@lightnode/cloud/testing';
 import {
   lightNodeDomain,
@@ -16,7 +23,17 @@ import {
   type SignedAck,
 } from '@lightnode/protocols';
 import { TEST_OPERATOR_KEY, prng } from '@lightnode/protocols/testing';
-import type { FieldTestReport, PodSeries, ReportRequest, ReportSetpoint, ReportStep } from './types.js';
+import { reportRequests } from './derive.js';
+import { baselinesKW, loadTorDiValleModel } from '../tor-di-valle/scenario.js';
+import { currentA } from '../tor-di-valle/calibrate.js';
+import type {
+  FeederLoading,
+  FieldTestReport,
+  PodSeries,
+  ReportSetpoint,
+  ReportStep,
+  ReportViolation,
+} from './types.js';
 
 /** The DSOTP's validated level of IT002E60550189 (tor-di-valle.json `observed.technicalOutcome`). */
 export const VALIDATED_NANCHINO_KW = 207.6620935799721;
@@ -30,6 +47,35 @@ const MIN = 60_000;
 
 /** A public, obviously-test device key per PoD (0x0d…0d1k): never use it for anything real. */
 const testDeviceKey = (k: number): string => '0x' + '0d'.repeat(31) + (0x10 + k).toString(16);
+
+/**
+ * The two overloaded branches of the calibrated synthetic model (tor-di-valle/network.json), solved at the baselines,
+ * at the market's levels and at the validated ones: the Mostacciano head and the Nanchino lateral N2–NL.
+ */
+function powerFlows(market: MarketOutcome): FieldTestReport['powerFlow'] {
+  const m = loadTorDiValleModel();
+  const base = baselinesKW(TOR_DI_VALLE.slot);
+  const atMarket = new Map(base);
+  for (const f of market.flexibility) for (const p of f.power) atMarket.set(f.pod, p.acceptedPValue);
+  const validated = new Map(atMarket).set(TRIMMED_POD, VALIDATED_NANCHINO_KW);
+  const feeders: FeederLoading[] = [
+    { feeder: 'Mostacciano', from: 'TDV', to: 'M1' },
+    { feeder: 'Nanchino', from: 'N2', to: 'NL' },
+  ].map((b) => ({
+    ...b,
+    limitA: m.net.branches.find((x) => x.from === b.from && x.to === b.to)!.ampacityA!,
+    baseCaseA: currentA(m, b.from, b.to, base),
+    marketA: currentA(m, b.from, b.to, atMarket),
+    validatedA: currentA(m, b.from, b.to, validated),
+  }));
+  const over = (f: FeederLoading, currentA: number): ReportViolation[] =>
+    currentA > f.limitA ? [{ feeder: f.feeder, from: f.from, to: f.to, currentA, limitA: f.limitA }] : [];
+  return {
+    baseCase: { violations: feeders.flatMap((f) => over(f, f.baseCaseA)) },
+    validation: { violations: feeders.flatMap((f) => over(f, f.marketA)) },
+    feeders,
+  };
+}
 
 export function sampleReport(): FieldTestReport {
   const t = TOR_DI_VALLE;
@@ -59,21 +105,7 @@ export function sampleReport(): FieldTestReport {
     return k === 'offer' ? undefined : k;
   });
   const baseline = new Map<string, number>(t.pods.map((p) => [p.pod, p.baselinekW]));
-  const requests: ReportRequest[] = market.requests.map((r) => {
-    const validatedkW = validated.flexibility
-      .flatMap((f) => f.power.map((s) => ({ pod: f.pod, s })))
-      .filter(({ s }) => s.playerRequestId === r.playerId && s.index === r.index)
-      .reduce((a, { pod, s }) => a + s.acceptedPValue - baseline.get(pod)!, 0);
-    const status = Math.abs(validatedkW) >= Math.abs(r.needkW) - 1e-6 ? 'full' : validatedkW === 0 ? 'none' : 'partial';
-    return {
-      playerId: r.playerId,
-      playerServiceId: r.playerServiceId,
-      needkW: r.needkW,
-      marketkW: r.acceptedkW,
-      validatedkW,
-      status,
-    };
-  });
+  const requests = reportRequests(market, validated, (pod) => baseline.get(pod)!);
 
   const domain = lightNodeDomain(CHAIN_ID, KEY_REGISTER);
   const operator = privateKeySigner(TEST_OPERATOR_KEY);
@@ -231,30 +263,7 @@ export function sampleReport(): FieldTestReport {
     chain: { chainId: CHAIN_ID, keyRegister: KEY_REGISTER },
     dsotpIssuer: operator.address,
     steps,
-    powerFlow: {
-      baseCase: { violations: [{ feeder: 'Mostacciano', from: 'TDV', to: 'MOS-1', currentA: 259.54, limitA: 212.8 }] },
-      validation: { violations: [{ feeder: 'Nanchino', from: 'TDV', to: 'NAN-1', currentA: 30.07, limitA: 19.6 }] },
-      feeders: [
-        {
-          feeder: 'Mostacciano',
-          from: 'TDV',
-          to: 'MOS-1',
-          limitA: 212.8,
-          baseCaseA: 259.54,
-          marketA: 211.93,
-          validatedA: 211.93,
-        },
-        {
-          feeder: 'Nanchino',
-          from: 'TDV',
-          to: 'NAN-1',
-          limitA: 19.6,
-          baseCaseA: 14.52,
-          marketA: 30.07,
-          validatedA: 19.6,
-        },
-      ],
-    },
+    powerFlow: powerFlows(market),
     dsoRequest: session.requests.find((r) => r.playerId === 'DSO')!,
     tsoRequest: session.requests.find((r) => r.playerId === 'TSO')!,
     offers: session.offers,

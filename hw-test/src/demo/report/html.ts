@@ -48,8 +48,8 @@ function partialStory(r: LooseReport): string {
   const out: string[] = [];
   for (const q of (r.requests ?? []).filter((x) => x.status !== 'full')) {
     const trims = (r.technicalOutcome?.flexibility ?? []).flatMap((f) =>
-      f.power.flatMap((t) => {
-        const m = r.marketOutcome?.flexibility.find((x) => x.pod === f.pod)?.power.find((x) => x.index === t.index);
+      (f.power ?? []).flatMap((t) => {
+        const m = r.marketOutcome?.flexibility?.find((x) => x.pod === f.pod)?.power?.find((x) => x.index === t.index);
         return m && Math.abs(m.acceptedPValue - t.acceptedPValue) > 1e-6
           ? [`${esc(f.pod)} from ${num(m.acceptedPValue)} kW to ${num(t.acceptedPValue)} kW`]
           : [];

@@ -2,3 +2,4 @@
 export type * from './types.js';
 export { renderReportHtml, writeReport } from './html.js';
 export { renderCharts, type ReportCharts } from './charts.js';
+export { reportRequests } from './derive.js';

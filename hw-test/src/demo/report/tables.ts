@@ -24,7 +24,9 @@ export const delta = (x: number | null | undefined, d = 3): string =>
   x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x > 0 ? '+' : ''}${num(x, d)}`;
 export const utc = (ms: number | undefined): string =>
   ms === undefined || !Number.isFinite(ms) ? '–' : new Date(ms).toISOString().replace('.000Z', 'Z');
-const hhmm = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+/** HH:MM of a UTC time ('–' when absent). */
+export const hhmm = (ms: number | undefined): string =>
+  ms === undefined || !Number.isFinite(ms) ? '–' : new Date(ms).toISOString().slice(11, 16);
 
 /** A table: header cells (plain text, escaped) and rows of already-escaped cell HTML; '' without rows. */
 export function table(caption: string, head: string[], rows: string[][], empty = 'none in this run'): string {
@@ -37,15 +39,15 @@ export function table(caption: string, head: string[], rows: string[][], empty =
 }
 
 const podsText = (f: FlexibilityService['flexibility'][number]): string =>
-  'pom' in f ? `PoM ${f.pom}` : Array.isArray(f.pod) ? f.pod.join(', ') : String(f.pod);
+  'pom' in f ? `PoM ${f.pom}` : Array.isArray(f.pod) ? f.pod.join(', ') : String(f.pod ?? '–');
 
 export function requestsTable(r: LooseReport): string {
   const docs = [r.dsoRequest, r.tsoRequest].filter((d): d is FlexibilityService => d !== undefined);
   const slot = r.scenario?.slot;
   const rows = (r.requests ?? []).map((q) => {
     const doc = docs.find((d) => d.playerServiceId === q.playerServiceId);
-    const el = doc?.flexibility[0];
-    const p = el?.power.find((x) => x.index === slot) ?? el?.power[0];
+    const el = doc?.flexibility?.[0];
+    const p = el?.power?.find((x) => x.index === slot) ?? el?.power?.[0];
     return [
       esc(q.playerId),
       `<code>${esc(q.playerServiceId)}</code>`,
@@ -66,8 +68,8 @@ export function requestsTable(r: LooseReport): string {
 
 export function offersTable(r: LooseReport): string {
   const rows = (r.offers ?? []).flatMap((o) =>
-    o.flexibility.flatMap((f) =>
-      f.power.map((p) => [
+    (o.flexibility ?? []).flatMap((f) =>
+      (f.power ?? []).map((p) => [
         esc(o.playerId),
         `<code>${esc(o.playerServiceId)}</code>`,
         esc(podsText(f)),
@@ -86,10 +88,10 @@ export function offersTable(r: LooseReport): string {
 
 /** Market, technical and validated outcomes side by side, one row per PoD service. */
 export function outcomesTable(r: LooseReport): string {
-  const tech = new Map((r.technicalOutcome?.flexibility ?? []).map((f) => [f.pod, f.power]));
-  const val = new Map((r.validatedOutcome?.flexibility ?? []).map((f) => [f.pod, f.power]));
+  const tech = new Map((r.technicalOutcome?.flexibility ?? []).map((f) => [f.pod, f.power ?? []]));
+  const val = new Map((r.validatedOutcome?.flexibility ?? []).map((f) => [f.pod, f.power ?? []]));
   const rows = (r.marketOutcome?.flexibility ?? []).flatMap((f) =>
-    f.power.map((s) => {
+    (f.power ?? []).map((s) => {
       const t = tech.get(f.pod)?.find((x) => x.index === s.index);
       const v = val.get(f.pod)?.find((x) => x.index === s.index && x.playerServiceId === s.playerServiceId);
       const trimmed = t !== undefined && Math.abs(t.acceptedPValue - s.acceptedPValue) > 1e-6;
@@ -128,7 +130,10 @@ export function setpointsTable(r: LooseReport): string {
   const rows = (r.setpoints ?? []).map((s) => {
     const m = s.signed?.message;
     const acks = (s.acks ?? []).map(
-      (a) => `<span class="ack ack-${esc(a.message.state)}">${esc(a.message.state)}</span>`,
+      (a) =>
+        `<span class="ack ack-${esc(a.message?.state)}">${esc(a.message?.state)}${
+          a.message?.reason ? ` (${esc(a.message.reason)})` : ''
+        }</span>`,
     );
     return [
       `<b>${esc(s.pod)}</b>`,

@@ -71,10 +71,14 @@ export interface ReportAnchor {
   blockNumber: number;
 }
 
+/** One settled service; the kW figures are DELTAS from the PoD's baseline (load convention: negative = consume less). */
 export interface ReportSettlement {
   pod: string;
+  /** The validated delta (validated level − baseline). */
   acceptedkW: number;
+  /** The delivered delta (average level over the slot − baseline), null without measurements. */
   deliveredkW: number | null;
+  /** The delivered delta capped at the accepted one (0 when of the other sign). */
   settledkW: number | null;
   priceEurPerkW: number;
   amountEur: number | null;
