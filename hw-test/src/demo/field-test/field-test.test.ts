@@ -2,12 +2,10 @@ import test from 'ava';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { MarketOutcome } from '@lightnode/cloud';
 import { prepareOutDir } from '../out-dir.js';
 import { batterySize } from './agents.js';
 import { FIELD_STEPS, Progress } from './progress.js';
 import { levelsOf } from './powerflow.js';
-import { requestRows } from './report-build.js';
 import { qosWithin } from './stage.js';
 
 const base = new Map([
@@ -23,32 +21,13 @@ const svc = (index: number, acceptedPValue: number, playerRequestId: string) => 
   playerServiceId: `AGG/${playerRequestId}`,
 });
 
-test('requestRows: asked, accepted by the market and left after validation, with the status in words', (t) => {
-  const outcome = {
-    marketType: 'dayAhead',
-    startTime: '',
-    duration: 24,
-    interval: 15,
-    flexibility: [
-      { pod: 'A', power: [svc(50, 60, 'DSO')] },
-      { pod: 'B', power: [svc(50, 80, 'TSO'), svc(49, 70, 'TSO')] },
-    ],
-    requests: [
-      { playerServiceId: 'DSO:1', playerId: 'DSO', index: 50, needkW: 40, acceptedkW: 40, status: 'full' },
-      { playerServiceId: 'TSO:1', playerId: 'TSO', index: 50, needkW: 100, acceptedkW: 30, status: 'partial' },
-    ],
-  } as MarketOutcome;
-  const validated = {
-    flexibility: [
-      { pod: 'A', power: [svc(50, 60, 'DSO')] },
-      { pod: 'B', power: [svc(50, 60, 'TSO')] },
-    ],
-  };
-  const rows = requestRows(outcome, validated, base, 50);
-  t.like(rows[0], { playerId: 'DSO', needkW: 40, marketkW: 40, validatedkW: 40, status: 'full' });
-  t.like(rows[1], { playerId: 'TSO', needkW: 100, marketkW: 30, validatedkW: 10, status: 'partial' });
+test("levelsOf: a PoD level is its baseline plus its services' deltas at the slot", (t) => {
+  const validated = [
+    { pod: 'A', power: [svc(50, 60, 'DSO')] },
+    { pod: 'B', power: [svc(50, 60, 'TSO'), svc(49, 70, 'TSO')] },
+  ];
   t.deepEqual(
-    [...levelsOf(base, validated.flexibility, 50)],
+    [...levelsOf(base, validated, 50)],
     [
       ['A', 60],
       ['B', 60],

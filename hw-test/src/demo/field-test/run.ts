@@ -13,7 +13,8 @@ import * as da from './day-ahead.js';
 import { activate } from './activation.js';
 import { Progress } from './progress.js';
 import { powerFlowFigures, levelsOf } from './powerflow.js';
-import { emptyReport, requestRows } from './report-build.js';
+import { emptyReport } from './report-build.js';
+import { reportRequests } from '../report/derive.js';
 import { fieldScenario } from './scenario.js';
 import type { FieldTestReport } from '../report/types.js';
 
@@ -157,7 +158,11 @@ export async function runFieldTest(o: FieldTestOptions): Promise<FieldTestReport
       validation: { violations: pf.validation },
       feeders: pf.feeders,
     };
-    report.requests = requestRows(outcome, full, base, s.slot);
+    report.requests = reportRequests(
+      { requests: outcome.requests.filter((r) => r.index === s.slot) },
+      full as unknown as Parameters<typeof reportRequests>[1],
+      (pod) => base.get(pod) ?? 0,
+    );
     progress.done(
       'validation',
       `${v.trims.length} trim(s): ` +
