@@ -15,6 +15,13 @@ export class PodMeter {
   private integralWh = 0;
   /** Measurement time of `powerW`. */
   lastTsMs?: number;
+  /** Measurement time of the energy counters (a meter may read them less often than the power). */
+  private countersTsMs?: number;
+
+  /** The time a mark taken now refers to: the counters' reading when there are counters, else the power's. */
+  get markTsMs(): number | undefined {
+    return this.importWh !== undefined ? this.countersTsMs : this.lastTsMs;
+  }
 
   update(r: Reading): void {
     const p = r.values.activePowerW;
@@ -29,7 +36,10 @@ export class PodMeter {
     }
     const imp = good(r.values.energyImportWh);
     const exp = good(r.values.energyExportWh);
-    if (imp !== undefined) this.importWh = imp;
+    if (imp !== undefined) {
+      this.importWh = imp;
+      this.countersTsMs = r.tsMs;
+    }
     if (exp !== undefined) this.exportWh = exp;
   }
 
@@ -38,7 +48,7 @@ export class PodMeter {
       integralWh: this.integralWh,
       ...(this.importWh !== undefined ? { importWh: this.importWh } : {}),
       ...(this.exportWh !== undefined ? { exportWh: this.exportWh } : {}),
-      ...(this.lastTsMs !== undefined ? { atMs: this.lastTsMs } : {}),
+      ...(this.markTsMs !== undefined ? { atMs: this.markTsMs } : {}),
     };
   }
 

@@ -287,7 +287,7 @@ export class SetpointController {
     if (!e) return;
     e.started = true;
     if (!e.startMark && this.pod.lastTsMs !== undefined) e.startMark = this.pod.mark(); // the first PoD reading in force
-    if (this.pod.lastTsMs !== undefined && this.pod.lastTsMs < e.sp.validUntilMs) e.endMark = this.pod.mark();
+    if ((this.pod.markTsMs ?? Infinity) < e.sp.validUntilMs) e.endMark = this.pod.mark();
     if (e.fallback) return;
     if (this.drive?.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
     if (this.linkState().lost) {

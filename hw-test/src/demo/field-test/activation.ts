@@ -177,9 +177,12 @@ export async function activate(o: {
     setpointkW: sp.signed.message.activePowerW / 1000,
     fromMs: sp.signed.message.validFromMs,
     untilMs: sp.signed.message.validUntilMs,
-    points: all
-      .filter((m) => m.podId === sp.pod)
-      .map((m) => ({ tMs: m.tsMs, kW: (m.sample.quantities?.activePowerW ?? 0) / 1000 })),
+    // a reading without active power (the meter's slow group only) is no point of the chart
+    points: all.flatMap((m) =>
+      m.podId === sp.pod && m.sample.quantities?.activePowerW !== undefined
+        ? [{ tMs: m.tsMs, kW: m.sample.quantities.activePowerW / 1000 }]
+        : [],
+    ),
   }));
   progress.done(
     'anchoring',

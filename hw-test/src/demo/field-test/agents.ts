@@ -88,7 +88,7 @@ export async function startPodNode(o: {
       ],
       setpoints: {
         issuers: [o.issuer],
-        revertS: 120,
+        revertS: 600,
         refreshMs: 60_000,
         readbackTimeoutMs: 600_000,
         readbackToleranceW: tolerance,
