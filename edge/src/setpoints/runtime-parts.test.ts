@@ -45,6 +45,12 @@ test('PodMeter: counters over a window, the power integral when there are none',
   p.update(r(3_600_000, 0));
   t.deepEqual(p.energySince(pm), { wh: 1800, from: 'power', spanMs: 3_600_000 });
   t.deepEqual(p.energySince(undefined), { wh: 0, from: 'none' });
+  // counters read less often than the power: a mark's time is the counters' reading
+  const c = new PodMeter();
+  c.update(r(0, 1000, 500));
+  c.update(r(60_000, 1000));
+  t.is(c.mark().atMs, 0);
+  t.is(c.lastTsMs, 60_000);
 });
 
 const ess = (atMs: number, essPowerW: number) => ({ atMs, essPowerW, socPermille: 500, mode: 'remote' as const });
