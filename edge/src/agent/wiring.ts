@@ -119,7 +119,7 @@ function modbusSources(c: AgentConfig, deps: WiringDeps, lines: ModbusLine[]): M
         turnaroundMs: profile.transport.turnaroundMs ?? 0,
       });
       return new ModbusMeterSource({
-        meter: new ModbusMeter({ id: m.id, profile, device, clock: deps.clock, raw: m.raw }),
+        meter: new ModbusMeter({ id: m.id, profile, device, clock: deps.clock, raw: m.raw, slowEvery: m.slowEvery }),
         device,
         clock: deps.clock,
         pollMs: m.pollMs,

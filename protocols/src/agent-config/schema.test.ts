@@ -66,3 +66,10 @@ test('unknown roles, roles of unconfigured slots and bad PoD ids are refused, na
   });
   t.throws(() => parseAgentConfig({ ...base, podId: 'IT002X1234' }), { message: /config\.podId: .*"IT002X1234"/ });
 });
+
+test('slowEvery: energy counters every 10th poll by default, every poll with 1; 0 is refused naming the field', (t) => {
+  const meters = (m: object) => parseAgentConfig({ ...base, lines: [line([{ id: 'a', profile: 'x/y', ...m }])] });
+  t.is(meters({}).lines[0]!.meters[0]!.slowEvery, 10);
+  t.is(meters({ slowEvery: 1 }).lines[0]!.meters[0]!.slowEvery, 1);
+  t.throws(() => meters({ slowEvery: 0 }), { message: /config\.lines\[0\]\.meters\[0\]\.slowEvery/ });
+});

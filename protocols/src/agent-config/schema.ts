@@ -19,6 +19,8 @@ const meter = z
     timeoutMs: ms(10, 60_000).optional(),
     retries: z.number().int().min(0).max(10).default(1),
     raw: z.boolean().default(false),
+    /** Read the profile's slow-class points (energy counters, identification) every N polls (the first poll reads all). */
+    slowEvery: z.number().int().min(1).max(1000).default(10),
     /** Site role; at most one `pod` meter in the whole config. */
     role: role.optional(),
   })

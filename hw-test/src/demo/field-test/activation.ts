@@ -70,6 +70,14 @@ export async function activate(o: {
   // real-time budget of a simulated span, with slack for a loaded machine
   const budget = (simMs: number): number => simMs / report.timing.speed + 60_000;
 
+  // QoS 1 reaches only a subscribed client: every Light Node's setpoint subscription acknowledged (SUBACK) before
+  // the DSOTP may publish (on a loaded machine the agents may still be connecting when 10:25 comes)
+  await until(
+    "every Light Node's setpoint subscription",
+    () => o.nodes.every((n) => ((n.agent.details().link as { subscribeAcks?: number }).subscribeAcks ?? 0) >= 1),
+    60_000,
+    check,
+  );
   const plan = await dso.dispatch(s.sessionId);
   await until('the dispatch time', () => clock.now() >= slotStart - 5 * 60_000, budget(5 * 60_000), check);
   await dso.idle();

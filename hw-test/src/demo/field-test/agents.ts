@@ -82,7 +82,16 @@ export async function startPodNode(o: {
         {
           name: 'pod',
           transport: { tcp: { host: '127.0.0.1', port: sim.port! } },
-          meters: [{ id: 'pod', profile: 'eastron/sdm630', unit: sim.meter?.unit ?? 2, role: 'pod', pollMs: POLL_MS }],
+          meters: [
+            {
+              id: 'pod',
+              profile: 'eastron/sdm630',
+              unit: sim.meter?.unit ?? 2,
+              role: 'pod',
+              pollMs: POLL_MS,
+              slowEvery: 1,
+            },
+          ],
         },
         { name: 'site', transport: { tcp: { host: '127.0.0.1', port: sim.port! } }, meters: [] },
       ],
