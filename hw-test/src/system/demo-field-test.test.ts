@@ -76,6 +76,21 @@ test.serial('lightnode demo reproduces the Tor di Valle field test and leaves no
   const o = ref.observed;
   t.true(r.complete);
   t.is(r.scenario.slot, 50);
+  // the power flows: Mostacciano overloaded at the baselines, Nanchino at the market's levels; the charted branch of
+  // each feeder is its overloaded one, within its limit once validated
+  const near = (x: number | undefined, y: number, tol = 0.01): boolean => x !== undefined && Math.abs(x - y) <= tol;
+  for (const [got, want] of [
+    [r.powerFlow.baseCase.violations, o.baseCaseOverload],
+    [r.powerFlow.validation.violations, o.validationOverload],
+  ] as const) {
+    t.is(got.length, 1, JSON.stringify(got));
+    t.like(got[0], { feeder: want.feeder, limitA: want.limitA });
+    t.true(near(got[0]!.currentA, want.estimatedA), JSON.stringify(got[0]));
+  }
+  const chart = new Map(r.powerFlow.feeders.map((f) => [f.feeder, f]));
+  t.true(near(chart.get('Mostacciano')?.baseCaseA, o.baseCaseOverload.estimatedA));
+  t.true(near(chart.get('Nanchino')?.marketA, o.validationOverload.estimatedA));
+  for (const f of chart.values()) t.true(f.validatedA <= f.limitA, `${f.feeder} validated ${f.validatedA} A`);
   // DSO request
   const dso = r.dsoRequest!;
   t.is(dso.playerServiceId, o.dsoRequest.playerServiceId);

@@ -1,6 +1,7 @@
 /**
- * The report's power-flow figures at the activation slot: violations and each feeder head's current at the
- * baselines, at the market's accepted levels and at the validated levels (the DSOTP's own model and solver).
+ * The report's power-flow figures at the activation slot: violations, and per feeder the current of its limiting
+ * branch (the most loaded overloaded one, else its head) at the baselines, at the market's accepted levels and at the
+ * validated levels (the DSOTP's own model and solver).
  */
 import { findViolations, slotLoads, solvePowerFlow, type DsoModel, type Violation } from '@lightnode/cloud';
 import type { FeederLoading, ReportViolation } from '../report/types.js';
@@ -46,21 +47,24 @@ export function powerFlowFigures(
   const base = solve(m, slot, levels.base);
   const market = solve(m, slot, levels.market);
   const validated = solve(m, slot, levels.validated);
+  const [vBase, vMarket] = [findViolations(m, base), findViolations(m, market)];
+  const loading = (v: { currentA: number; limitA: number }): number => v.currentA / v.limitA;
   const feeders = m.feeders.map((f) => {
-    const b = m.net.branches[f.branch]!;
+    // the feeder's most loaded overloaded branch in either flow (Nanchino's lateral), else its head branch
+    const worst = [...vBase, ...vMarket]
+      .filter((v): v is Violation & { kind: 'current' } => v.kind === 'current' && v.feeder === f.name)
+      .sort((a, b) => loading(b) - loading(a))[0];
+    const k = worst ? worst.branch : f.branch;
+    const b = m.net.branches[k]!;
     return {
       feeder: f.name,
       from: b.from,
       to: b.to,
       limitA: b.ampacityA ?? Number.NaN,
-      baseCaseA: r2(base.currentA[f.branch]!),
-      marketA: r2(market.currentA[f.branch]!),
-      validatedA: r2(validated.currentA[f.branch]!),
+      baseCaseA: r2(base.currentA[k]!),
+      marketA: r2(market.currentA[k]!),
+      validatedA: r2(validated.currentA[k]!),
     };
   });
-  return {
-    baseCase: reportViolations(findViolations(m, base)),
-    validation: reportViolations(findViolations(m, market)),
-    feeders,
-  };
+  return { baseCase: reportViolations(vBase), validation: reportViolations(vMarket), feeders };
 }
