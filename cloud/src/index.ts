@@ -124,9 +124,5 @@ export {
 export { parseDsoModel, loadDsoModel, slotLoads, type DsoModel } from './dsotp/model.js';
 export { findViolations, type Violation } from './dsotp/violations.js';
 export { slotRequests, requestDocument, type ElementRequest } from './dsotp/requests.js';
-export {
-  validateOutcome as validateTechnically,
-  type TechnicalOutcome as DsoTechnicalOutcome,
-  type ValidationResult,
-} from './dsotp/validate.js';
+export { validateOutcome as validateTechnically, type ValidationResult } from './dsotp/validate.js';
 export { planDispatch, type DispatchPlan } from './dsotp/dispatch.js';

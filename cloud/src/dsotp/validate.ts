@@ -14,6 +14,7 @@ import { LightNodeError } from '@lightnode/protocols';
 import { feederOfBus, isBelow, type DsoModel } from './model.js';
 import { solveSlot } from './requests.js';
 import { elementKey, findViolations, type Violation } from './violations.js';
+import type { TechnicalOutcome } from '../market/validated.js';
 
 export const TRIM_TOLERANCE_KW = 0.001;
 
@@ -36,23 +37,8 @@ export interface OutcomeInput {
   }[];
 }
 
-export interface TechnicalOutcome {
-  marketType: 'dayAhead';
-  duration: number;
-  interval: number;
-  startTime: string;
-  marketOutcome: string;
-  flexibility: {
-    pod: string;
-    power: {
-      index: number;
-      acceptedPValue: number;
-      acceptedP: 'OK' | 'REJECTED';
-      acceptedQValue: null;
-      acceptedQ: null;
-    }[];
-  }[];
-}
+/** The document posted to the market's `POST /technicalOutcome`: one type, the market's schema's. */
+export type { TechnicalOutcome };
 
 export interface Trim {
   pod: string;
