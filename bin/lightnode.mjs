@@ -17,6 +17,8 @@ const TOP = {
   setpoint: ['cloud', 'operator tools: sign and publish a setpoint to a device'],
   market: ['cloud', 'flexibility market: clear a day-ahead session'],
   dsotp: ['cloud', 'DSO technical platform: power flow on a grid model'],
+  update: ['provisioning', 'signed software updates: pack, sign, verify, apply, status, confirm, rollback'],
+  image: ['provisioning', 'flash a Light Node image to an SD card or disk (bmap, verified)'],
   commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],
 };
 
