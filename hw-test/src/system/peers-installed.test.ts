@@ -56,6 +56,55 @@ const peers: { name: string; cmd: string; args: string[]; expect: RegExp; pkg: s
     expect: /LiberationSans-Regular\.ttf/,
     pkg: 'fonts-liberation',
   },
+  // the deploy suite (`npm run test:deploy`): package, image, signed updates, booted systemd
+  {
+    name: 'mmdebstrap (image roots)',
+    cmd: 'mmdebstrap',
+    args: ['--version'],
+    expect: /mmdebstrap \d/,
+    pkg: 'mmdebstrap',
+  },
+  {
+    name: 'systemd-nspawn (booted unit tests)',
+    cmd: 'systemd-nspawn',
+    args: ['--version'],
+    expect: /systemd \d+/,
+    pkg: 'systemd-container',
+  },
+  {
+    name: 'qemu-user-static (arm64 roots)',
+    cmd: 'qemu-aarch64-static',
+    args: ['--version'],
+    expect: /qemu-aarch64 version \d/,
+    pkg: 'qemu-user-static',
+  },
+  {
+    name: 'binfmt-support',
+    cmd: 'update-binfmts',
+    args: ['--version'],
+    expect: /binfmt-support \d/,
+    pkg: 'binfmt-support',
+  },
+  { name: 'arch-test', cmd: 'ls', args: ['/usr/bin/arch-test'], expect: /arch-test/, pkg: 'arch-test' },
+  {
+    name: 'dpkg-dev (dpkg-shlibdeps)',
+    cmd: 'dpkg-shlibdeps',
+    args: ['--version'],
+    expect: /dpkg-shlibdeps/,
+    pkg: 'dpkg-dev',
+  },
+  { name: 'lintian', cmd: 'lintian', args: ['--version'], expect: /Lintian v\d/, pkg: 'lintian' },
+  { name: 'minisign (update signatures)', cmd: 'minisign', args: ['-v'], expect: /minisign 0\.\d+/, pkg: 'minisign' },
+  { name: 'bmaptool (flashing)', cmd: 'bmaptool', args: ['--version'], expect: /bmaptool \d/, pkg: 'bmap-tools' },
+  { name: 'sfdisk (GPT images)', cmd: 'sfdisk', args: ['--version'], expect: /sfdisk from util-linux/, pkg: 'fdisk' },
+  { name: 'zstd', cmd: 'zstd', args: ['--version'], expect: /Zstandard CLI/, pkg: 'zstd' },
+  {
+    name: 'arm64 cross compiler (native addons)',
+    cmd: 'aarch64-linux-gnu-g++',
+    args: ['--version'],
+    expect: /aarch64-linux-gnu-g\+\+/,
+    pkg: 'g++-aarch64-linux-gnu',
+  },
 ];
 
 for (const p of peers) {
