@@ -2,11 +2,11 @@
 // lastRunMs / lastResult / nextRunMs, JOB_FAILED until the next success, a job's own alarms, stop aborts and waits;
 // and the node-cron scheduler agrees with nextCronMs (the one place that tells the next run).
 import test from 'ava';
-import { nextCronMs, parseCron } from '@lightnode/protocols';
+import { isLightNodeError, nextCronMs, parseCron, silentLogger } from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
 import { createTask } from 'node-cron';
 import { JobRunner, type JobContext, type JobOutcome } from './runner.js';
-import { clockScheduler } from './scheduler.js';
+import { clockScheduler, nodeCronScheduler } from './scheduler.js';
 
 const START = Date.UTC(2026, 11, 2, 5, 7, 0); // 05:07 UTC
 const MIN = 60_000;
@@ -180,4 +180,18 @@ test('node-cron (timezone Etc/UTC) tells the same next run as nextCronMs, for th
     // both walk from "now": a minute boundary crossed between the two reads is the only tolerated difference
     t.true(theirs === ours || nextCronMs(parseCron(e), now + 1000) === theirs, `${e}: ${theirs} vs ${ours}`);
   }
+});
+
+test('nodeCronScheduler schedules a real node-cron task and cancels it; an expression node-cron refuses is CONFIG_INVALID', (t) => {
+  const s = nodeCronScheduler(silentLogger);
+  let fired = 0;
+  const cancel = s.schedule(parseCron('0 0 1 1 *'), 'yearly', () => fired++);
+  cancel();
+  t.is(fired, 0);
+  // accepted by parseCron but not by node-cron (a spec built by hand): named by the job
+  const e = t.throws(() =>
+    s.schedule({ ...parseCron('0 0 * * *'), expression: '5/20 * * * *' }, 'housekeeping', () => undefined),
+  );
+  t.true(isLightNodeError(e, 'CONFIG_INVALID'));
+  t.regex(e.message, /jobs\.housekeeping: node-cron refuses the expression "5\/20 \* \* \* \*"/);
 });
