@@ -16,3 +16,4 @@ export {
 } from './setpoints/runtime.js';
 export { checkSetpoint, setpointIdOf, type CheckOutcome, type RefusalCode } from './setpoints/checks.js';
 export { commandBounds, planCommand, type Plan, type PlanInput } from './setpoints/plan.js';
+export * from './jobs/index.js';

@@ -11,7 +11,8 @@ import type { Link } from '../link/link.js';
 import type { AuditLog } from '../setpoints/audit.js';
 import type { SetpointController } from '../setpoints/runtime.js';
 import type { MeterSource } from '../sources/index.js';
-import type { Store } from '../store/index.js';
+import { SqliteStore, type Store } from '../store/index.js';
+import { clockScheduler, wireJobs, type JobRunner, type JobScheduler } from '../jobs/index.js';
 import { AgentLoop, type ReadingsListener } from './loop.js';
 import { StatusServer, statusDetails, statusDocument, statusLine, type StatusParts } from './status.js';
 import { SystemdNotifier, type NotifySink } from './systemd.js';
@@ -29,12 +30,17 @@ export interface AgentDeps {
   random?: () => number;
   /** Replace the configured ESS adapters (tests: FakeEssAdapter), in `assets[]` order. */
   essAdapters?: EssAdapter[];
+  /** The jobs' scheduler (main: node-cron); default: `clockScheduler(clock)`. */
+  scheduler?: JobScheduler;
+  /** Environment of the jobs (`LIGHTNODE_RELEASE`); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class Agent {
   private parts: AgentParts | null = null;
   private loop: AgentLoop | null = null;
   private statusServer: StatusServer | null = null;
+  private jobs: JobRunner | null = null;
   /** The setpoint controller and its audit log, when `setpoints` is configured. */
   private setpoints: { controller: SetpointController; audit: AuditLog; assetId: string; unhook: () => void } | null =
     null;
@@ -103,6 +109,14 @@ export class Agent {
     await this.statusServer.start();
     p.link.start();
     loop.start();
+    this.jobs = wireJobs(c, {
+      clock: this.deps.clock,
+      logger: this.log,
+      scheduler: this.deps.scheduler ?? clockScheduler(this.deps.clock),
+      db: p.store instanceof SqliteStore ? p.store.db : null,
+      env: this.deps.env ?? process.env,
+    });
+    this.jobs.start();
     this.lastStatusLine = statusLine(this.status());
     this.systemd.ready(this.lastStatusLine);
     this.log.info('agent started', { deviceId: this.deviceId, sources: p.sources.length, nextSeq: p.store.nextSeq });
@@ -168,6 +182,7 @@ export class Agent {
       now: () => this.deps.clock.now(),
       startedMs: this.startedMs,
       ...(this.setpoints ? { setpoints: this.setpoints.controller } : {}),
+      ...(this.jobs ? { jobs: this.jobs } : {}),
     };
   }
 
@@ -197,6 +212,7 @@ export class Agent {
     this.stopped = true;
     this.systemd.stopping();
     this.cancelStatus?.();
+    await this.jobs?.stop();
     try {
       await loop.stopPolling();
       await this.stopSetpoints();
@@ -214,6 +230,11 @@ export class Agent {
     p.store.close();
     this.systemd.close();
     this.log.info('agent stopped', { cycles: loop.stats().cycles });
+  }
+
+  /** The scheduled jobs (tests run one with `jobs.runNow(name)`); null before start. */
+  get jobRunner(): JobRunner | null {
+    return this.jobs;
   }
 
   /** Seals everything and waits until the queue is empty or `timeoutMs` passes (tests, graceful drains). */

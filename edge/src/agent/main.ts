@@ -1,6 +1,7 @@
 /** The agent's composition root: config → logger → Agent, wired to the process (signals, stderr). */
 import { LightNodeError, createLogger, systemClock, type CommandIo, type LogLevel } from '@lightnode/protocols';
 import { Agent } from './agent.js';
+import { nodeCronScheduler } from '../jobs/index.js';
 import { loadAgentConfig } from './config-file.js';
 import { notifySocketSink } from './notify-socket.js';
 import { SystemdNotifier } from './systemd.js';
@@ -16,7 +17,13 @@ export async function runAgent(o: { configPath: string; logLevel: string; io: Co
   const logger = createLogger({ level: o.logLevel as LogLevel, sink: (l) => o.io.stderr(l) });
   // systemd: datagrams to NOTIFY_SOCKET from this process; WATCHDOG_USEC paces the watchdog
   const notifier = new SystemdNotifier(notifySocketSink(o.io.env), systemClock, o.io.env);
-  const agent = new Agent(config, { clock: systemClock, logger, notifier });
+  const agent = new Agent(config, {
+    clock: systemClock,
+    logger,
+    notifier,
+    scheduler: nodeCronScheduler(logger),
+    env: o.io.env,
+  });
   await agent.start();
   await new Promise<void>((resolve) => {
     if (o.io.signal.aborted) return resolve();

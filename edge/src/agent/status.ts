@@ -1,8 +1,8 @@
 /**
  * The agent's status: the retained `status` document (wire, protocols' StatusDocument) and the extra `details` of
  * `lightnode status --json` (`{status, details}` on the local socket), built from the parts' own stats: sources'
- * health, the store, the loop, the link, systemd. Alarms are error codes: OUTBOX_FULL, OUTBOX_CORRUPT,
- * OUTBOX_WRITE_FAILED, UPLINK_AUTH.
+ * health, the store, the loop, the link, systemd, the scheduled jobs. Alarms are error codes: OUTBOX_FULL,
+ * OUTBOX_CORRUPT, OUTBOX_WRITE_FAILED, UPLINK_AUTH, and the jobs' JOB_FAILED, DISK_LOW, CERT_EXPIRES_SOON.
  */
 import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -10,6 +10,7 @@ import type { StatusDocument } from '@lightnode/protocols';
 import type { Link } from '../link/link.js';
 import type { MeterSource } from '../sources/index.js';
 import type { Store } from '../store/index.js';
+import type { JobStatus } from '../jobs/runner.js';
 import type { AgentLoop } from './loop.js';
 import type { SystemdNotifier } from './systemd.js';
 
@@ -24,6 +25,8 @@ export interface StatusParts {
   startedMs: number;
   /** The setpoint controller, when configured (`details.setpoints`). */
   setpoints?: { status(): unknown };
+  /** The scheduled jobs (`details.jobs`; JOB_FAILED, DISK_LOW, CERT_EXPIRES_SOON alarms). */
+  jobs?: { status(): JobStatus[]; alarms(): Alarm[] };
 }
 
 type Alarm = NonNullable<StatusDocument['alarms']>[number];
@@ -53,6 +56,7 @@ export function alarms(p: StatusParts): Alarm[] {
   const ls = p.link.stats();
   if (ls.lastError?.code === 'UPLINK_AUTH')
     out.push({ code: 'UPLINK_AUTH', message: ls.lastError.message, sinceMs: p.link.since });
+  if (p.jobs) out.push(...p.jobs.alarms());
   return out;
 }
 
@@ -115,6 +119,7 @@ export function statusDetails(p: StatusParts, extra: Record<string, unknown> = {
     uplinkBytes: { out: ls.bytesOut, in: ls.bytesIn },
     systemd: p.systemd.stats(),
     ...(p.setpoints ? { setpoints: p.setpoints.status() } : {}),
+    ...(p.jobs ? { jobs: p.jobs.status() } : {}),
     ...extra,
   };
 }

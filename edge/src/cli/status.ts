@@ -7,7 +7,8 @@ import { loadAgentConfig } from '../agent/config-file.js';
 const USAGE = `Usage: lightnode status (--config FILE | --socket PATH) [--json]
 
 Asks the running agent (over the local socket named in its config, default <stateDir>/agent.sock) how it is:
-meters and their health, outbox depth, oldest undelivered sample age, link state, time sync, alarms.`;
+meters and their health, outbox depth, oldest undelivered sample age, link state, time sync, the scheduled jobs
+(schedule, last run and result, next run), alarms.`;
 
 const status: Command = {
   summary: 'ask the running agent how it is',
@@ -64,8 +65,29 @@ const status: Command = {
         `  meter    ${m.id}: ${m.quality}, ${m.errors} errors${m.latencyMs !== undefined ? `, ${m.latencyMs} ms` : ''}${m.lastGoodMs ? `, last good ${new Date(m.lastGoodMs).toISOString()}` : ''}`,
       );
     io.stdout(`  time     ${s.timeSync?.synchronized ? 'synchronized' : 'not known to be synchronized'}`);
+    for (const j of jobLines(r.details.jobs)) io.stdout(`  job      ${j}`);
     for (const a of s.alarms ?? []) io.stdout(`  ALARM    ${a.code}: ${a.message}`);
     return 0;
   },
 };
+/** One line per scheduled job: name, schedule, last run and result, next run. */
+export function jobLines(jobs: unknown): string[] {
+  if (!Array.isArray(jobs)) return [];
+  const iso = (ms: unknown): string => (typeof ms === 'number' ? new Date(ms).toISOString() : '—');
+  return (jobs as JobLine[]).map((j) =>
+    j.schedule === false
+      ? `${j.name}: off`
+      : `${j.name} (${j.schedule}): last ${iso(j.lastRunMs)} ${j.lastResult ?? 'never run'}, next ${iso(j.nextRunMs)}${j.skipped ? `, ${j.skipped} skipped (overlap)` : ''}`,
+  );
+}
+
+interface JobLine {
+  name: string;
+  schedule: string | false;
+  lastRunMs: number | null;
+  lastResult: string | null;
+  nextRunMs: number | null;
+  skipped?: number;
+}
+
 export default status;

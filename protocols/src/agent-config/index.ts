@@ -1,2 +1,3 @@
 export * from './schema.js';
 export * from './assets.js';
+export * from './cron.js';

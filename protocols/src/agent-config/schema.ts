@@ -7,6 +7,7 @@ import { LightNodeError } from '../errors.js';
 import { validatePodId } from '../lightnode/pod.js';
 import { VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT } from '../lightnode/eip712.js';
 import { assetLine, assetSchema, ms, setpointsSchema } from './assets.js';
+import { cronError } from './cron.js';
 
 /** What a meter measures at the site: the PoD (exchange) meter, PV production, a load, the storage system. */
 const role = z.enum(['pod', 'pv', 'load', 'ess']);
@@ -53,6 +54,59 @@ export const podIdSchema = z.string().superRefine((id, ctx) => {
   if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason });
 });
 
+/** A job's schedule: a cron expression (`cron.ts`: 5 or 6 fields, UTC) or `false` (the job is off). */
+const cronSchedule = (dflt: string) =>
+  z
+    .union([
+      z.literal(false),
+      z.string().superRefine((e, ctx) => {
+        const err = cronError(e);
+        if (err) ctx.addIssue({ code: 'custom', message: `expected a cron expression or false: ${err}` });
+      }),
+    ])
+    .default(dflt);
+
+export const JOB_DEFAULTS = {
+  housekeeping: '*/15 * * * *',
+  outboxMaintenance: '17 3 * * *',
+  expiryCheck: '0 6 * * *',
+  updateCheck: '0 */6 * * *',
+} as const;
+
+export type JobName = keyof typeof JOB_DEFAULTS;
+
+const jobsSchema = z
+  .object({
+    /** Free space of the stateDir's file system (DISK_LOW under 10 %), time sync. */
+    housekeeping: cronSchedule(JOB_DEFAULTS.housekeeping),
+    /** WAL checkpoint and pruning of delivered batches older than `outbox.keepDeliveredDays`. */
+    outboxMaintenance: cronSchedule(JOB_DEFAULTS.outboxMaintenance),
+    /** `uplink.certFile` / `caFile` expiring within 30 days → CERT_EXPIRES_SOON. */
+    expiryCheck: cronSchedule(JOB_DEFAULTS.expiryCheck),
+    /** With `updates.indexUrl`: downloads a newer bundle into `<stateDir>/updates/incoming/`. */
+    updateCheck: cronSchedule(JOB_DEFAULTS.updateCheck),
+  })
+  .strict()
+  .default({ ...JOB_DEFAULTS });
+
+const MB = 1024 * 1024;
+const updatesSchema = z
+  .object({
+    /** URL of the release index (`index.json`); without it the update check does nothing. */
+    indexUrl: z
+      .string()
+      .regex(/^https?:\/\//, 'an http:// or https:// URL')
+      .optional(),
+    /** Download budget per UTC day, bytes (metered cellular). */
+    maxBytesPerDay: z
+      .number()
+      .int()
+      .min(0)
+      .default(20 * MB),
+  })
+  .strict()
+  .default({ maxBytesPerDay: 20 * MB });
+
 export const AgentConfigSchema = z
   .object({
     $schema: z.string().optional(),
@@ -89,9 +143,11 @@ export const AgentConfigSchema = z
           .int()
           .min(4096)
           .default(256 * 1024 * 1024),
+        /** Delivered batches older than this many days are pruned by the outboxMaintenance job. */
+        keepDeliveredDays: z.number().int().min(0).max(3650).default(7),
       })
       .strict()
-      .default({ quotaBytes: 256 * 1024 * 1024 }),
+      .default({ quotaBytes: 256 * 1024 * 1024, keepDeliveredDays: 7 }),
     uplink: z
       .object({
         url: z.string().regex(/^(mqtts?|wss?):\/\//, 'mqtt://, mqtts://, ws:// or wss:// URL'),
@@ -186,6 +242,9 @@ export const AgentConfigSchema = z
       .default([]),
     setpoints: setpointsSchema.optional(),
     assets: z.array(assetSchema).default([]),
+    /** The agent's scheduled jobs (edge/src/jobs): each a cron expression (UTC) or false. */
+    jobs: jobsSchema,
+    updates: updatesSchema,
   })
   .strict();
 
