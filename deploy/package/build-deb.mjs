@@ -176,7 +176,22 @@ function keepDepFile(src, pkgDir) {
   const base = rel.split('/').pop();
   if (rel.split('/')[0] === 'node_modules') return false; // nested dependencies are copied as their own entries
   if (statSync(src).isDirectory())
-    return !(rel === base && ['.github', 'test', 'tests', '__tests__', '.vscode', 'benchmark', 'docs'].includes(base));
+    return !(
+      rel === base &&
+      [
+        '.github',
+        'test',
+        'tests',
+        '__tests__',
+        '.vscode',
+        'bench',
+        'benchmark',
+        'benchmarks',
+        'docs',
+        'example',
+        'examples',
+      ].includes(base)
+    );
   if (/^(LICEN[CS]E|COPYING|NOTICE)/i.test(base)) return true;
   if (/\.(md|markdown|map|ts|mts|cts|tsbuildinfo)$/i.test(base)) return false;
   return !/^\.(npmignore|eslintrc.*|prettierrc.*|travis\.yml|editorconfig|gitattributes)$/.test(base);
@@ -460,6 +475,7 @@ async function main(argv) {
     files.map((f) => `${createHash('md5').update(readFileSync(f)).digest('hex')}  ${relative(stage, f)}\n`).join(''),
   );
   const installedKb = Math.ceil(files.reduce((n, f) => n + statSync(f).size, 0) / 1024);
+  // (deb-systemd-helper, used by postinst and postrm, is in init-system-helpers: essential, so not listed)
   const depends = ['systemd', 'udev', ...shlibDepends(elves)];
   writeFileSync(
     join(dd, 'control'),
