@@ -7,7 +7,17 @@
 // out/test/deploy-figures.json (key "booted") for bench/RESULTS.md.
 import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
@@ -178,6 +188,28 @@ test.after.always(async () => {
 });
 
 // ---- the tests ---------------------------------------------------------------------------------------------------
+booted(
+  'systemd-analyze verify --root of every unit in deploy/systemd (as installed): rc 0, empty stderr',
+  async (t) => {
+    const { c } = w();
+    const units = readdirSync(join(REPO, 'deploy', 'systemd')).sort();
+    for (const u of units)
+      t.is(
+        readFileSync(c.hostPath(`/lib/systemd/system/${u}`), 'utf8'),
+        readFileSync(join(REPO, 'deploy', 'systemd', u), 'utf8'),
+        `${u} installed as shipped`,
+      );
+    const r = await run('systemd-analyze', [
+      'verify',
+      `--root=${c.root}`,
+      ...units.map((u) => `/lib/systemd/system/${u}`),
+    ]);
+    t.is(r.code, 0, r.err);
+    t.is(r.err, '', `verify of ${units.join(' ')}`);
+    t.log(`verified ${units.length} units: ${units.join(', ')}`);
+  },
+);
+
 booted('first boot: lightnode-keygen made a 0600 device key owned by lightnode, in a 0750 state dir', async (t) => {
   const { c } = w();
   const st = await waitUntil(
