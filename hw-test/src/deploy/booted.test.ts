@@ -248,7 +248,12 @@ booted('the agent reaches READY under systemd (Type=notify): time from systemctl
     '[Service]\nWatchdogSec=3\nRestartSec=1\nTimeoutStartSec=10\n',
   );
   c.writeFile('/etc/lightnode/update.json', JSON.stringify({ confirmAfterS: 4 }) + '\n');
-  await c.sh('systemctl daemon-reload');
+  // the confirm timer every 2 s instead of every minute (an empty OnBootSec= resets every monotonic timer)
+  c.writeFile(
+    '/etc/systemd/system/lightnode-update-confirm.timer.d/50-test.conf',
+    '[Timer]\nOnBootSec=\nOnBootSec=2s\nOnUnitActiveSec=2s\nAccuracySec=100ms\n',
+  );
+  await c.sh('systemctl daemon-reload && systemctl restart lightnode-update-confirm.timer');
   const t0 = Date.now();
   const start = await c.exec(['systemctl', 'start', AGENT], { timeoutMs: 30_000 });
   const startMs = Date.now() - t0;
@@ -436,7 +441,7 @@ async function deliver(b: { file: string }, via: 'apply' | 'incoming'): Promise<
 
 /** Wait for no pending release (the confirm timer), so the next bundle is not refused with UPDATE_PENDING. */
 async function settled(timeoutMs = 60_000): Promise<UpdateStatus> {
-  return waitUntil(
+  const s = await waitUntil(
     async () => {
       const s = await updateStatus();
       const p = await agentProps();
@@ -445,6 +450,10 @@ async function settled(timeoutMs = 60_000): Promise<UpdateStatus> {
     timeoutMs,
     async () => `no pending release: ${JSON.stringify(await updateStatus().catch((e: Error) => e.message))}`,
   );
+  // each scenario starts with a fresh start-limit counter: the test's RestartSec=1 packs the previous scenario's
+  // restarts into a few seconds, and StartLimitBurst=5 in 120 s would count them against the next one
+  await w().c.sh(`systemctl reset-failed ${AGENT}`);
+  return s;
 }
 
 function badBundle(kind: 'crash' | 'hang' | 'noready', reason: string, via: 'apply' | 'incoming'): void {
