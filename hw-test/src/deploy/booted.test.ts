@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto, type Mosquitto } from '../index.js';
 import { ROOT as REPO, Subscriber } from '../system/agent-harness.js';
+import { ensureDeb } from './artifacts.js';
 import {
   BootedContainer,
   copyRoot,
@@ -89,7 +90,7 @@ function saveFigures(): void {
 }
 
 /**
- * The booted root: a copy of the mmdebstrap base with the amd64 package installed by dpkg (postinst included).
+ * The booted root: a copy of the mmdebstrap base with the amd64 package installed (postinst included).
  * `LN_BOOTED_ROOT=DIR` boots a copy of DIR instead (a root prepared by hand, for debugging this file).
  */
 async function packageRoot(): Promise<{ root: string; cleanup: () => void }> {
@@ -98,22 +99,28 @@ async function packageRoot(): Promise<{ root: string; cleanup: () => void }> {
     const root = copyRoot(given);
     return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
   }
-  // artifacts.ts comes with the package helper's branch (deploy-pkg)
-  const artifacts = (await import(['.', 'artifacts.js'].join('/'))) as {
-    ensureDeb(arch: string): Promise<string> | string;
-  };
-  const deb = await artifacts.ensureDeb('amd64');
+  const deb = ensureDeb('amd64');
   const base = await ensureBaseRoot(CACHE);
   const root = copyRoot(base);
   const cleanup = (): void => rmSync(root, { recursive: true, force: true });
   try {
     cpSync(deb, join(root, 'root', 'lightnode.deb'));
+    // apt (not bare dpkg -i): the package's Depends (udev, …) come from Debian's mirror; its postinst runs
     const r = await run(
       'systemd-nspawn',
-      ['--keep-unit', '--register=no', '-q', '-D', root, 'dpkg', '-i', '/root/lightnode.deb'],
-      { timeoutMs: 300_000 },
+      [
+        '--keep-unit',
+        '--register=no',
+        '-q',
+        '-D',
+        root,
+        'sh',
+        '-c',
+        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /root/lightnode.deb',
+      ],
+      { timeoutMs: 600_000 },
     );
-    if (r.code !== 0) throw new Error(`dpkg -i ${deb} in ${root}: exit ${r.code}\n${r.out}\n${r.err}`);
+    if (r.code !== 0) throw new Error(`apt-get install ${deb} in ${root}: exit ${r.code}\n${r.out}\n${r.err}`);
     rmSync(join(root, 'root', 'lightnode.deb'));
     return { root, cleanup };
   } catch (e) {
