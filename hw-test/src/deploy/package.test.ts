@@ -178,6 +178,18 @@ test('the packaged dispatcher, on its own Node 24, lists only installed commands
   t.is(proto.code, 0, proto.stderr);
   const agent = await sh(bin, ['agent', '--help']);
   t.is(agent.code, 0, agent.stderr);
+  // every module reachable from the three public surfaces loads without what was left out (tests, testing/, dev deps)
+  const app = join(root, releaseDir, 'app');
+  const load = await sh(
+    join(root, releaseDir, 'node', 'bin', 'node'),
+    [
+      '--input-type=module',
+      '-e',
+      "for (const p of ['protocols', 'edge', 'provisioning']) { await import(`@lightnode/${p}`); await import(`@lightnode/${p}/cli`); }",
+    ],
+    { cwd: app },
+  );
+  t.is(load.code, 0, load.stderr);
 });
 
 /** Makes sure the kernel runs aarch64 binaries through qemu-user-static (binfmt_misc mounted, entry enabled). */
