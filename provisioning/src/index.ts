@@ -1,2 +1,2 @@
 // Public API of @lightnode/provisioning.
-export {};
+export * from './update/index.js';

@@ -1,0 +1,9 @@
+// Signed updates with rollback (issue 14 item 6): minisign, bundles, the lifecycle and its operations.
+export * from './minisign.js';
+export * from './tar.js';
+export * from './tree.js';
+export * from './bundle.js';
+export * from './state.js';
+export * from './store.js';
+export * from './systemctl.js';
+export * from './ops.js';
