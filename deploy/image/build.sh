@@ -81,7 +81,8 @@ outdir="$(realpath "$outdir")"
 cache="$repo/out/cache/apt/$arch"
 # the default board's image is lightnode-<version>-<arch>.img; another board's carries its name
 img="$outdir/lightnode-$version-$arch$([ "$board" = none ] || echo "-$board").img"
-work="$(mktemp -d "$repo/out/cache/image.XXXXXX")"
+# the root tree is built outside the repository (linters walk it; mmdebstrap mounts /proc and /dev inside)
+work="$(mktemp -d "${TMPDIR:-/var/tmp}/lightnode-image.XXXXXX")"
 cleanup() {
   # a failed mmdebstrap may leave its hooks' bind mounts (file-mirror-automount) under the root: unmount first
   local m

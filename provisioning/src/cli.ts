@@ -1,4 +1,6 @@
-/** `lightnode` commands owned by @lightnode/provisioning (none yet: `commission` comes with its issue). */
+/** `lightnode` commands owned by @lightnode/provisioning, each loaded lazily by the dispatcher (bin/lightnode.mjs). */
 import type { CommandTree } from '@lightnode/protocols';
 
-export const commands: Record<string, () => Promise<CommandTree>> = {};
+export const commands: Record<string, () => Promise<CommandTree>> = {
+  image: async () => (await import('./image/command.js')).default,
+};
