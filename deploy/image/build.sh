@@ -89,7 +89,8 @@ cleanup() {
   for m in $(awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
     umount "$m" || umount -l "$m" || true
   done
-  rm -rf "$work" "${img:-}.tmp"
+  rm -rf "$work"
+  [ -z "${img:-}" ] || rm -f "$img.tmp"
 }
 trap cleanup EXIT
 root="$work/root"
@@ -147,8 +148,13 @@ root_uuid="$(cat /proc/sys/kernel/random/uuid)"
 export ROOT_PARTUUID="$root_uuid"
 if [ "$esp_mib" -gt 0 ]; then
   step "ESP: vfat at 1 MiB, $esp_mib MiB"
-  mkfs.vfat -F 32 -n ESP --offset 2048 "$img.tmp" $((esp_mib * 1024)) >/dev/null
-  board_fill_esp "$root" "$img.tmp@@$((2048 * 512))"
+  # built as its own file (mtools works on it without mounting), then copied in sparsely at its offset;
+  # FAT32 with 512-byte clusters: enough clusters for FAT32 even on a small ESP
+  esp="$work/esp.img"
+  mkfs.vfat -C -F 32 -s 1 -n ESP "$esp" $((esp_mib * 1024)) >/dev/null
+  board_fill_esp "$root" "$esp"
+  dd if="$esp" of="$img.tmp" bs=1M seek=1 conv=notrunc,sparse status=none
+  rm -f "$esp"
 fi
 
 step "root: ext4 by mke2fs -d at $((root_start / 2048)) MiB"

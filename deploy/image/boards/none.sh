@@ -4,6 +4,6 @@
 #   BOARD_ARCHES   the arches it supports (default "amd64 arm64")
 #   BOARD_INCLUDE  extra packages, comma-separated
 #   BOARD_ESP_MIB  size of an EFI system partition placed before the root (0: none)
-# and define board_customize ROOTDIR (after mmdebstrap) and board_fill_esp ROOTDIR MTOOLS_IMAGE (mtools' `-i`
-# argument, IMAGE@@OFFSET; $ROOT_PARTUUID is the root partition's GPT UUID).
+# and define board_customize ROOTDIR (after mmdebstrap) and board_fill_esp ROOTDIR ESP_IMAGE (a vfat file for mtools'
+# `-i`, copied into the image afterwards; $ROOT_PARTUUID is the root partition's GPT UUID).
 BOARD_ARCHES="amd64 arm64"
