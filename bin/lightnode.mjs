@@ -30,13 +30,32 @@ process.stdout.on('error', (e) => {
 const out = (s) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const err = (s) => process.stderr.write(s.endsWith('\n') ? s : s + '\n');
 
+// Is the package that owns a command installed? The Debian package carries protocols, edge and provisioning only:
+// its help lists what it has, and a command of a package left out is a usage error, not a crash. Resolution only
+// (no file is read: `import.meta.resolve` maps the exports entry without checking that dist/ was built), so in the
+// repository every package counts as installed and an unbuilt one still gets the 'npm run build' hint below.
+const installed = new Map();
+function isInstalled(pkg) {
+  if (!installed.has(pkg)) {
+    let ok = true;
+    try {
+      import.meta.resolve(`@lightnode/${pkg}/cli`);
+    } catch {
+      ok = false;
+    }
+    installed.set(pkg, ok);
+  }
+  return installed.get(pkg);
+}
+
 function topHelp() {
-  const w = Math.max(...Object.keys(TOP).map((k) => k.length));
+  const shown = Object.entries(TOP).filter(([, [pkg]]) => isInstalled(pkg));
+  const w = Math.max(...shown.map(([k]) => k.length));
   return [
     'Usage: lightnode <command> [subcommand] [flags]   (lightnode <command> --help for more)',
     '',
     'Commands:',
-    ...Object.entries(TOP).map(([k, [, s]]) => `  ${k.padEnd(w)}  ${s}`),
+    ...shown.map(([k, [, s]]) => `  ${k.padEnd(w)}  ${s}`),
     '',
     'Exit codes: 0 ok, 1 failure or invalid input, 2 usage error. JSON on stdout, logs on stderr.',
   ].join('\n');
@@ -71,6 +90,10 @@ async function main(argv) {
   const entry = TOP[name];
   if (!entry) {
     err(`lightnode: unknown command '${name}'\n\n${topHelp()}`);
+    return 2;
+  }
+  if (!isInstalled(entry[0])) {
+    err(`lightnode ${name}: not installed in this build (@lightnode/${entry[0]} is not part of it: ${entry[1]})`);
     return 2;
   }
   let mod;

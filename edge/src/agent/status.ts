@@ -4,7 +4,7 @@
  * health, the store, the loop, the link, systemd. Alarms are error codes: OUTBOX_FULL, OUTBOX_CORRUPT,
  * OUTBOX_WRITE_FAILED, UPLINK_AUTH.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import type { StatusDocument } from '@lightnode/protocols';
 import type { Link } from '../link/link.js';
@@ -138,6 +138,8 @@ export class StatusServer {
       server.once('error', reject);
       server.listen(this.socketPath, () => resolve());
     });
+    // 0660 whatever the umask (the unit's UMask=0027): `lightnode status` by root or a member of the agent's group
+    chmodSync(this.socketPath, 0o660);
   }
 
   async stop(): Promise<void> {

@@ -23,9 +23,9 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBmap, rangeBytes, type Bmap } from '@lightnode/provisioning';
-import { REPO, ensureImage } from './artifacts.js';
+import { ensureImage, repoRoot } from './artifacts.js';
 
-const LIGHTNODE = join(REPO, 'bin', 'lightnode.mjs');
+const LIGHTNODE = join(repoRoot, 'bin', 'lightnode.mjs');
 const sh = (cmd: string, args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
 
 const dir = mkdtempSync(join(tmpdir(), 'ln-flash-'));
