@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readlinkSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { checkRanges, mappedBytes, parseBmap } from '@lightnode/provisioning';
@@ -92,7 +92,13 @@ test('the none image: GPT root partition, the package installed, no device ident
     const wanted = /^\s*WantedBy\s*=\s*(.+)$/m.exec(readFileSync(join(unitDir, u), 'utf8'));
     if (!wanted) continue;
     for (const target of wanted[1]!.trim().split(/\s+/)) {
-      t.true(existsSync(join(mnt, 'etc/systemd/system', `${target}.wants`, u)), `${u} enabled in ${target}`);
+      // a link to /lib/systemd/system/UNIT: absolute inside the image, so read it, do not follow it
+      const link = join(mnt, 'etc/systemd/system', `${target}.wants`, u);
+      t.is(
+        lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink() && readlinkSync(link),
+        `/lib/systemd/system/${u}`,
+        `${u} enabled in ${target}`,
+      );
       enabled++;
     }
   }
