@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -60,5 +60,40 @@ export function ensureDeb(arch: DebArch): string {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     if (r.status !== 0) throw new Error(`building the ${arch} package failed (exit ${r.status ?? r.signal})`);
+  });
+}
+
+export type ImageBoard = 'none' | 'generic-efi';
+
+/**
+ * `out/image/lightnode-<version>-<arch>.img` (another board's: `…-<arch>-<board>.img`) with its `.img.bmap` and
+ * `.img.sha256`, built by `deploy/image/build.sh` from `ensureDeb(arch)` when the sources changed; returns the
+ * image's path. `LN_IMAGE_DEB=FILE` builds from that .deb instead (a stand-in package, to work on the image alone).
+ * Tests that boot or write the image work on a copy: the bmap and sha256 describe it as built.
+ */
+export function ensureImage(board: ImageBoard = 'none', arch: DebArch = 'amd64'): string {
+  const given = process.env.LN_IMAGE_DEB;
+  const deb = given ?? ensureDeb(arch);
+  const name = `image-${board}-${arch}`;
+  const img = join(
+    repoRoot,
+    'out',
+    'image',
+    `lightnode-${lightnodeVersion()}-${arch}${board === 'none' ? '' : `-${board}`}.img`,
+  );
+  // the key stands for all three files
+  if (!existsSync(`${img}.bmap`) || !existsSync(`${img}.sha256`))
+    rmSync(join(cacheDir, `${name}.key`), { force: true });
+  const debKey = given ? `${given} ${statSync(given).mtimeMs}` : '';
+  return ensureBuilt(name, img, `${board} ${arch} ${debKey}`, () => {
+    const r = spawnSync(
+      'bash',
+      [join(repoRoot, 'deploy', 'image', 'build.sh'), '--arch', arch, '--board', board, '--deb', deb],
+      {
+        cwd: repoRoot,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    if (r.status !== 0) throw new Error(`building the ${board} ${arch} image failed (exit ${r.status ?? r.signal})`);
   });
 }
