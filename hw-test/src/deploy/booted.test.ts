@@ -9,7 +9,6 @@ import test, { type ExecutionContext } from 'ava';
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
-  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -23,11 +22,12 @@ import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto, type Mosquitto } from '../index.js';
 import { ROOT as REPO, Subscriber } from '../system/agent-harness.js';
-import { ensureDeb } from './artifacts.js';
+import { ensureImage } from './artifacts.js';
 import {
   BootedContainer,
   copyRoot,
   ensureBaseRoot,
+  mountImageRoot,
   missingPrerequisite,
   run,
   waitUntil,
@@ -90,43 +90,17 @@ function saveFigures(): void {
 }
 
 /**
- * The booted root: a copy of the mmdebstrap base with the amd64 package installed (postinst included).
+ * The booted root: the root partition of the `--board none` image (`ensureImage`: mmdebstrap bookworm with the amd64
+ * package installed, postinst included), from a copy of the image mounted through `losetup --offset --sizelimit`.
  * `LN_BOOTED_ROOT=DIR` boots a copy of DIR instead (a root prepared by hand, for debugging this file).
  */
-async function packageRoot(): Promise<{ root: string; cleanup: () => void }> {
+async function packageRoot(): Promise<{ root: string; cleanup: () => Promise<void> | void }> {
   const given = process.env.LN_BOOTED_ROOT;
   if (given) {
     const root = copyRoot(given);
     return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
   }
-  const deb = ensureDeb('amd64');
-  const base = await ensureBaseRoot(CACHE);
-  const root = copyRoot(base);
-  const cleanup = (): void => rmSync(root, { recursive: true, force: true });
-  try {
-    cpSync(deb, join(root, 'root', 'lightnode.deb'));
-    // apt (not bare dpkg -i): the package's Depends (udev, …) come from Debian's mirror; its postinst runs
-    const r = await run(
-      'systemd-nspawn',
-      [
-        '--keep-unit',
-        '--register=no',
-        '-q',
-        '-D',
-        root,
-        'sh',
-        '-c',
-        'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends /root/lightnode.deb',
-      ],
-      { timeoutMs: 600_000 },
-    );
-    if (r.code !== 0) throw new Error(`apt-get install ${deb} in ${root}: exit ${r.code}\n${r.out}\n${r.err}`);
-    rmSync(join(root, 'root', 'lightnode.deb'));
-    return { root, cleanup };
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
+  return mountImageRoot(ensureImage('none'));
 }
 
 async function inside(cmd: string[], o: { timeoutMs?: number } = {}): Promise<RunResult> {
@@ -159,7 +133,7 @@ if (probed.ok)
       const c = await BootedContainer.boot(root, { timeoutMs: 90_000 });
       cleanup.push(() => c.poweroff());
       figures.bootMs = c.bootMs;
-      t.log(`booted the package root in ${c.bootMs} ms (probe root: ${probed.bootMs} ms)`);
+      t.log(`booted the image root in ${c.bootMs} ms (probe root: ${probed.bootMs} ms)`);
       const broker = await startMosquitto();
       cleanup.push(() => broker.dispose());
       const sim = new MeterSimulator({
@@ -359,13 +333,27 @@ async function trust(): Promise<{ dir: string; pub: string; sec: string }> {
 }
 
 /** The factory release tree inside the container (the newest under /usr/lib/lightnode/releases). */
+let factoryCopy: { dir: string; release: Record<string, unknown> } | undefined;
+/**
+ * The factory release, copied once from the booted root (an ext4 on a loop device) to the host's temp dir, so that
+ * each bundle's tree can be a hard-linked copy of it (hard links cannot cross file systems).
+ */
 function factoryTree(): { dir: string; release: Record<string, unknown> } {
+  if (factoryCopy) return factoryCopy;
   const base = w().c.hostPath('/usr/lib/lightnode/releases');
   const rows = spawnSync('ls', ['-1', base]).stdout.toString().trim().split('\n').filter(Boolean);
   const v = rows.sort().at(-1);
   if (!v) throw new Error(`no factory release under ${base}`);
-  const dir = join(base, v);
-  return { dir, release: JSON.parse(readFileSync(join(dir, 'release.json'), 'utf8')) as Record<string, unknown> };
+  const work = mkdtempSync(join(tmpdir(), 'ln-factory-'));
+  w().cleanup.push(() => rmSync(work, { recursive: true, force: true }));
+  const dir = join(work, v);
+  const cp = spawnSync('cp', ['-a', join(base, v), dir]);
+  if (cp.status !== 0) throw new Error(`cp -a ${join(base, v)} ${dir}: ${cp.stderr.toString()}`);
+  factoryCopy = {
+    dir,
+    release: JSON.parse(readFileSync(join(dir, 'release.json'), 'utf8')) as Record<string, unknown>,
+  };
+  return factoryCopy;
 }
 
 const RELEASE_DIR = 'R=$(dirname "$(dirname "$(readlink -f "$0")")")\nexport LIGHTNODE_RELEASE="$R"\n';

@@ -41,6 +41,8 @@ export function run(cmd: string, args: string[], o: { timeoutMs?: number; input?
       clearTimeout(timer);
       resolve({ code, out, err });
     });
+    // a command that exits before reading its stdin closes the pipe: EPIPE on our end is not its failure
+    c.stdin.on('error', () => undefined);
     c.stdin.end(o.input ?? '');
   });
 }
@@ -74,11 +76,11 @@ export function missingPrerequisite(): string | null {
 }
 
 /**
- * A cached minimal bootable Debian root (`mmdebstrap --variant=apt --include=systemd,systemd-sysv,dbus bookworm`,
- * ~2 min once) in `cacheDir`; returns its path. A failed build throws (loudly: it is not nspawn refusing).
+ * A cached minimal bootable Debian root (`mmdebstrap --variant=apt --include=systemd,systemd-sysv,dbus,udev bookworm`,
+ * ~1.5 min once: the probe root, and the root the package's offline install test copies) in `cacheDir`; returns its path. A failed build throws (loudly: it is not nspawn refusing).
  */
 export async function ensureBaseRoot(cacheDir: string, extra: string[] = []): Promise<string> {
-  const name = ['nspawn-base-amd64', ...extra].join('+');
+  const name = ['nspawn-base-amd64-udev', ...extra].join('+');
   const dir = join(cacheDir, name);
   if (existsSync(join(dir, 'usr', 'lib', 'systemd', 'systemd'))) return dir;
   mkdirSync(cacheDir, { recursive: true });
@@ -86,7 +88,7 @@ export async function ensureBaseRoot(cacheDir: string, extra: string[] = []): Pr
   rmSync(tmp, { recursive: true, force: true });
   const r = await run(
     'mmdebstrap',
-    ['--variant=apt', `--include=${['systemd', 'systemd-sysv', 'dbus', ...extra].join(',')}`, 'bookworm', tmp],
+    ['--variant=apt', `--include=${['systemd', 'systemd-sysv', 'dbus', 'udev', ...extra].join(',')}`, 'bookworm', tmp],
     { timeoutMs: 15 * 60_000 },
   );
   if (r.code !== 0) throw new Error(`mmdebstrap of ${tmp} failed (exit ${r.code}): ${r.err.slice(-2000)}`);
