@@ -11,7 +11,7 @@
  *   by deriving its public key from the seed instead.
  * - signature: `untrusted comment: …`, base64 of `ED` ‖ key id (8) ‖ Ed25519 signature (64) = 74 bytes,
  *   `trusted comment: TEXT`, base64 of the global signature (64) = Ed25519 over signature (64) ‖ TEXT.
- * The key id is shown by minisign as 16 hex digits of the 8 bytes read little-endian.
+ * The key id is the 8 bytes read little-endian, shown here as 16 hex digits (minisign drops leading zeros).
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
@@ -83,7 +83,9 @@ export function parsePublicKeys(text: string): MinisignPublicKey[] {
 /** Writes a public key file as minisign does. */
 export function formatPublicKey(k: { keyIdBytes: Buffer; publicKeyBytes: Buffer }): string {
   const raw = Buffer.concat([Buffer.from('Ed', 'latin1'), k.keyIdBytes, k.publicKeyBytes]);
-  return `untrusted comment: minisign public key ${keyIdHex(k.keyIdBytes)}\n${raw.toString('base64')}\n`;
+  return `untrusted comment: minisign public key ${BigInt(`0x${keyIdHex(k.keyIdBytes)}`)
+    .toString(16)
+    .toUpperCase()}\n${raw.toString('base64')}\n`;
 }
 
 /** Parses an unencrypted secret key file (`minisign -G -W`); an encrypted one is refused (kdf algorithm ≠ 0). */

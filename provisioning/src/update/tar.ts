@@ -109,7 +109,13 @@ export function readTar(buf: Buffer): TarReadResult {
   while (true) {
     if (off + BLOCK > buf.length) return { ok: false, reason: `truncated at byte ${off} (no end-of-archive blocks)` };
     const h = buf.subarray(off, off + BLOCK);
-    if (h.every((b) => b === 0)) return { ok: true, entries };
+    if (h.every((b) => b === 0)) {
+      // the end of the archive is two zero blocks: one alone means a truncated file
+      const end = buf.subarray(off + BLOCK, off + 2 * BLOCK);
+      if (end.length < BLOCK || !end.every((b) => b === 0))
+        return { ok: false, reason: `truncated at byte ${off} (one end-of-archive block, not two)` };
+      return { ok: true, entries };
+    }
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
     if (num(h, 148, 8) !== sum) return { ok: false, reason: `bad header checksum at byte ${off}` };
