@@ -41,7 +41,9 @@ test('no state: the newest factory release is current and confirmed', async (t) 
 
 test('apply → pending; one start, active long enough → confirmed by --auto (not earlier)', async (t) => {
   const clock = new FakeClock();
-  let { s, inst } = applyB(clock);
+  const applied = applyB(clock);
+  const inst = applied.inst;
+  let s = applied.s;
   t.is(sm.statusOf(s, inst).current.confirmed, false);
   t.is(sm.statusOf(s, inst).previous?.version, '1.1.0');
   s = sm.hookStart(s, inst, clock.now()).state;
