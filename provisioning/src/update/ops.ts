@@ -141,9 +141,16 @@ function runEffects(env: UpdateEnv, effects: readonly sm.Effect[]): void {
     if (e.type === 'switch') {
       switchLink(env.layout, 'previous', e.previous?.dir ?? null);
       switchLink(env.layout, 'current', e.current.dir);
-    } else if (e.type === 'restart-agent') env.systemctl.restart(AGENT_UNIT);
-    else if (e.type === 'reset-failed') env.systemctl.resetFailed(AGENT_UNIT);
-    else env.systemctl.start(AGENT_UNIT);
+      continue;
+    }
+    // the switch is done and recorded: a systemctl failure is reported, not turned into a failed update
+    try {
+      if (e.type === 'restart-agent') env.systemctl.restart(AGENT_UNIT);
+      else if (e.type === 'reset-failed') env.systemctl.resetFailed(AGENT_UNIT);
+      else env.systemctl.start(AGENT_UNIT);
+    } catch (err) {
+      env.log(`update: ${e.type} of ${AGENT_UNIT} failed: ${(err as Error).message}`);
+    }
   }
 }
 
