@@ -160,8 +160,15 @@ export type VerifyResult =
   | { ok: true; keyId: string; trustedComment: string }
   | { ok: false; reason: 'malformed' | 'untrusted' | 'bad-signature' | 'bad-trusted-comment'; detail: string };
 
-/** Verifies a detached signature text over `data` against trusted keys; never throws. */
-export function verifyDetached(data: Uint8Array, sigText: string, keys: readonly MinisignPublicKey[]): VerifyResult {
+/**
+ * Verifies a detached signature text over `data` against trusted keys; never throws. `data` may be given as its
+ * prehash (BLAKE2b-512, computed while streaming a large file): then only prehashed (`ED`) signatures are accepted.
+ */
+export function verifyDetached(
+  data: Uint8Array | { prehash: Buffer },
+  sigText: string,
+  keys: readonly MinisignPublicKey[],
+): VerifyResult {
   let s: MinisignSignature;
   try {
     s = parseSignature(sigText);
@@ -175,7 +182,14 @@ export function verifyDetached(data: Uint8Array, sigText: string, keys: readonly
       reason: 'untrusted',
       detail: `signed by key ${s.keyId}, trusted: ${keys.map((k) => k.keyId).join(', ') || 'none'}`,
     };
-  const msg = s.algorithm === 'ED' ? prehash(data) : data;
+  const given = 'prehash' in data ? data.prehash : null;
+  if (s.algorithm !== 'ED' && given)
+    return {
+      ok: false,
+      reason: 'malformed',
+      detail: 'a legacy (not prehashed, Ed) signature: sign with minisign 0.8+',
+    };
+  const msg = given ?? (s.algorithm === 'ED' ? prehash(data as Uint8Array) : (data as Uint8Array));
   if (!verify(null, msg, key.key, s.signature))
     return { ok: false, reason: 'bad-signature', detail: `signature by key ${s.keyId} does not match the data` };
   const g = Buffer.concat([s.signature, Buffer.from(s.trustedComment, 'utf8')]);

@@ -1,5 +1,14 @@
 import test from 'ava';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +17,7 @@ import { FakeSystemctl } from '../testing/index.js';
 import { packBundle } from './bundle.js';
 import { parseSecretKey, signDetached } from './minisign.js';
 import { applyFile, hookOp, rollbackOp, status, type UpdateEnv } from './ops.js';
+import { procStartOf } from './lock.js';
 import { layout } from './store.js';
 import { pathProblem, scanTree, treeDigest } from './tree.js';
 
@@ -47,13 +57,13 @@ function setup(t: { teardown(fn: () => void): void }) {
   return { dir, root, env, systemctl, clock, bundle };
 }
 
-test('apply without --root restarts the agent through the seam; OnFailure rollback resets and starts it', (t) => {
+test('apply without --root restarts the agent through the seam; OnFailure rollback resets and starts it', async (t) => {
   const { env, systemctl, bundle, root } = setup(t);
   const full = bundle('full', '1.0.0', 1, 'one');
   const delta = bundle('d2', '1.0.1', 2, 'two', full);
   // a leftover of a killed apply is removed by the next one
   mkdirSync(join(root, 'var/lib/lightnode-sw/releases/9.9.9.tmp'), { recursive: true });
-  const r = applyFile(env, delta);
+  const r = await applyFile(env, delta);
   t.like(r, { applied: { version: '1.0.1', kind: 'delta' }, cleaned: ['9.9.9.tmp'] });
   t.deepEqual(systemctl.calls, ['restart lightnode-agent.service']);
   t.is(readlinkSync(join(root, 'var/lib/lightnode-sw/current')), 'releases/1.0.1');
@@ -74,14 +84,14 @@ test('the hooks are no-ops without state and never throw', (t) => {
   t.regex(lines[0]!, /not a state document/);
 });
 
-test('a delta applies onto its base only and yields the full tree', (t) => {
+test('a delta applies onto its base only and yields the full tree', async (t) => {
   const { env, bundle, root } = setup(t);
   const full = bundle('full', '1.0.0', 1, 'one');
   const other = bundle('other', '1.0.0', 1, 'changed');
   const d = bundle('d2', '1.0.1', 2, 'two', other);
-  t.throws(() => applyFile(env, d), { message: /UPDATE_BASE_MISMATCH/ });
+  await t.throwsAsync(() => applyFile(env, d), { message: /UPDATE_BASE_MISMATCH/ });
   const ok = bundle('d3', '1.0.1', 2, 'two', full);
-  applyFile(env, ok);
+  await applyFile(env, ok);
   const cur = join(root, 'var/lib/lightnode-sw/current');
   t.is(readFileSync(join(cur, 'app/lib/main.js'), 'utf8'), "export const v = 'two';\n");
   const fresh = join(env.layout.root, '..', 'fresh');
@@ -107,4 +117,25 @@ test('unsafe payload paths are refused', (t) => {
     /duplicate/,
   );
   t.is(pathProblem([{ path: 'a/b', type: 'file' }]), null);
+});
+
+test('the update lock: a second apply is refused at once; a hook waits for the holder', async (t) => {
+  const { env, root, bundle } = setup(t);
+  const full = bundle('full', '1.0.0', 1, 'one');
+  const delta = bundle('d2', '1.0.1', 2, 'two', full);
+  const lock = join(root, 'var/lib/lightnode-sw/lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  // another apply is running (this very process stands in for it: alive, same start time)
+  writeFileSync(lock, `${process.pid} ${procStartOf(process.pid)} apply\n`);
+  await t.throwsAsync(() => applyFile(env, delta), { message: /UPDATE_PENDING: .*lock: another update apply/ });
+  t.false(existsSync(join(root, 'var/lib/lightnode-sw/state.json')), 'nothing recorded by the refused apply');
+  rmSync(lock);
+  await applyFile(env, delta);
+  // a hook start while a confirm holds the lock: it waits (fake sleep), then counts the start
+  writeFileSync(lock, `${process.pid} ${procStartOf(process.pid)} confirm\n`);
+  let waits = 0;
+  const waiting: UpdateEnv = { ...env, sleep: () => (++waits === 2 ? rmSync(lock) : undefined) };
+  t.like(hookOp(waiting, 'start'), { pending: { starts: 1 } });
+  t.is(waits, 2);
+  t.false(existsSync(lock), 'released');
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import fc from 'fast-check';
-import { readTar, writeTar, type TarEntry } from './tar.js';
+import { readTar, TarStreamReader, writeTar, type TarEntry } from './tar.js';
 
 const sample: TarEntry[] = [
   { type: 'dir', path: 'bin', mode: 0o755 },
@@ -65,4 +65,48 @@ test('property: any entries round-trip', (t) => {
     { numRuns: 200 },
   );
   t.pass();
+});
+
+/** Reads `tar` through the incremental reader, pushed in the given chunk sizes (cycled). */
+function readStreamed(tar: Buffer, sizes: number[]): TarEntry[] {
+  const out: TarEntry[] = [];
+  let cur: { path: string; mode: number; parts: Buffer[] } | null = null;
+  const r = new TarStreamReader({
+    entry: (h) => {
+      if (h.type === 'file') cur = { path: h.path, mode: h.mode, parts: [] };
+      else out.push(h);
+    },
+    data: (c) => cur!.parts.push(Buffer.from(c)),
+    entryEnd: () => {
+      out.push({ type: 'file', path: cur!.path, mode: cur!.mode, data: Buffer.concat(cur!.parts) });
+      cur = null;
+    },
+  });
+  for (let off = 0, i = 0; off < tar.length; i++) {
+    const n = sizes[i % sizes.length]!;
+    r.push(tar.subarray(off, off + n));
+    off += n;
+  }
+  r.end();
+  return out;
+}
+
+test('the incremental reader gives the same entries under any chunking (property)', (t) => {
+  const tar = writeTar(sample);
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 1, max: 1500 }), { minLength: 1, maxLength: 8 }), (sizes) => {
+      t.deepEqual(readStreamed(tar, sizes), sample);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test('the incremental reader refuses truncated and corrupted archives', (t) => {
+  const tar = writeTar(sample);
+  for (const cut of [0, 100, 512, 700, 1024, tar.length - 1024, tar.length - 513])
+    t.throws(() => readStreamed(tar.subarray(0, cut), [333]), { message: /truncated/ }, `cut at ${cut}`);
+  const bad = Buffer.from(tar);
+  bad[10] = bad[10]! ^ 0xff;
+  t.throws(() => readStreamed(bad, [4096]), { message: /bad header checksum/ });
+  t.throws(() => readStreamed(Buffer.concat([tar, Buffer.from('junk')]), [4096]), { message: /after the end/ });
 });
