@@ -26,6 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import {
   bundleOf,
+  packBundle,
   parseBundle,
   parseSecretKey,
   payloadEntries,
@@ -34,6 +35,7 @@ import {
   sha256Hex,
   signDetached,
   treeDigest,
+  trustedCommentOf,
   writeTar,
 } from '@lightnode/provisioning';
 
@@ -67,6 +69,12 @@ function makeRelease(
   dir: string,
   o: { version: string; seq: number; arch?: string; src?: string; mb?: number; files?: number; blobs?: Buffer[] },
 ): void {
+  // `files` small modules (a node_modules-like tree: many files, each fsynced at extraction)
+  for (let i = 0; i < (o.files ?? 0); i++) {
+    const d = join(dir, `app/node_modules/pkg-${i % 20}`);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, `m${i}.js`), `export const m${i} = ${JSON.stringify(i.toString(36).repeat(200))};\n`);
+  }
   mkdirSync(join(dir, 'bin'), { recursive: true });
   mkdirSync(join(dir, 'app/node_modules/dep/lib'), { recursive: true });
   mkdirSync(join(dir, 'node/bin'), { recursive: true });
@@ -96,7 +104,12 @@ interface Bench {
   bundle(name: string, o: Parameters<typeof makeRelease>[1], base?: string): string;
 }
 
-function bench(t: { teardown(fn: () => void): void }, mb = 3): Bench {
+/**
+ * A test directory with a minisign key, a factory release 1.0.0 under `root` and a bundle maker. Bundles are packed
+ * and signed in-process by the library the CLI runs (`packBundle`, `signDetached`): the CLI's own `update pack` and
+ * `update sign` are exercised by the interop test, so the other tests do not pay two node starts per bundle.
+ */
+function bench(t: { teardown(fn: () => void): void }, mb = 2, files = 0): Bench {
   const dir = mkdtempSync(join(tmpdir(), 'ln-deploy-update-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const key = join(dir, 'test.key');
@@ -105,7 +118,8 @@ function bench(t: { teardown(fn: () => void): void }, mb = 3): Bench {
   if (g.code !== 0) throw new Error(`minisign -G -W: ${g.stderr}`);
   const root = join(dir, 'root');
   const bs = blobs(mb, 4);
-  makeRelease(join(root, 'usr/lib/lightnode/releases/1.0.0'), { version: '1.0.0', seq: 1, blobs: bs });
+  const sk = (): ReturnType<typeof parseSecretKey> => parseSecretKey(readFileSync(key, 'utf8'));
+  makeRelease(join(root, 'usr/lib/lightnode/releases/1.0.0'), { version: '1.0.0', seq: 1, blobs: bs, files });
   mkdirSync(join(root, 'etc/lightnode'), { recursive: true });
   writeFileSync(join(root, 'etc/lightnode/update-keys.pub'), readFileSync(pub));
   writeFileSync(join(root, 'etc/lightnode/update.json'), '{"confirmAfterS": 0}\n');
@@ -117,12 +131,12 @@ function bench(t: { teardown(fn: () => void): void }, mb = 3): Bench {
     blobs: bs,
     bundle(name, o, base) {
       const rel = join(dir, `tree-${name}`);
-      makeRelease(rel, { blobs: bs, ...o });
+      makeRelease(rel, { blobs: bs, files, ...o });
       const out = join(dir, name);
-      const p = ln(['update', 'pack', '--release', rel, '--out', out, ...(base ? ['--base', base] : []), '--json']);
-      if (p.code !== 0) throw new Error(`pack ${name}: ${p.stderr}`);
-      const s = ln(['update', 'sign', out, '--key', key]);
-      if (s.code !== 0) throw new Error(`sign ${name}: ${s.stderr}`);
+      const p = packBundle(rel, base ? { bytes: readFileSync(base), file: base } : undefined);
+      writeFileSync(out, p.bundle);
+      writeFileSync(`${out}.minisig`, signDetached(p.bundle, sk(), trustedCommentOf(p.manifest.release)));
+      rmSync(rel, { recursive: true, force: true });
       return out;
     },
   };
@@ -283,7 +297,7 @@ test('every apply --root refusal exits 1 with its code, names the file, and leav
 });
 
 test('a delta applies onto its base only and reproduces the full tree; full ÷ delta for a patch release', (t) => {
-  const b = bench(t, 8);
+  const b = bench(t);
   const full1 = b.bundle('full-1.lnb', { version: '1.0.0', seq: 1 });
   const full2 = b.bundle('full-2.lnb', { version: '1.0.1', seq: 2, src: 'patched' });
   const delta = b.bundle('delta-2.lnb', { version: '1.0.1', seq: 2, src: 'patched' }, full1);
@@ -315,7 +329,28 @@ test('a delta applies onto its base only and reproduces the full tree; full ÷ d
 
 test('interop with Debian minisign: update sign passes minisign -Vm, a minisign -S signature passes update verify', (t) => {
   const b = bench(t);
-  const f = b.bundle('x.lnb', { version: '2.0.0', seq: 5 });
+  // through the CLI: update pack, then update sign
+  const rel = join(b.dir, 'tree-x');
+  makeRelease(rel, { version: '2.0.0', seq: 5, blobs: b.blobs });
+  const f = join(b.dir, 'x.lnb');
+  const p = ln(['update', 'pack', '--release', rel, '--out', f, '--json']);
+  t.is(p.code, 0, p.stderr);
+  const s = ln(['update', 'sign', f, '--key', b.key]);
+  t.is(s.code, 0, s.stderr);
+  // and a delta against it (update pack --base)
+  writeFileSync(join(rel, 'app/main.js'), 'export const source = "patched";\n');
+  writeFileSync(
+    join(rel, 'release.json'),
+    JSON.stringify({ name: 'lightnode', version: '2.0.1', arch: 'amd64', seq: 6 }),
+  );
+  const d = join(b.dir, 'x-delta.lnb');
+  t.is(ln(['update', 'pack', '--release', rel, '--out', d, '--base', f]).code, 0);
+  t.is(ln(['update', 'sign', d, '--key', b.key]).code, 0);
+  t.like(json(ln(['update', 'verify', d, '--keys', b.pub, '--json'])), {
+    ok: true,
+    kind: 'delta',
+    delta: { baseSeq: 5 },
+  });
   const v = minisign(['-Vm', f, '-p', b.pub]);
   t.is(v.code, 0, v.stderr);
   t.regex(v.stdout, /Trusted comment: lightnode 2\.0\.0 amd64 seq=5/);
@@ -336,7 +371,8 @@ test('interop with Debian minisign: update sign passes minisign -Vm, a minisign 
 });
 
 test('kill -9 at random moments of apply --root never leaves current on a partial tree', async (t) => {
-  const b = bench(t, 48);
+  // ~4 MB in a few blobs and 60 small files: much of an apply is extraction with an fsync per file
+  const b = bench(t, 4, 60);
   const f = b.bundle('big.lnb', { version: '1.1.0', seq: 2, src: 'big' });
   const newDigest = parseBundle(readFileSync(f), f).manifest.tree.sha256;
   const oldDigest = currentView(b.root).digest;
