@@ -155,7 +155,7 @@ const verify: Command = {
   async run(argv, io) {
     const p = parseFlags(argv, { keys: { type: 'string' }, json: { type: 'boolean' } }, VERIFY);
     const file = one(p, VERIFY, 'bundle FILE');
-    const r = verifyFile(file, flagString(p, 'keys', VERIFY) ?? layout('/').keysFile);
+    const r = await verifyFile(file, flagString(p, 'keys', VERIFY) ?? layout('/').keysFile);
     print(
       io,
       r,
@@ -192,7 +192,7 @@ export function makeApply(systemctl: Systemctl): Command {
       if (incoming !== undefined) {
         if (p.positionals.length)
           throw new LightNodeError('USAGE', `give FILE or --incoming, not both\n\n${APPLY}`, {});
-        const r = applyIncoming(env, incoming, keys);
+        const r = await applyIncoming(env, incoming, keys);
         const doc = { incoming, applied: r.applied, removed: r.removed, error: r.error ? r.error.toJSON() : null };
         print(
           io,
@@ -209,7 +209,7 @@ export function makeApply(systemctl: Systemctl): Command {
         if (r.error) io.stderr(`lightnode update apply: ${r.error.message}`);
         return r.error ? 1 : 0;
       }
-      const r = applyFile(env, one(p, APPLY, 'bundle FILE'), keys);
+      const r = await applyFile(env, one(p, APPLY, 'bundle FILE'), keys);
       print(
         io,
         r,

@@ -65,7 +65,7 @@ export function releaseProblem(r: unknown): string | null {
 /** The trusted comment a bundle's signature must carry. */
 export const trustedCommentOf = (r: ReleaseInfo): string => `lightnode ${r.version} ${r.arch} seq=${r.seq}`;
 
-function manifestProblem(m: unknown): string | null {
+export function manifestProblem(m: unknown): string | null {
   if (typeof m !== 'object' || m === null) return 'manifest is not a JSON object';
   const o = m as Record<string, unknown>;
   if (o.format !== BUNDLE_FORMAT) return `format: expected ${BUNDLE_FORMAT}, received ${JSON.stringify(o.format)}`;
@@ -96,7 +96,7 @@ export interface ParsedBundle {
   payload: Buffer;
 }
 
-const invalid = (file: string, why: string, ctx: Record<string, unknown> = {}): LightNodeError =>
+export const invalid = (file: string, why: string, ctx: Record<string, unknown> = {}): LightNodeError =>
   new LightNodeError('UPDATE_BUNDLE_INVALID', `${file}: ${why}`, { file, ...ctx });
 
 /**
@@ -149,29 +149,40 @@ export function payloadEntries(b: ParsedBundle, file: string): TarEntry[] {
  * `release.json` equal to the manifest's, an executable `bin/lightnode`, and the digest equal to `tree.sha256`.
  */
 export function resultTree(b: ParsedBundle, entries: readonly TarEntry[], file: string, base?: readonly TreeItem[]) {
-  const mine = itemsOfEntries(entries);
+  const rel = entries.find((e) => e.path === 'release.json');
+  return checkResultTree(b.manifest, itemsOfEntries(entries), rel?.type === 'file' ? rel.data : undefined, file, base);
+}
+
+/** `resultTree` on the payload's items (as a streaming reader collects them) and its release.json bytes. */
+export function checkResultTree(
+  manifest: BundleManifest,
+  mine: readonly TreeItem[],
+  releaseJson: Buffer | undefined,
+  file: string,
+  base?: readonly TreeItem[],
+) {
   const replaced = new Set(mine.map((i) => i.path));
-  const removed = new Set(b.manifest.delta?.removed ?? []);
+  const removed = new Set(manifest.delta?.removed ?? []);
   const keep = (base ?? []).filter((i) => !removed.has(i.path) && !replaced.has(i.path));
   const items = [...keep, ...mine].sort((a, c) => (a.path < c.path ? -1 : a.path > c.path ? 1 : 0));
   const pp = pathProblem(items);
   if (pp) throw invalid(file, pp);
-  const rel = entries.find((e) => e.path === 'release.json');
-  if (!rel || rel.type !== 'file') throw invalid(file, 'the payload has no release.json');
+  if (!releaseJson || !mine.some((i) => i.path === 'release.json' && i.type === 'file'))
+    throw invalid(file, 'the payload has no release.json');
   let relJson: unknown;
   try {
-    relJson = JSON.parse(rel.data.toString('utf8'));
+    relJson = JSON.parse(releaseJson.toString('utf8'));
   } catch {
     relJson = null;
   }
-  if (JSON.stringify(relJson) !== JSON.stringify(b.manifest.release))
+  if (JSON.stringify(relJson) !== JSON.stringify(manifest.release))
     throw invalid(file, "the payload's release.json differs from the manifest's release");
   const bin = items.find((i) => i.path === 'bin/lightnode');
   if (!bin || bin.type !== 'file' || (bin.mode & 0o111) === 0)
     throw invalid(file, 'the release has no executable bin/lightnode');
   const digest = treeDigest(items);
-  if (digest !== b.manifest.tree.sha256 || items.length !== b.manifest.tree.entries)
-    throw invalid(file, `the resulting tree's digest ${digest} is not the manifest's ${b.manifest.tree.sha256}`);
+  if (digest !== manifest.tree.sha256 || items.length !== manifest.tree.entries)
+    throw invalid(file, `the resulting tree's digest ${digest} is not the manifest's ${manifest.tree.sha256}`);
   return { items, keep };
 }
 

@@ -11,7 +11,7 @@
  *   by deriving its public key from the seed instead.
  * - signature: `untrusted comment: …`, base64 of `ED` ‖ key id (8) ‖ Ed25519 signature (64) = 74 bytes,
  *   `trusted comment: TEXT`, base64 of the global signature (64) = Ed25519 over signature (64) ‖ TEXT.
- * The key id is shown by minisign as 16 hex digits of the 8 bytes read little-endian.
+ * The key id is the 8 bytes read little-endian, shown here as 16 hex digits (minisign drops leading zeros).
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 
@@ -83,7 +83,9 @@ export function parsePublicKeys(text: string): MinisignPublicKey[] {
 /** Writes a public key file as minisign does. */
 export function formatPublicKey(k: { keyIdBytes: Buffer; publicKeyBytes: Buffer }): string {
   const raw = Buffer.concat([Buffer.from('Ed', 'latin1'), k.keyIdBytes, k.publicKeyBytes]);
-  return `untrusted comment: minisign public key ${keyIdHex(k.keyIdBytes)}\n${raw.toString('base64')}\n`;
+  return `untrusted comment: minisign public key ${BigInt(`0x${keyIdHex(k.keyIdBytes)}`)
+    .toString(16)
+    .toUpperCase()}\n${raw.toString('base64')}\n`;
 }
 
 /** Parses an unencrypted secret key file (`minisign -G -W`); an encrypted one is refused (kdf algorithm ≠ 0). */
@@ -158,8 +160,15 @@ export type VerifyResult =
   | { ok: true; keyId: string; trustedComment: string }
   | { ok: false; reason: 'malformed' | 'untrusted' | 'bad-signature' | 'bad-trusted-comment'; detail: string };
 
-/** Verifies a detached signature text over `data` against trusted keys; never throws. */
-export function verifyDetached(data: Uint8Array, sigText: string, keys: readonly MinisignPublicKey[]): VerifyResult {
+/**
+ * Verifies a detached signature text over `data` against trusted keys; never throws. `data` may be given as its
+ * prehash (BLAKE2b-512, computed while streaming a large file): then only prehashed (`ED`) signatures are accepted.
+ */
+export function verifyDetached(
+  data: Uint8Array | { prehash: Buffer },
+  sigText: string,
+  keys: readonly MinisignPublicKey[],
+): VerifyResult {
   let s: MinisignSignature;
   try {
     s = parseSignature(sigText);
@@ -173,7 +182,14 @@ export function verifyDetached(data: Uint8Array, sigText: string, keys: readonly
       reason: 'untrusted',
       detail: `signed by key ${s.keyId}, trusted: ${keys.map((k) => k.keyId).join(', ') || 'none'}`,
     };
-  const msg = s.algorithm === 'ED' ? prehash(data) : data;
+  const given = 'prehash' in data ? data.prehash : null;
+  if (s.algorithm !== 'ED' && given)
+    return {
+      ok: false,
+      reason: 'malformed',
+      detail: 'a legacy (not prehashed, Ed) signature: sign with minisign 0.8+',
+    };
+  const msg = given ?? (s.algorithm === 'ED' ? prehash(data as Uint8Array) : (data as Uint8Array));
   if (!verify(null, msg, key.key, s.signature))
     return { ok: false, reason: 'bad-signature', detail: `signature by key ${s.keyId} does not match the data` };
   const g = Buffer.concat([s.signature, Buffer.from(s.trustedComment, 'utf8')]);

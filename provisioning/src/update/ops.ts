@@ -6,15 +6,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LightNodeError, type Clock } from '@lightnode/protocols';
-import {
-  parseBundle,
-  payloadEntries,
-  resultTree,
-  trustedCommentOf,
-  type BundleManifest,
-  type ParsedBundle,
-} from './bundle.js';
-import { parsePublicKeys, verifyDetached, type MinisignPublicKey } from './minisign.js';
+import { checkResultTree, trustedCommentOf, type BundleManifest } from './bundle.js';
+import { checkPayloadHash, hashBundle, readBundleHead, streamPayload, type BundleHead } from './bundle-file.js';
+import { parsePublicKeys, parseSignature, verifyDetached, type MinisignPublicKey } from './minisign.js';
 import * as sm from './state.js';
 import {
   cleanLeftovers,
@@ -27,14 +21,38 @@ import {
   writeState,
   type Layout,
 } from './store.js';
+import { acquireLock, sleepSync, type LockOp } from './lock.js';
 import { AGENT_UNIT, type Systemctl } from './systemctl.js';
-import { fsyncPath, materializeTree, scanTree, treeDigest } from './tree.js';
+import { fsyncPath, scanTree, treeDigest, TreeSink } from './tree.js';
 
 export interface UpdateEnv {
   layout: Layout;
   clock: Pick<Clock, 'now'>;
   systemctl: Systemctl;
   log(line: string): void;
+  /** Blocks while waiting for the update lock (default: a real blocking sleep; tests: a fake clock's). */
+  sleep?(ms: number): void;
+}
+
+/** How long an operation waits for the update lock's holder (an apply of a full release takes seconds). */
+export const LOCK_WAIT_MS = { apply: 120_000, confirm: 120_000, rollback: 120_000, hook: 60_000 } as const;
+
+function withLock<T>(env: UpdateEnv, op: LockOp, fn: () => T): T {
+  const lock = acquireLock(env.layout.swDir, op, LOCK_WAIT_MS[op], {
+    now: () => env.clock.now(),
+    sleep: (ms) => (env.sleep ? env.sleep(ms) : sleepSync(ms)),
+  });
+  let async = false;
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      async = true;
+      return r.finally(() => lock.release()) as T;
+    }
+    return r;
+  } finally {
+    if (!async) lock.release();
+  }
 }
 
 const sigInvalid = (file: string, why: string, ctx: Record<string, unknown> = {}): LightNodeError =>
@@ -57,41 +75,42 @@ export function readTrustedKeys(keysFile: string): MinisignPublicKey[] {
 
 export interface Verified {
   file: string;
-  bytes: Buffer;
-  bundle: ParsedBundle;
+  head: BundleHead;
   keyId: string;
   trustedComment: string;
 }
 
 /**
  * Structure first (`UPDATE_BUNDLE_INVALID`: truncated, not a bundle, payload hash), then the signature `FILE.minisig`
- * (`UPDATE_SIGNATURE_INVALID`: missing, malformed, untrusted key, bad, trusted comment not the manifest's).
+ * (`UPDATE_SIGNATURE_INVALID`: missing, malformed, untrusted key, bad, trusted comment not the manifest's). The file
+ * is read in chunks (one pass for both hashes), never whole.
  */
 export function verifySigned(file: string, keys: readonly MinisignPublicKey[], sigFile = `${file}.minisig`): Verified {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new LightNodeError('UPDATE_BUNDLE_INVALID', `${file}: cannot read (${(e as NodeJS.ErrnoException).code})`, {
-      file,
-    });
-  }
-  const bundle = parseBundle(bytes, file);
+  const head = readBundleHead(file);
+  const h = hashBundle(head);
+  checkPayloadHash(head, h.payloadSha256);
   let sigText: string;
   try {
     sigText = readFileSync(sigFile, 'utf8');
   } catch {
     throw sigInvalid(sigFile, `missing signature for ${file}`);
   }
-  const v = verifyDetached(bytes, sigText, keys);
+  // a legacy (not prehashed, `Ed`) signature covers the raw bytes: only then is the file read whole
+  let legacy = false;
+  try {
+    legacy = parseSignature(sigText).algorithm === 'Ed';
+  } catch {
+    // verifyDetached reports it as malformed
+  }
+  const v = verifyDetached(legacy ? readFileSync(file) : { prehash: h.prehash }, sigText, keys);
   if (!v.ok) throw sigInvalid(sigFile, `${v.reason}: ${v.detail}`, { reason: v.reason });
-  const want = trustedCommentOf(bundle.manifest.release);
+  const want = trustedCommentOf(head.manifest.release);
   if (v.trustedComment !== want)
     throw sigInvalid(
       sigFile,
       `trusted comment ${JSON.stringify(v.trustedComment)} is not the manifest's ${JSON.stringify(want)}`,
     );
-  return { file, bytes, bundle, keyId: v.keyId, trustedComment: v.trustedComment };
+  return { file, head, keyId: v.keyId, trustedComment: v.trustedComment };
 }
 
 export interface VerifyReport {
@@ -108,11 +127,12 @@ export interface VerifyReport {
 }
 
 /** `update verify`: signature, trusted comment, bundle (payload entries; for a full bundle the whole tree). */
-export function verifyFile(file: string, keysFile: string): VerifyReport {
+export async function verifyFile(file: string, keysFile: string): Promise<VerifyReport> {
   const v = verifySigned(file, readTrustedKeys(keysFile));
-  const entries = payloadEntries(v.bundle, file);
-  const m = v.bundle.manifest;
-  if (!m.delta) resultTree(v.bundle, entries, file);
+  const sink = new TreeSink();
+  await streamPayload(v.head, sink);
+  const m = v.head.manifest;
+  if (!m.delta) checkResultTree(m, sink.items, sink.releaseJson, file);
   return {
     file,
     ok: true,
@@ -120,7 +140,7 @@ export function verifyFile(file: string, keysFile: string): VerifyReport {
     trustedComment: v.trustedComment,
     release: m.release,
     kind: m.delta ? 'delta' : 'full',
-    bytes: v.bytes.length,
+    bytes: v.head.fileBytes,
     files: m.files,
     tree: m.tree,
     ...(m.delta
@@ -141,9 +161,16 @@ function runEffects(env: UpdateEnv, effects: readonly sm.Effect[]): void {
     if (e.type === 'switch') {
       switchLink(env.layout, 'previous', e.previous?.dir ?? null);
       switchLink(env.layout, 'current', e.current.dir);
-    } else if (e.type === 'restart-agent') env.systemctl.restart(AGENT_UNIT);
-    else if (e.type === 'reset-failed') env.systemctl.resetFailed(AGENT_UNIT);
-    else env.systemctl.start(AGENT_UNIT);
+      continue;
+    }
+    // the switch is done and recorded: a systemctl failure is reported, not turned into a failed update
+    try {
+      if (e.type === 'restart-agent') env.systemctl.restart(AGENT_UNIT);
+      else if (e.type === 'reset-failed') env.systemctl.resetFailed(AGENT_UNIT);
+      else env.systemctl.start(AGENT_UNIT);
+    } catch (err) {
+      env.log(`update: ${e.type} of ${AGENT_UNIT} failed: ${(err as Error).message}`);
+    }
   }
 }
 
@@ -166,7 +193,22 @@ export interface ApplyReport {
  * state pending, switch `previous` and `current`, restart the agent. A refusal changes nothing but `last` in the
  * state; a leftover `.tmp` of an interrupted apply is removed first.
  */
-export function applyFile(env: UpdateEnv, file: string, keysFile = env.layout.keysFile): ApplyReport {
+export async function applyFile(env: UpdateEnv, file: string, keysFile = env.layout.keysFile): Promise<ApplyReport> {
+  try {
+    return await withLock(env, 'apply', () => applyLocked(env, file, keysFile));
+  } catch (e) {
+    // the lock's refusal names the lock file; the bundle is named too (nothing was recorded: we do not hold it)
+    if (e instanceof LightNodeError && e.code === 'UPDATE_PENDING' && e.context.file !== file)
+      throw new LightNodeError('UPDATE_PENDING', `${file}: ${e.message.replace(/^UPDATE_PENDING: /, '')}`, {
+        ...e.context,
+        lock: e.context.file,
+        file,
+      });
+    throw e;
+  }
+}
+
+async function applyLocked(env: UpdateEnv, file: string, keysFile: string): Promise<ApplyReport> {
   const l = env.layout;
   const t0 = env.clock.now();
   const cleaned = cleanLeftovers(l);
@@ -175,7 +217,7 @@ export function applyFile(env: UpdateEnv, file: string, keysFile = env.layout.ke
   const tmp = { dir: null as string | null };
   try {
     const v = verifySigned(file, readTrustedKeys(keysFile));
-    const m = v.bundle.manifest;
+    const m = v.head.manifest;
     const cur = inst.current;
     if (m.release.arch !== cur.arch)
       throw new LightNodeError(
@@ -213,11 +255,15 @@ export function applyFile(env: UpdateEnv, file: string, keysFile = env.layout.ke
         `${file}: release ${pending.version} is still pending (not confirmed): confirm or roll it back first`,
         { file, pending: pending.version },
       );
-    const entries = payloadEntries(v.bundle, file);
-    const { keep } = resultTree(v.bundle, entries, file, baseItems);
     mkdirSync(l.releasesDir, { recursive: true, mode: 0o755 });
     tmp.dir = join(l.releasesDir, `${m.release.version}.tmp`);
-    materializeTree(tmp.dir, entries, baseItems ? { dir: cur.dir, keep } : undefined);
+    // streamed: each file written and fsynced as it is decompressed; nothing is used before the payload's sha256
+    // (computed on the way) matched and the resulting tree checked
+    const sink = new TreeSink(tmp.dir);
+    await streamPayload(v.head, sink);
+    const { keep } = checkResultTree(m, sink.items, sink.releaseJson, file, baseItems);
+    if (baseItems) sink.linkKeep(cur.dir, keep);
+    sink.finish();
     const got = treeDigest(scanTree(tmp.dir));
     if (got !== m.tree.sha256)
       throw new LightNodeError(
@@ -267,11 +313,11 @@ export function applyFile(env: UpdateEnv, file: string, keysFile = env.layout.ke
  * bundles with a `.minisig`) is applied; every processed bundle and signature is removed (older ones would be
  * refused as downgrades anyway); files without a signature (downloads in progress) are left alone. Null when empty.
  */
-export function applyIncoming(
+export async function applyIncoming(
   env: UpdateEnv,
   dir: string,
   keysFile = env.layout.keysFile,
-): { applied: ApplyReport | null; removed: string[]; error: LightNodeError | null } {
+): Promise<{ applied: ApplyReport | null; removed: string[]; error: LightNodeError | null }> {
   let names: string[] = [];
   try {
     names = readdirSync(dir);
@@ -283,7 +329,7 @@ export function applyIncoming(
     .map((n) => join(dir, n.slice(0, -'.minisig'.length)));
   const seqOf = (f: string): number => {
     try {
-      return parseBundle(readFileSync(f), f).manifest.release.seq;
+      return readBundleHead(f).manifest.release.seq;
     } catch {
       return -1;
     }
@@ -301,7 +347,7 @@ export function applyIncoming(
   let applied: ApplyReport | null = null;
   let error: LightNodeError | null = null;
   try {
-    applied = applyFile(env, newest.f, keysFile);
+    applied = await applyFile(env, newest.f, keysFile);
   } catch (e) {
     if (!(e instanceof LightNodeError)) throw e;
     error = e;
@@ -316,6 +362,10 @@ export function status(env: UpdateEnv): sm.StatusDoc {
 
 /** `update confirm [--auto]`: true when confirmed now. */
 export function confirmOp(env: UpdateEnv, auto: boolean): { confirmed: boolean; version: string | null } {
+  return withLock(env, 'confirm', () => confirmLocked(env, auto));
+}
+
+function confirmLocked(env: UpdateEnv, auto: boolean): { confirmed: boolean; version: string | null } {
   const inst = installed(env.layout);
   const s = readState(env.layout);
   const step = sm.confirm(
@@ -331,6 +381,10 @@ export function confirmOp(env: UpdateEnv, auto: boolean): { confirmed: boolean; 
 
 /** `update rollback [--reason R] [--auto]`. */
 export function rollbackOp(env: UpdateEnv, o: { auto: boolean; reason?: string }): sm.StatusDoc {
+  return withLock(env, 'rollback', () => rollbackLocked(env, o));
+}
+
+function rollbackLocked(env: UpdateEnv, o: { auto: boolean; reason?: string }): sm.StatusDoc {
   const inst = installed(env.layout);
   const s = readState(env.layout);
   const now = env.clock.now();
@@ -355,22 +409,26 @@ export function rollbackOp(env: UpdateEnv, o: { auto: boolean; reason?: string }
 export function hookOp(env: UpdateEnv, which: 'start' | 'stop' | 'retry', serviceResult = ''): sm.StatusDoc | null {
   try {
     if (!existsSync(env.layout.stateFile)) return null;
-    const inst = installed(env.layout);
-    const s = readState(env.layout);
-    const now = env.clock.now();
-    const step =
-      which === 'start'
-        ? sm.hookStart(s, inst, now)
-        : which === 'stop'
-          ? sm.hookStop(s, inst, serviceResult, now)
-          : sm.retryTick(s, inst, now, env.systemctl.view(AGENT_UNIT));
-    commit(env, s, step);
-    const last = step.state.last;
-    if (step.effects.some((e) => e.type === 'switch') && last)
-      env.log(`update: rolled back ${last.from ?? '?'} → ${last.to ?? '?'} (${last.reason ?? '?'})`);
-    return sm.statusOf(step.state, installed(env.layout));
+    return withLock(env, 'hook', () => hookLocked(env, which, serviceResult));
   } catch (e) {
     env.log(`update hook ${which}: ${(e as Error).message} (ignored: the hook never fails the unit)`);
     return null;
   }
+}
+
+function hookLocked(env: UpdateEnv, which: 'start' | 'stop' | 'retry', serviceResult: string): sm.StatusDoc | null {
+  const inst = installed(env.layout);
+  const s = readState(env.layout);
+  const now = env.clock.now();
+  const step =
+    which === 'start'
+      ? sm.hookStart(s, inst, now)
+      : which === 'stop'
+        ? sm.hookStop(s, inst, serviceResult, now)
+        : sm.retryTick(s, inst, now, env.systemctl.view(AGENT_UNIT));
+  commit(env, s, step);
+  const last = step.state.last;
+  if (step.effects.some((e) => e.type === 'switch') && last)
+    env.log(`update: rolled back ${last.from ?? '?'} → ${last.to ?? '?'} (${last.reason ?? '?'})`);
+  return sm.statusOf(step.state, installed(env.layout));
 }

@@ -292,7 +292,7 @@ export function confirm(
   if (!p) return null;
   if (auto) {
     if (auto.agent.activeState !== null && auto.agent.activeState !== 'active') return null;
-    if (p.starts !== 1 || s.retry) return null;
+    if (p.starts !== 1) return null;
     const activeFor = auto.agent.activeForMs ?? (p.startedAtMs === null ? 0 : nowMs - p.startedAtMs);
     if (activeFor < auto.confirmAfterS * 1000) return null;
   }

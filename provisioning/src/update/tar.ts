@@ -109,7 +109,13 @@ export function readTar(buf: Buffer): TarReadResult {
   while (true) {
     if (off + BLOCK > buf.length) return { ok: false, reason: `truncated at byte ${off} (no end-of-archive blocks)` };
     const h = buf.subarray(off, off + BLOCK);
-    if (h.every((b) => b === 0)) return { ok: true, entries };
+    if (h.every((b) => b === 0)) {
+      // the end of the archive is two zero blocks: one alone means a truncated file
+      const end = buf.subarray(off + BLOCK, off + 2 * BLOCK);
+      if (end.length < BLOCK || !end.every((b) => b === 0))
+        return { ok: false, reason: `truncated at byte ${off} (one end-of-archive block, not two)` };
+      return { ok: true, entries };
+    }
     let sum = 0;
     for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
     if (num(h, 148, 8) !== sum) return { ok: false, reason: `bad header checksum at byte ${off}` };
@@ -133,5 +139,127 @@ export function readTar(buf: Buffer): TarReadResult {
     else if (type === '5') entries.push({ type: 'dir', path: name.replace(/\/+$/, ''), mode });
     else if (type === '2') entries.push({ type: 'symlink', path: name, target: link });
     else return { ok: false, reason: `entry ${JSON.stringify(name)}: unsupported type ${JSON.stringify(type)}` };
+  }
+}
+
+/** A header the incremental reader met: the entry's data (`size` bytes, files only) follows through `data`. */
+export type TarHeader =
+  | { type: 'file'; path: string; mode: number; size: number }
+  | { type: 'dir'; path: string; mode: number }
+  | { type: 'symlink'; path: string; target: string };
+
+export interface TarSink {
+  entry(h: TarHeader): void;
+  data(chunk: Buffer): void;
+  /** The end of a file entry's data (called for files only). */
+  entryEnd(): void;
+}
+
+/**
+ * The incremental form of `readTar`: `push` chunks as they come (any sizes), the sink gets each header, its data in
+ * pieces and its end; only headers (and pax bodies) are buffered, never a file's data. Throws an `Error` naming the
+ * problem (bad checksum, unsupported type, bytes after the end); `end()` throws when the archive is incomplete.
+ */
+export class TarStreamReader {
+  private buf = Buffer.alloc(0);
+  private off = 0;
+  private remaining = 0;
+  private padding = 0;
+  private mode: 'header' | 'data' | 'pax' | 'zero' | 'done' = 'header';
+  private pax: Record<string, string> = {};
+  private paxParts: Buffer[] = [];
+  private isFile = false;
+
+  constructor(private readonly sink: TarSink) {}
+
+  push(chunk: Buffer): void {
+    let c = chunk;
+    while (c.length) {
+      if (this.mode === 'data' || this.mode === 'pax') {
+        if (this.remaining > 0) {
+          const n = Math.min(this.remaining, c.length);
+          const piece = c.subarray(0, n);
+          if (this.mode === 'data') {
+            if (this.isFile) this.sink.data(piece);
+          } else this.paxParts.push(Buffer.from(piece));
+          this.remaining -= n;
+          this.off += n;
+          c = c.subarray(n);
+          if (this.remaining === 0 && this.mode === 'data' && this.isFile) this.sink.entryEnd();
+          continue;
+        }
+        const n = Math.min(this.padding, c.length);
+        this.padding -= n;
+        this.off += n;
+        c = c.subarray(n);
+        if (this.padding === 0) {
+          if (this.mode === 'pax') this.pax = parsePax(Buffer.concat(this.paxParts));
+          this.paxParts = [];
+          this.mode = 'header';
+        }
+        continue;
+      }
+      if (this.mode === 'done') {
+        // GNU tar pads archives to its record size with zeros; anything else after the end is refused
+        if (!c.every((b) => b === 0)) throw new Error(`bytes after the end-of-archive blocks at byte ${this.off}`);
+        this.off += c.length;
+        return;
+      }
+      const need = BLOCK - this.buf.length;
+      const take = c.subarray(0, need);
+      this.buf = this.buf.length ? Buffer.concat([this.buf, take]) : Buffer.from(take);
+      c = c.subarray(take.length);
+      if (this.buf.length < BLOCK) return;
+      const h = this.buf;
+      this.buf = Buffer.alloc(0);
+      this.block(h);
+      this.off += BLOCK;
+    }
+  }
+
+  private block(h: Buffer): void {
+    const zero = h.every((b) => b === 0);
+    if (this.mode === 'zero') {
+      if (!zero) throw new Error(`truncated at byte ${this.off - BLOCK} (one end-of-archive block, not two)`);
+      this.mode = 'done';
+      return;
+    }
+    if (zero) {
+      this.mode = 'zero';
+      return;
+    }
+    let sum = 0;
+    for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : h[i]!;
+    if (num(h, 148, 8) !== sum) throw new Error(`bad header checksum at byte ${this.off}`);
+    const size = num(h, 124, 12);
+    if (!Number.isSafeInteger(size)) throw new Error(`bad size field at byte ${this.off}`);
+    const type = String.fromCharCode(h[156]!);
+    this.remaining = size;
+    this.padding = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (type === 'x') {
+      this.mode = 'pax';
+      this.paxParts = [];
+      if (size === 0) this.pax = {};
+      if (size === 0) this.mode = 'header';
+      return;
+    }
+    const prefix = str(h, 345, 155);
+    const name = this.pax.path ?? (prefix ? `${prefix}/${str(h, 0, 100)}` : str(h, 0, 100));
+    const link = this.pax.linkpath ?? str(h, 157, 100);
+    this.pax = {};
+    const mode = num(h, 100, 8);
+    this.isFile = type === '0' || type === '\0';
+    if (this.isFile) this.sink.entry({ type: 'file', path: name, mode, size });
+    else if (type === '5') this.sink.entry({ type: 'dir', path: name.replace(/\/+$/, ''), mode });
+    else if (type === '2') this.sink.entry({ type: 'symlink', path: name, target: link });
+    else throw new Error(`entry ${JSON.stringify(name)}: unsupported type ${JSON.stringify(type)}`);
+    this.mode = 'data';
+    if (this.isFile && size === 0) this.sink.entryEnd();
+    if (size === 0) this.mode = 'header';
+  }
+
+  /** Throws unless the archive ended with its two zero blocks. */
+  end(): void {
+    if (this.mode !== 'done') throw new Error(`truncated at byte ${this.off} (no end-of-archive blocks)`);
   }
 }

@@ -13,7 +13,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readFileSync,
+  readSync,
   readdirSync,
   readlinkSync,
   rmSync,
@@ -21,7 +21,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { TarEntry } from './tar.js';
+import type { TarEntry, TarHeader, TarSink } from './tar.js';
 
 /** One entry of a release tree; `mode` is the permission bits (0o7777). */
 export type TreeItem =
@@ -58,6 +58,19 @@ export function itemsOfEntries(entries: readonly TarEntry[]): TreeItem[] {
   );
 }
 
+/** sha256 (hex) of a file, read in 1 MiB chunks (a release's node binary is never held in memory whole). */
+export function sha256OfFile(file: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
 /** Scans a directory into its items, sorted by path (the root itself is not an item). */
 export function scanTree(root: string): TreeItem[] {
   const out: TreeItem[] = [];
@@ -76,7 +89,7 @@ export function scanTree(root: string): TreeItem[] {
           type: 'file',
           path: p,
           mode: st.mode & 0o7777,
-          sha256: sha256Hex(readFileSync(abs)),
+          sha256: sha256OfFile(abs),
           size: st.size,
         });
       }
@@ -186,3 +199,149 @@ export function materializeTree(
 }
 
 export { fsyncPath };
+
+/**
+ * Checks each entry's path as it comes (the incremental `pathProblem`): safe, not a duplicate, not below a symlink
+ * met before. Throws an `Error` naming the path.
+ */
+export class PathGuard {
+  private readonly seen = new Set<string>();
+  private readonly links = new Set<string>();
+  check(e: { path: string; type: string }): void {
+    const parts = e.path.split('/');
+    if (e.path === '' || e.path.startsWith('/') || parts.some((x) => x === '' || x === '.' || x === '..'))
+      throw new Error(`unsafe path ${JSON.stringify(e.path)}`);
+    if (this.seen.has(e.path)) throw new Error(`duplicate path ${JSON.stringify(e.path)}`);
+    for (let i = 1; i < parts.length; i++)
+      if (this.links.has(parts.slice(0, i).join('/')))
+        throw new Error(`path ${JSON.stringify(e.path)} is below a symlink`);
+    this.seen.add(e.path);
+    if (e.type === 'symlink') this.links.add(e.path);
+  }
+}
+
+/**
+ * A tar sink that collects the tree items of the entries (each file's sha256 computed on the way), and keeps
+ * `release.json` (small) for the manifest check. With `dir`, it also writes the tree there (created; must not
+ * exist) as `materializeTree` does, streaming: each file written as its data comes and fsynced at its end. Call
+ * `linkKeep` (deltas) then `finish` (directory modes, fsync of every directory deepest first).
+ */
+export class TreeSink implements TarSink {
+  readonly items: TreeItem[] = [];
+  releaseJson: Buffer | undefined;
+  private readonly guard = new PathGuard();
+  private readonly dirs = new Map<string, number>([['', 0o755]]);
+  private cur: {
+    item: { path: string; mode: number; size: number };
+    hash: ReturnType<typeof createHash>;
+    fd: number | null;
+    rel: Buffer[] | null;
+  } | null = null;
+
+  constructor(private readonly dir?: string) {
+    if (dir) mkdirSync(dir, { recursive: false, mode: 0o755 });
+  }
+
+  private ensureParent(p: string): void {
+    const d = dirname(p);
+    if (d !== '.' && this.dir) {
+      mkdirSync(join(this.dir, d), { recursive: true, mode: 0o755 });
+      for (let q = d; q !== '.'; q = dirname(q)) if (!this.dirs.has(q)) this.dirs.set(q, 0o755);
+    }
+  }
+
+  entry(h: TarHeader): void {
+    this.guard.check(h);
+    const to = this.dir ? join(this.dir, h.path) : '';
+    if (h.type === 'dir') {
+      this.items.push({ type: 'dir', path: h.path, mode: h.mode & 0o7777 });
+      if (this.dir) mkdirSync(to, { recursive: true, mode: 0o755 });
+      this.dirs.set(h.path, h.mode & 0o7777);
+      return;
+    }
+    this.ensureParent(h.path);
+    if (h.type === 'symlink') {
+      this.items.push({ type: 'symlink', path: h.path, target: h.target });
+      if (this.dir) {
+        rmSync(to, { force: true });
+        symlinkSync(h.target, to);
+      }
+      return;
+    }
+    let fd: number | null = null;
+    if (this.dir) {
+      rmSync(to, { force: true });
+      fd = openSync(to, 'wx', 0o600);
+    }
+    this.cur = {
+      item: { path: h.path, mode: h.mode & 0o7777, size: h.size },
+      hash: createHash('sha256'),
+      fd,
+      rel: h.path === 'release.json' && h.size <= 1 << 20 ? [] : null,
+    };
+  }
+
+  data(chunk: Buffer): void {
+    const c = this.cur!;
+    c.hash.update(chunk);
+    c.rel?.push(Buffer.from(chunk));
+    if (c.fd !== null) for (let off = 0; off < chunk.length;) off += writeSync(c.fd, chunk, off, chunk.length - off);
+  }
+
+  entryEnd(): void {
+    const c = this.cur!;
+    this.cur = null;
+    if (c.fd !== null) {
+      try {
+        fsyncSync(c.fd);
+      } finally {
+        closeSync(c.fd);
+      }
+      chmodSync(join(this.dir!, c.item.path), c.item.mode);
+    }
+    if (c.rel) this.releaseJson = Buffer.concat(c.rel);
+    this.items.push({ type: 'file', ...c.item, sha256: c.hash.digest('hex') });
+  }
+
+  /** Closes a file left open by a failed stream. */
+  abort(): void {
+    if (this.cur?.fd != null) closeSync(this.cur.fd);
+    this.cur = null;
+  }
+
+  /** Hard-links (else copies) the kept items of a delta's base; the caller has checked their paths. */
+  linkKeep(baseDir: string, keep: readonly TreeItem[]): void {
+    const dir = this.dir!;
+    for (const i of keep) {
+      const to = join(dir, i.path);
+      if (i.type === 'dir') {
+        mkdirSync(to, { recursive: true, mode: 0o755 });
+        this.dirs.set(i.path, i.mode);
+        continue;
+      }
+      this.ensureParent(i.path);
+      if (i.type === 'symlink') symlinkSync(i.target, to);
+      else {
+        const from = join(baseDir, i.path);
+        try {
+          linkSync(from, to);
+        } catch {
+          copyFileSync(from, to);
+          chmodSync(to, i.mode);
+          fsyncPath(to);
+        }
+      }
+    }
+  }
+
+  finish(): void {
+    const dir = this.dir!;
+    const depth = (d: string): number => (d === '' ? 0 : d.split('/').length);
+    const order = [...this.dirs.keys()].sort((a, b) => depth(b) - depth(a) || (a < b ? 1 : -1));
+    for (const d of order) {
+      const abs = d ? join(dir, d) : dir;
+      chmodSync(abs, this.dirs.get(d)!);
+      fsyncPath(abs);
+    }
+  }
+}
