@@ -146,6 +146,25 @@ test('parseIndex resolves relative urls; chooseUpdate: newest for our arch above
   t.like(chooseUpdate(idx, { version: '0', arch: 'amd64', seq: 1 }), { seq: 6, url: 'http://h/x/b.tar' }); // no delta from 1
   t.is(chooseUpdate(idx, { version: '2', arch: 'amd64', seq: 6 }), null);
   t.is(chooseUpdate(idx, { version: '2', arch: 'riscv64', seq: 0 }), null);
+  // bundles the updater refused for good are not fetched again: a refused delta falls back to its full bundle, a
+  // refused full bundle to the next newer release
+  const own4 = { version: '1', arch: 'amd64', seq: 4 };
+  t.like(
+    chooseUpdate(idx, own4, (u) => u.endsWith('/d.tar')),
+    { seq: 6, url: 'http://h/x/b.tar' },
+  );
+  t.is(
+    chooseUpdate(idx, own4, (u) => u.endsWith('/d.tar') || u.endsWith('/b.tar')),
+    null,
+  );
+  t.like(
+    chooseUpdate(idx, { version: '0', arch: 'amd64', seq: 1 }, (u) => u.endsWith('/b.tar')),
+    {
+      seq: 4,
+      url: 'http://h/x/y/a.tar',
+    },
+  );
+  t.throws(() => bundleName('http://h/x/b.tar.refused'), { message: /expected a bundle file name/ });
   t.throws(() => parseIndex({ releases: [{ version: '1', arch: 'amd64', seq: 'x' }] }, 'http://h/i.json'), {
     message: /http:\/\/h\/i\.json: releases\[0\]\.seq: expected an integer, received "x"/,
   });

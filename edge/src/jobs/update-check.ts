@@ -99,25 +99,33 @@ export function parseIndex(doc: unknown, indexUrl: string): IndexRelease[] {
 }
 
 /** The newest release for `own.arch` with seq > `own.seq`; its delta from `own.seq` when offered. */
-export function chooseUpdate(releases: readonly IndexRelease[], own: OwnRelease): UpdateChoice | null {
-  const newer = releases.filter((r) => r.arch === own.arch && r.seq > own.seq);
-  if (!newer.length) return null;
-  const best = newer.reduce((a, b) => (b.seq > a.seq ? b : a));
-  const delta = best.deltas.find((d) => d.fromSeq === own.seq);
-  const pick = delta ?? best;
-  return {
-    version: best.version,
-    seq: best.seq,
-    url: pick.url,
-    sha256: pick.sha256,
-    ...(delta ? { fromSeq: delta.fromSeq } : {}),
-  };
+export function chooseUpdate(
+  releases: readonly IndexRelease[],
+  own: OwnRelease,
+  refused: (url: string) => boolean = () => false,
+): UpdateChoice | null {
+  const newer = releases.filter((r) => r.arch === own.arch && r.seq > own.seq).sort((a, b) => b.seq - a.seq);
+  // newest first; a bundle the device's updater refused for good (`<name>.refused` beside it) is not fetched again:
+  // a refused delta falls back to its full bundle, a refused full bundle to the next newer release
+  for (const best of newer) {
+    const delta = best.deltas.find((d) => d.fromSeq === own.seq && !refused(d.url));
+    if (!delta && refused(best.url)) continue;
+    const pick = delta ?? best;
+    return {
+      version: best.version,
+      seq: best.seq,
+      url: pick.url,
+      sha256: pick.sha256,
+      ...(delta ? { fromSeq: delta.fromSeq } : {}),
+    };
+  }
+  return null;
 }
 
-/** The file name in `incoming/`: the URL's last path segment (letters, digits, `._+-`; no `.part` / `.minisig`). */
+/** The file name in `incoming/`: the URL's last path segment (letters, digits, `._+-`; no `.part` / `.minisig` / `.refused`). */
 export function bundleName(url: string): string {
   const name = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) || /\.(part|minisig|tmp)$/.test(name))
+  if (!/^[A-Za-z0-9][A-Za-z0-9._+-]*$/.test(name) || /\.(part|minisig|tmp|refused)$/.test(name))
     fail(`${url}: expected a bundle file name at the end of the URL, received ${JSON.stringify(name)}`, { url });
   return name;
 }
@@ -157,7 +165,14 @@ export async function updateCheck(o: UpdateCheckOptions): Promise<JobOutcome> {
     details: { ...base, ...extra, state: 'budget', usedToday: budget.usedToday(), note: 'resumes tomorrow (UTC)' },
   });
   if (budget.remaining() <= 0) return over({});
-  const choice = chooseUpdate(parseIndex(await getJson(o.indexUrl, budget, o.signal), o.indexUrl), own);
+  const refused = (url: string): boolean => {
+    try {
+      return existsSync(join(incoming, `${bundleName(url)}.refused`));
+    } catch {
+      return false;
+    }
+  };
+  const choice = chooseUpdate(parseIndex(await getJson(o.indexUrl, budget, o.signal), o.indexUrl), own, refused);
   if (!choice) return { details: { ...base, state: 'up-to-date', usedToday: budget.usedToday() } };
   const name = bundleName(choice.url);
   const file = join(incoming, name);

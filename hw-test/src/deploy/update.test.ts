@@ -484,4 +484,10 @@ test('apply --incoming: the newest signed bundle applied, processed files remove
   t.like(json(r), { applied: { applied: { version: '1.2.0' } } });
   t.deepEqual(readdirSync(inc), ['partial.lnb']);
   t.is(readTar(readFileSync(c)).ok, true);
+  // a bundle refused for good (here a downgrade) leaves `<name>.refused` for the agent's update check
+  for (const x of [a, `${a}.minisig`]) writeFileSync(join(inc, x.split('/').pop()!), readFileSync(x));
+  const d = ln(['update', 'apply', '--incoming', inc, '--root', b.root, '--json']);
+  t.is(d.code, 1, d.stdout);
+  t.deepEqual(readdirSync(inc).sort(), ['a.lnb.refused', 'partial.lnb']);
+  t.like(JSON.parse(readFileSync(join(inc, 'a.lnb.refused'), 'utf8')), { code: 'UPDATE_DOWNGRADE' });
 });

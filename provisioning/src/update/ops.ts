@@ -3,7 +3,7 @@
  * unit's hooks and the retry tick. Each reads the installed layout and state.json, runs a pure transition
  * (`state.ts`), writes the state, then carries out the effects (symlinks, systemctl through the `Systemctl` seam).
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { LightNodeError, type Clock } from '@lightnode/protocols';
 import { checkResultTree, trustedCommentOf, type BundleManifest } from './bundle.js';
@@ -312,7 +312,16 @@ async function applyLocked(env: UpdateEnv, file: string, keysFile: string): Prom
  * `update apply --incoming DIR` (lightnode-update.service): the newest signed bundle there (highest seq among the
  * bundles with a `.minisig`) is applied; every processed bundle and signature is removed (older ones would be
  * refused as downgrades anyway); files without a signature (downloads in progress) are left alone. Null when empty.
+ * A bundle refused for good leaves `<name>.refused` (code, message, atMs) so that the agent does not fetch it again.
  */
+const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set([
+  'UPDATE_SIGNATURE_INVALID',
+  'UPDATE_BUNDLE_INVALID',
+  'UPDATE_ARCH_MISMATCH',
+  'UPDATE_DOWNGRADE',
+  'UPDATE_BASE_MISMATCH',
+]);
+
 export async function applyIncoming(
   env: UpdateEnv,
   dir: string,
@@ -351,6 +360,13 @@ export async function applyIncoming(
   } catch (e) {
     if (!(e instanceof LightNodeError)) throw e;
     error = e;
+    // refused for good: a marker tells the agent's update check not to fetch this bundle again (UPDATE_PENDING is
+    // not for good: the same bundle may apply once the pending release is confirmed or rolled back)
+    if (REFUSED_FOR_GOOD.has(e.code))
+      writeFileSync(
+        `${newest.f}.refused`,
+        JSON.stringify({ code: e.code, message: e.message, atMs: env.clock.now() }) + '\n',
+      );
   }
   for (const r of ranked) drop(r.f);
   return { applied, removed, error };
