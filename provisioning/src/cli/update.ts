@@ -15,16 +15,8 @@ import {
 } from '@lightnode/protocols';
 import { packBundle, parseBundle, trustedCommentOf } from '../update/bundle.js';
 import { parseSecretKey, signDetached } from '../update/minisign.js';
-import {
-  applyFile,
-  applyIncoming,
-  confirmOp,
-  hookOp,
-  rollbackOp,
-  status,
-  verifyFile,
-  type UpdateEnv,
-} from '../update/ops.js';
+import { applyIncoming } from '../update/incoming.js';
+import { applyFile, confirmOp, hookOp, rollbackOp, status, verifyFile, type UpdateEnv } from '../update/ops.js';
 import { layout, writeFileAtomic } from '../update/store.js';
 import { noSystemctl, realSystemctl, type Systemctl } from '../update/systemctl.js';
 

@@ -9,3 +9,4 @@ export * from './store.js';
 export * from './systemctl.js';
 export * from './lock.js';
 export * from './ops.js';
+export * from './incoming.js';
