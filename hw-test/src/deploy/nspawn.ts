@@ -12,6 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { waitUntil } from '../system/agent-harness.js';
 
 const CLEAN_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8', 'HOME=/root'];
 
@@ -47,21 +48,8 @@ export function run(cmd: string, args: string[], o: { timeoutMs?: number; input?
   });
 }
 
-/** Poll `cond` every 100 ms until it holds, for at most `timeoutMs`; the error names what was awaited. */
-export async function waitUntil<T>(
-  cond: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  what: string | (() => string | Promise<string>),
-): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : await what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** The harness's polling helper, re-exported for the deploy tests. */
+export { waitUntil };
 
 /** Why nspawn cannot be used here (not root, a tool missing), or null. */
 export function missingPrerequisite(): string | null {

@@ -55,12 +55,29 @@ export function startAgent(configPath: string): {
   return { child, log: () => log, exited };
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Polls `cond` every `everyMs` until it returns a value (not undefined / false), for at most `timeoutMs`; the error
+ * names what was awaited. The one polling helper of the system and deploy tests.
+ */
+export async function waitUntil<T>(
+  cond: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs: number,
+  what: string | (() => string | Promise<string>),
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+  for (;;) {
+    const v = await cond();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : await what()}`);
+    await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** `waitUntil` for a plain condition, polled every 50 ms. */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  await waitUntil(async () => (await cond()) || undefined, timeoutMs, what, 50);
 }
 
 /**
