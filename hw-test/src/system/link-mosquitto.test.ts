@@ -4,8 +4,8 @@
 // connection (whatever sessionPresent says) brings the device back to hearing its topics.
 import test from 'ava';
 import mqtt from 'mqtt';
-import { privateKeySigner, systemClock, topics, type SignedSetpoint } from '@lightnode/protocols';
-import { TEST_OPERATOR_KEY, testSetpoint } from '@lightnode/protocols/testing';
+import { privateKeySigner, signConfig, systemClock, topics, type SignedSetpoint } from '@lightnode/protocols';
+import { TEST_OPERATOR_KEY, testDomain, testSetpoint } from '@lightnode/protocols/testing';
 import { MqttLink } from '@lightnode/edge';
 import { startMosquitto } from '../peers/index.js';
 import { waitFor } from './agent-harness.js';
@@ -16,14 +16,7 @@ const issuer = privateKeySigner(TEST_OPERATOR_KEY);
 const setpoint = (nonce: number): SignedSetpoint => testSetpoint(nonce);
 
 function config(revision: number) {
-  return {
-    v: 1,
-    deviceId: DEV,
-    revision,
-    config: { note: `rev ${revision}` },
-    issuer: issuer.address,
-    signature: '0x',
-  };
+  return signConfig({ note: `rev ${revision}` }, { deviceId: DEV, revision, atMs: 1 }, issuer, testDomain());
 }
 
 function device(url: string) {
@@ -39,7 +32,7 @@ function device(url: string) {
   const setpoints: number[] = [];
   const configs: number[] = [];
   link.subscribe('setpoint', { onMessage: (m) => void setpoints.push(Number(m.message.nonce)) });
-  link.subscribe('config', { onMessage: (m) => void configs.push(m.revision) });
+  link.subscribe('config', { onMessage: (m) => void configs.push(m.message.revision) });
   return { link, setpoints, configs };
 }
 

@@ -16,6 +16,7 @@ import {
 import { lightNodeDomain, VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT, type Eip712Domain } from './eip712.js';
 import { merkleLevels, verifyMerkleProof } from './merkle.js';
 import { verifySigned } from './messages.js';
+import { checkConfigHash, checkReportHash } from './provisioning.js';
 import { encodeSample, validateSample } from './sample.js';
 import type { RecoverFn } from './signer.js';
 
@@ -155,7 +156,11 @@ export function verifyDocument(
     case 'setpoint':
     case 'ack':
     case 'gap':
-    case 'qos': {
+    case 'qos':
+    case 'config':
+    case 'config-ack':
+    case 'enrollment':
+    case 'commissioning': {
       if (typeof doc.signature !== 'string')
         throw invalidField('SCHEMA_INVALID', 'signature', '0x + 130 hex digits', doc.signature);
       const { signer } = verifySigned(
@@ -163,9 +168,17 @@ export function verifyDocument(
         domain,
         vopts,
       );
+      // the signed-by-hash bodies: the signature covers their JCS keccak256
+      if (doc.kind === 'config') checkConfigHash(doc as { message: { configHash?: unknown }; config: unknown });
+      if (doc.kind === 'commissioning') checkReportHash(doc as { message: { reportHash?: unknown }; report: unknown });
       return { kind: doc.kind, signer, details: doc.message as Record<string, unknown> };
     }
     default:
-      throw invalidField('SCHEMA_INVALID', 'kind', 'batch | sample-proof | setpoint | ack | gap | qos', doc.kind);
+      throw invalidField(
+        'SCHEMA_INVALID',
+        'kind',
+        'batch | sample-proof | setpoint | ack | gap | qos | config | config-ack | enrollment | commissioning',
+        doc.kind,
+      );
   }
 }

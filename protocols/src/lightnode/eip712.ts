@@ -84,6 +84,43 @@ export const EIP712_TYPES = {
     ['atMs', 'uint64'],
     ['seq', 'uint64'],
   ],
+  Config: [
+    ['version', 'uint16'],
+    ['deviceId', 'address'],
+    ['revision', 'uint64'],
+    ['configHash', 'bytes32'],
+    ['issuer', 'address'],
+    ['atMs', 'uint64'],
+  ],
+  ConfigAck: [
+    ['version', 'uint16'],
+    ['deviceId', 'address'],
+    ['revision', 'uint64'],
+    ['configHash', 'bytes32'],
+    ['state', 'string'],
+    ['reason', 'string'],
+    ['atMs', 'uint64'],
+    ['seq', 'uint64'],
+  ],
+  Enrollment: [
+    ['version', 'uint16'],
+    ['deviceId', 'address'],
+    ['serial', 'string'],
+    ['podId', 'string'],
+    ['tokenHash', 'bytes32'],
+    ['atMs', 'uint64'],
+  ],
+  CommissioningReport: [
+    ['version', 'uint16'],
+    ['deviceId', 'address'],
+    ['podId', 'string'],
+    ['serial', 'string'],
+    ['installer', 'string'],
+    ['result', 'string'],
+    ['reportHash', 'bytes32'],
+    ['atMs', 'uint64'],
+    ['seq', 'uint64'],
+  ],
 } as const;
 export type PrimaryType = keyof typeof EIP712_TYPES;
 export type TypedMessage = Record<string, string | number | bigint>;

@@ -9,5 +9,6 @@ export * from './signer.js';
 export * from './batch.js';
 export * from './wire.js';
 export * from './messages.js';
+export * from './provisioning.js';
 export * from './topics.js';
 export * from './documents.js';

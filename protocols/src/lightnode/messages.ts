@@ -111,11 +111,28 @@ export type SignedAck = SignedMessage<'ack', Ack>;
 export type SignedGap = SignedMessage<'gap', Gap>;
 export type SignedQosReport = SignedMessage<'qos', QosReport>;
 
-const KIND_TYPE = { setpoint: 'Setpoint', ack: 'Ack', gap: 'Gap', qos: 'QosReport' } as const satisfies Record<
-  string,
-  PrimaryType
->;
-type Kind = keyof typeof KIND_TYPE;
+const KIND_TYPE = {
+  setpoint: 'Setpoint',
+  ack: 'Ack',
+  gap: 'Gap',
+  qos: 'QosReport',
+  config: 'Config',
+  'config-ack': 'ConfigAck',
+  enrollment: 'Enrollment',
+  commissioning: 'CommissioningReport',
+} as const satisfies Record<string, PrimaryType>;
+/** The `kind` of every signed envelope of protocol v1. */
+export type SignedKind = keyof typeof KIND_TYPE;
+type Kind = SignedKind;
+export const SIGNED_KINDS = Object.keys(KIND_TYPE) as readonly SignedKind[];
+/** The kinds signed by an operator key (`message.issuer`); every other kind is signed by `message.deviceId`. */
+const ISSUER_SIGNED: readonly Kind[] = ['setpoint', 'config'];
+/** Ack states of a remote configuration (SPEC §7). */
+export const CONFIG_ACK_STATES = ['applied', 'rejected', 'rolled_back'] as const;
+export type ConfigAckState = (typeof CONFIG_ACK_STATES)[number];
+/** Outcomes of a commissioning (SPEC §7). */
+export const COMMISSIONING_RESULTS = ['pass', 'fail'] as const;
+export type CommissioningResult = (typeof COMMISSIONING_RESULTS)[number];
 
 function checkCommon(kind: Kind, m: Record<string, unknown>): void {
   if (m.version !== PROTOCOL_VERSION)
@@ -126,6 +143,10 @@ function checkCommon(kind: Kind, m: Record<string, unknown>): void {
     );
   if (kind === 'ack' && !(ACK_STATES as readonly unknown[]).includes(m.state))
     throw invalidField('SCHEMA_INVALID', 'ack.state', ACK_STATES.join(' | '), m.state);
+  if (kind === 'config-ack' && !(CONFIG_ACK_STATES as readonly unknown[]).includes(m.state))
+    throw invalidField('SCHEMA_INVALID', 'config-ack.state', CONFIG_ACK_STATES.join(' | '), m.state);
+  if (kind === 'commissioning' && !(COMMISSIONING_RESULTS as readonly unknown[]).includes(m.result))
+    throw invalidField('SCHEMA_INVALID', 'commissioning.result', COMMISSIONING_RESULTS.join(' | '), m.result);
   if (
     kind === 'setpoint' &&
     typeof m.validFromMs === 'number' &&
@@ -153,7 +174,8 @@ export function messageDigest(kind: Kind, message: object, domain: Eip712Domain)
   return typedDataDigest(KIND_TYPE[kind], m, domain);
 }
 
-function sign<K extends Kind, M extends object>(
+/** Signs `message` as `kind` (the EIP-712 type of that kind): the envelope `{kind, message, signature}`. */
+export function signKind<K extends Kind, M extends object>(
   kind: K,
   message: M,
   signer: Signer,
@@ -176,7 +198,7 @@ export function verifySigned(
   const digest = messageDigest(kind, signed.message, domain);
   const signer = (opts.recover ?? recoverAddress)(digest, fromHex(signed.signature, 'signature'));
   const m = signed.message as Record<string, unknown>;
-  const claimed = kind === 'setpoint' ? m.issuer : m.deviceId;
+  const claimed = ISSUER_SIGNED.includes(kind) ? m.issuer : m.deviceId;
   const expected = String(opts.expectedSigner ?? claimed).toLowerCase();
   if (signer !== expected)
     throw new LightNodeError('SIGNER_MISMATCH', `${kind}: signed by ${signer}, expected ${expected}`, {
@@ -186,10 +208,10 @@ export function verifySigned(
   return { signer };
 }
 
-export const signSetpoint = (m: Setpoint, s: Signer, d: Eip712Domain): SignedSetpoint => sign('setpoint', m, s, d);
-export const signAck = (m: Ack, s: Signer, d: Eip712Domain): SignedAck => sign('ack', m, s, d);
-export const signGap = (m: Gap, s: Signer, d: Eip712Domain): SignedGap => sign('gap', m, s, d);
-export const signQosReport = (m: QosReport, s: Signer, d: Eip712Domain): SignedQosReport => sign('qos', m, s, d);
+export const signSetpoint = (m: Setpoint, s: Signer, d: Eip712Domain): SignedSetpoint => signKind('setpoint', m, s, d);
+export const signAck = (m: Ack, s: Signer, d: Eip712Domain): SignedAck => signKind('ack', m, s, d);
+export const signGap = (m: Gap, s: Signer, d: Eip712Domain): SignedGap => signKind('gap', m, s, d);
+export const signQosReport = (m: QosReport, s: Signer, d: Eip712Domain): SignedQosReport => signKind('qos', m, s, d);
 export const verifySetpoint = (
   x: SignedSetpoint,
   d: Eip712Domain,
@@ -206,40 +228,45 @@ export const verifyQosReport = (
 ) => verifySigned(x, d, o);
 
 /**
- * The strict shape check of a received setpoint message (the device's `SCHEMA_INVALID` step, before the signature):
- * exactly the EIP-712 `Setpoint` fields, none missing, none unknown; strings as strings, `id` a bytes32, `issuer` a
- * 0x address, integers as JSON safe integers in their type's range (no numeric strings, no floats); `version` the
- * protocol's. Throws `SCHEMA_INVALID` naming the first bad field; returns the message typed.
+ * The strict shape check of a received message of EIP-712 type `type` (the receiver's `SCHEMA_INVALID` step, before
+ * the signature): exactly the type's fields, none missing, none unknown; strings as strings, bytes32 and addresses
+ * as 0x hex, integers as JSON safe integers in their type's range (no numeric strings, no floats); `version` the
+ * protocol's. Throws `SCHEMA_INVALID` naming the first bad field (`<label>.<field>`); returns the message typed.
  */
-export function checkSetpointFields(message: unknown): Setpoint {
+export function checkMessageFields<T>(type: PrimaryType, message: unknown, label: string): T {
   if (typeof message !== 'object' || message === null || Array.isArray(message))
-    throw invalidField('SCHEMA_INVALID', 'setpoint', 'an object', message);
+    throw invalidField('SCHEMA_INVALID', label, 'an object', message);
   const m = message as Record<string, unknown>;
-  const fields = EIP712_TYPES.Setpoint;
+  const fields = EIP712_TYPES[type];
   const known = new Set<string>(fields.map(([f]) => f));
   const unknown = Object.keys(m).find((k) => !known.has(k));
-  if (unknown !== undefined) throw invalidField('SCHEMA_INVALID', `setpoint.${unknown}`, 'no such field', m[unknown]);
-  for (const [f, type] of fields) {
+  if (unknown !== undefined) throw invalidField('SCHEMA_INVALID', `${label}.${unknown}`, 'no such field', m[unknown]);
+  for (const [f, t] of fields) {
     const v = m[f];
-    const field = `setpoint.${f}`;
-    if (type === 'string') {
+    const field = `${label}.${f}`;
+    const ftype: string = t;
+    if (ftype === 'string') {
       if (typeof v !== 'string') throw invalidField('SCHEMA_INVALID', field, 'a string', v);
-    } else if (type === 'bytes32') {
+    } else if (ftype === 'bytes32') {
       if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(v))
         throw invalidField('SCHEMA_INVALID', field, '0x + 64 hex digits', v);
-    } else if (type === 'address') {
+    } else if (ftype === 'address') {
       if (typeof v !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(v))
         throw invalidField('SCHEMA_INVALID', field, 'a 0x address', v);
     } else {
-      const bits = Number(/int(\d+)$/.exec(type)![1]);
-      const unsigned = type.startsWith('u');
+      const bits = Number(/int(\d+)$/.exec(ftype)![1]);
+      const unsigned = ftype.startsWith('u');
       const max = bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** (unsigned ? bits : bits - 1) - 1;
       const min = unsigned ? 0 : -max - (bits >= 53 ? 0 : 1);
       if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
-        throw invalidField('SCHEMA_INVALID', field, `an integer ${min}..${max} (${type})`, v);
+        throw invalidField('SCHEMA_INVALID', field, `an integer ${min}..${max} (${ftype})`, v);
     }
   }
   if (m.version !== PROTOCOL_VERSION)
-    throw invalidField('SCHEMA_INVALID', 'setpoint.version', String(PROTOCOL_VERSION), m.version);
-  return m as unknown as Setpoint;
+    throw invalidField('SCHEMA_INVALID', `${label}.version`, String(PROTOCOL_VERSION), m.version);
+  return m as unknown as T;
 }
+
+/** The strict shape check of a received setpoint message (`checkMessageFields` of `Setpoint`). */
+export const checkSetpointFields = (message: unknown): Setpoint =>
+  checkMessageFields<Setpoint>('Setpoint', message, 'setpoint');

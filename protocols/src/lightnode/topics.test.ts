@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import { isLightNodeError } from '../errors.js';
 import { sealBatch } from './batch.js';
 import { signGap } from './messages.js';
+import { signConfig } from './provisioning.js';
 import { testDomain, testSamples, testSigner } from './testkit.js';
 import {
   INBOUND_LEAVES,
@@ -56,7 +57,7 @@ test('round trips: batch (wire form), gap (signed JSON), report, status, config'
   t.deepEqual(topicCodecs.report.decode(topicCodecs.report.encode(r)), r);
   const s = { v: 1, deviceId: dev, state: 'online' as const, atMs: 5 };
   t.deepEqual(topicCodecs.status.decode(topicCodecs.status.encode(s)), s);
-  const c = { v: 1, deviceId: dev, revision: 2, config: {}, issuer: dev, signature: '0x' };
+  const c = signConfig({ meters: [] }, { deviceId: dev, revision: 2, atMs: 5 }, signer, testDomain());
   t.deepEqual(topicCodecs.config.decode(topicCodecs.config.encode(c)), c);
 });
 

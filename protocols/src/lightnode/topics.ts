@@ -10,14 +10,15 @@
  * | `ln/v1/{id}/setpoint` | operator → device | 1 | no | `SignedSetpoint` JSON |
  * | `ln/v1/{id}/ack` | device → operator | 1 | no | `SignedAck` JSON |
  * | `ln/v1/{id}/qos` | device → operator | 1 | no | `SignedQosReport` JSON |
- * | `ln/v1/{id}/config` | operator → device | 1 | yes | `ConfigDocument` JSON |
- * | `ln/v1/{id}/report` | device → operator | 1 | no | `ReportDocument` JSON |
+ * | `ln/v1/{id}/config` | operator → device | 1 | yes | `SignedConfig` JSON |
+ * | `ln/v1/{id}/report` | device → operator | 1 | no | `ReportDocument` JSON (`SignedConfigAck`, `SignedCommissioning`) |
  *
  * Route through this map: `topics[leaf](deviceId)` builds a topic, `parseTopic` reads one, and `topicCodecs[leaf]`
  * is the one codec of each leaf's payload, used by the device and the cloud alike.
  */
 import type { SignedBatch } from './batch.js';
 import type { SignedAck, SignedGap, SignedQosReport, SignedSetpoint } from './messages.js';
+import type { SignedConfig } from './provisioning.js';
 import type { Quality } from './sample.js';
 import { decodeBatchWire, encodeBatchWire } from './wire.js';
 import { LightNodeError, describeValue, invalidField } from '../errors.js';
@@ -31,7 +32,7 @@ export interface TopicPayloads {
   setpoint: SignedSetpoint;
   ack: SignedAck;
   qos: SignedQosReport;
-  config: ConfigDocument;
+  config: SignedConfig;
   report: ReportDocument;
 }
 export type TopicLeaf = keyof TopicPayloads;
@@ -103,18 +104,8 @@ export interface StatusDocument {
   timeSync?: { synchronized: boolean; source?: string };
   /** Active alarms, each an error code with a message, e.g. `OUTBOX_FULL`. */
   alarms?: { code: string; message: string; sinceMs: number }[];
-}
-
-/** A signed configuration document (operator → device). */
-export interface ConfigDocument {
-  v: number;
-  deviceId: string;
-  /** Monotonic config revision. */
-  revision: number;
-  /** The agent configuration (schema owned by the agent). */
-  config: Record<string, unknown>;
-  issuer: string;
-  signature: string;
+  /** The configuration in force: `base` (the local file), or a remote revision `applied` or `pending` its health check. */
+  config?: { revision: number; configHash: string; state: 'applied' | 'pending' | 'base' };
 }
 
 /**
@@ -154,10 +145,13 @@ function parseJson(
 }
 
 /**
- * A signed message envelope `{kind, message, signature}`. Anything that is not that envelope is `DECODE_ERROR`;
+ * A signed message envelope `{kind, message, signature}` (plus the signed-by-hash `objects`, e.g. `config`). Anything that is not that envelope is `DECODE_ERROR`;
  * the message's fields (`SCHEMA_INVALID`) and the signature are checked at verify.
  */
-function signedCodec<T extends { kind: string }>(leaf: TopicLeaf & T['kind']): TopicCodec<T> {
+function signedCodec<T extends { kind: string }>(
+  leaf: TopicLeaf & T['kind'],
+  objects: readonly string[] = [],
+): TopicCodec<T> {
   const notEnvelope = (why: string): LightNodeError =>
     new LightNodeError('DECODE_ERROR', `${leaf}: not a {kind, message, signature} envelope: ${why}`, { leaf });
   return {
@@ -167,7 +161,10 @@ function signedCodec<T extends { kind: string }>(leaf: TopicLeaf & T['kind']): T
       if (x.kind !== leaf) throw notEnvelope(`kind is ${describeValue(x.kind)}, expected ${JSON.stringify(leaf)}`);
       if (!isObj(x.message)) throw notEnvelope(`message is ${describeValue(x.message)}, expected an object`);
       if (typeof x.signature !== 'string') throw notEnvelope(`signature is ${describeValue(x.signature)}`);
-      const extra = Object.keys(x).filter((k) => k !== 'kind' && k !== 'message' && k !== 'signature');
+      for (const k of objects)
+        if (!isObj(x[k])) throw notEnvelope(`${k} is ${describeValue(x[k])}, expected an object`);
+      const known = new Set(['kind', 'message', 'signature', ...objects]);
+      const extra = Object.keys(x).filter((k) => !known.has(k));
       if (extra.length) throw notEnvelope(`unknown field ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
       return x as unknown as T;
     },
@@ -206,13 +203,6 @@ export const topicCodecs: { [K in TopicLeaf]: TopicCodec<TopicPayloads[K]> } = {
     if (!['online', 'offline', 'degraded'].includes(x.state as string))
       throw invalidField('SCHEMA_INVALID', 'status.state', 'online | offline | degraded', x.state);
   }),
-  config: jsonCodec<ConfigDocument>('config', (x) => {
-    need('config', x, 'v', 'number');
-    need('config', x, 'deviceId', 'string');
-    need('config', x, 'revision', 'number');
-    need('config', x, 'config', 'object');
-    need('config', x, 'issuer', 'string');
-    need('config', x, 'signature', 'string');
-  }),
+  config: signedCodec<SignedConfig>('config', ['config']),
   report: jsonCodec<ReportDocument>('report', (x) => need('report', x, 'kind', 'string')),
 };

@@ -11,7 +11,18 @@ import { buildVectors } from '../testing/index.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lightnode', 'vectors');
 const load = (name: string) => JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as Record<string, any>;
-const NAMES = ['batch-1', 'batch-7', 'batch-1000', 'setpoint', 'ack', 'qos'];
+const NAMES = [
+  'batch-1',
+  'batch-7',
+  'batch-1000',
+  'setpoint',
+  'ack',
+  'qos',
+  'config',
+  'config-ack',
+  'enrollment',
+  'commissioning',
+];
 
 // Independent Merkle recomputation (the SPEC's rules, written again here with ethers' keccak256).
 function independentRoot(leafBytes: string[]): string {
@@ -91,4 +102,36 @@ test('verifyDocument accepts every vector and refuses a tampered leaf, sample, s
   const proofs = structuredClone(b.proofs) as { path: string[] }[];
   proofs[0]!.path[0] = '0x' + '00'.repeat(32);
   t.throws(() => verifyDocument({ ...b, proofs }), { message: /PROOF_INVALID/ });
+});
+
+// The bodies signed by hash: recomputed here with a hand-written RFC 8785 serializer (sorted keys, JSON.stringify's
+// ECMAScript number and string forms: the RFC's §3.2 rules for our data) and ethers' keccak256.
+function jcsIndependent(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(jcsIndependent).join(',')}]`;
+  if (v !== null && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${jcsIndependent((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+test('vectors config and commissioning: the signed hash is keccak256 of the RFC 8785 bytes of the body; enrollment: of the token', (t) => {
+  const c = load('config');
+  t.is(keccak256(Buffer.from(jcsIndependent(c.config))), c.message.configHash);
+  const r = load('commissioning');
+  t.is(keccak256(Buffer.from(jcsIndependent(r.report))), r.message.reportHash);
+  const e = load('enrollment');
+  t.is(keccak256(Buffer.from(String(e.token), 'utf8')), e.message.tokenHash);
+});
+
+test('verifyDocument refuses a config or report whose body was changed after signing', (t) => {
+  const c = load('config');
+  t.throws(() => verifyDocument({ ...c, config: { ...c.config, batch: { periodS: 60 } } }), {
+    message: /CONFIG_HASH_MISMATCH/,
+  });
+  const r = load('commissioning');
+  t.throws(() => verifyDocument({ ...r, report: { ...r.report, checks: [] } }), { message: /REPORT_HASH_MISMATCH/ });
+  const a = load('config-ack');
+  t.throws(() => verifyDocument({ ...a, message: { ...a.message, state: 'maybe' } }), { message: /config-ack.state/ });
 });

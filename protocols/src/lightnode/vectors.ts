@@ -8,6 +8,15 @@ import { sealBatch } from './batch.js';
 import { typedDataFor, type PrimaryType, type TypedMessage } from './eip712.js';
 import { leafHash, merkleLevels, merkleProof } from './merkle.js';
 import { signAck, signQosReport, signSetpoint, type Ack, type QosReport, type Setpoint } from './messages.js';
+import {
+  signConfig,
+  signConfigAck,
+  signCommissioning,
+  signEnrollment,
+  tokenHash,
+  type ConfigAck,
+  type Enrollment,
+} from './provisioning.js';
 import { encodeSample, sampleToCanonical } from './sample.js';
 import { privateKeySigner } from './signer.js';
 import { TEST_DEVICE_KEY, TEST_OPERATOR_KEY, testDomain, testSamples } from './testkit.js';
@@ -150,5 +159,105 @@ export function buildVectors(): Record<string, unknown> {
     TEST_DEVICE_KEY,
     signQosReport(qos, dev, dom).signature,
   );
+  // SPEC §7: provisioning messages. The bodies signed by hash (`config`, `report`) ride next to the message.
+  const configBody = {
+    meters: [
+      { id: 'pod', kind: 'modbus-tcp', host: '192.168.1.50', port: 502, unit: 1, profile: 'carlo-gavazzi/em24' },
+    ],
+    uplink: { url: 'mqtts://broker.example.net:8883', keepaliveS: 240 },
+    batch: { periodS: 3600 },
+  };
+  const cfg = signConfig(configBody, { deviceId: dev.address, revision: 7, atMs: Date.UTC(2021, 5, 22, 8) }, op, dom);
+  out.config = {
+    ...vector(
+      'config',
+      'Revision 7 of a device’s remote configuration (one EM24 over Modbus TCP, hourly batches, keepalive 240 s), signed by the test operator key; configHash = keccak256 of the RFC 8785 bytes of config.',
+      'Config',
+      cfg.message,
+      TEST_OPERATOR_KEY,
+      cfg.signature,
+    ),
+    config: configBody,
+  };
+  const cack: ConfigAck = {
+    version: 1,
+    deviceId: dev.address,
+    revision: 7,
+    configHash: cfg.message.configHash,
+    state: 'rolled_back',
+    reason: 'CONFIG_HEALTH_METERS',
+    atMs: Date.UTC(2021, 5, 22, 8, 2, 1),
+    seq: 11,
+  };
+  out['config-ack'] = vector(
+    'config-ack',
+    'The device rolls revision 7 back: its meter did not read good within the health deadline. Signed by the test device key.',
+    'ConfigAck',
+    cack,
+    TEST_DEVICE_KEY,
+    signConfigAck(cack, dev, dom).signature,
+  );
+  const enrollment: Enrollment = {
+    version: 1,
+    deviceId: dev.address,
+    serial: 'LN-TEST-0001',
+    podId: 'IT002E61899978',
+    tokenHash: tokenHash('test-enrollment-token-not-secret'),
+    atMs: Date.UTC(2021, 5, 21, 9),
+  };
+  out.enrollment = {
+    ...vector(
+      'enrollment',
+      'The device proves it holds the key behind deviceId and claims the one-time token "test-enrollment-token-not-secret" (tokenHash = keccak256 of its UTF-8) for its serial at the PoD. Signed by the test device key.',
+      'Enrollment',
+      enrollment,
+      TEST_DEVICE_KEY,
+      signEnrollment(enrollment, dev, dom).signature,
+    ),
+    token: 'test-enrollment-token-not-secret',
+  };
+  const report = {
+    agentVersion: '0.1.0',
+    startedMs: Date.UTC(2021, 5, 21, 9),
+    finishedMs: Date.UTC(2021, 5, 21, 9, 12),
+    meters: [
+      {
+        profile: 'carlo-gavazzi/em24',
+        unit: 1,
+        host: '192.168.1.50',
+        serialNumber: 'EM24TEST001',
+        readings: { activePowerW: 1520 },
+      },
+    ],
+    checks: [
+      { id: 'pod', result: 'pass', detail: 'IT002E61899978' },
+      { id: 'modbus-tcp', result: 'pass', detail: 'carlo-gavazzi/em24 at 192.168.1.50:502 unit 1' },
+    ],
+  };
+  const comm = signCommissioning(
+    report,
+    {
+      deviceId: dev.address,
+      podId: 'IT002E61899978',
+      serial: 'LN-TEST-0001',
+      installer: 'Test Installer',
+      result: 'pass',
+      atMs: Date.UTC(2021, 5, 21, 9, 12),
+      seq: 3,
+    },
+    dev,
+    dom,
+  );
+  out.commissioning = {
+    ...vector(
+      'commissioning',
+      'A commissioning report (one EM24 found over Modbus TCP, every check passed); reportHash = keccak256 of the RFC 8785 bytes of report. Signed by the test device key.',
+      'CommissioningReport',
+      comm.message,
+      TEST_DEVICE_KEY,
+      comm.signature,
+    ),
+    report,
+  };
   return out;
 }
