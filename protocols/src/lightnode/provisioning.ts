@@ -161,26 +161,28 @@ export function signCommissioning(
   return { kind: 'commissioning', message, report, signature };
 }
 
-/** `CONFIG_HASH_MISMATCH` unless `message.configHash` is the JCS hash of `config`. */
-export function checkConfigHash(doc: { message: { configHash?: unknown }; config: unknown }): void {
-  if (!isObj(doc.config)) throw invalidField('SCHEMA_INVALID', 'config', 'an object', doc.config);
-  const actual = jsonHash(doc.config);
-  if (String(doc.message.configHash).toLowerCase() !== actual)
+/** Throws `code` unless the signed `signed` hash is the JCS keccak256 of `body` (the object at `field`). */
+function checkBodyHash(
+  code: 'CONFIG_HASH_MISMATCH' | 'REPORT_HASH_MISMATCH',
+  label: string,
+  field: string,
+  body: unknown,
+  signed: unknown,
+): void {
+  if (!isObj(body)) throw invalidField('SCHEMA_INVALID', field, 'an object', body);
+  const actual = jsonHash(body);
+  if (String(signed).toLowerCase() !== actual)
     throw new LightNodeError(
-      'CONFIG_HASH_MISMATCH',
-      `config: the JCS keccak256 of config is ${actual}, the signed message says ${String(doc.message.configHash)}`,
-      { expected: doc.message.configHash, actual },
+      code,
+      `${label}: the JCS keccak256 of ${field} is ${actual}, the signed message says ${String(signed)}`,
+      { expected: signed, actual },
     );
 }
 
+/** `CONFIG_HASH_MISMATCH` unless `message.configHash` is the JCS hash of `config`. */
+export const checkConfigHash = (doc: { message: { configHash?: unknown }; config: unknown }): void =>
+  checkBodyHash('CONFIG_HASH_MISMATCH', 'config', 'config', doc.config, doc.message.configHash);
+
 /** `REPORT_HASH_MISMATCH` unless `message.reportHash` is the JCS hash of `report`. */
-export function checkReportHash(doc: { message: { reportHash?: unknown }; report: unknown }): void {
-  if (!isObj(doc.report)) throw invalidField('SCHEMA_INVALID', 'report', 'an object', doc.report);
-  const actual = jsonHash(doc.report);
-  if (String(doc.message.reportHash).toLowerCase() !== actual)
-    throw new LightNodeError(
-      'REPORT_HASH_MISMATCH',
-      `commissioning: the JCS keccak256 of report is ${actual}, the signed message says ${String(doc.message.reportHash)}`,
-      { expected: doc.message.reportHash, actual },
-    );
-}
+export const checkReportHash = (doc: { message: { reportHash?: unknown }; report: unknown }): void =>
+  checkBodyHash('REPORT_HASH_MISMATCH', 'commissioning', 'report', doc.report, doc.message.reportHash);
