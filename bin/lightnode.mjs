@@ -18,6 +18,7 @@ const TOP = {
   market: ['cloud', 'flexibility market: clear a day-ahead session'],
   dsotp: ['cloud', 'DSO technical platform: power flow on a grid model'],
   update: ['provisioning', 'signed software updates: pack, sign, verify, apply, status, confirm, rollback'],
+  config: ['provisioning', 'remote configuration: push a signed revision, status and history of a device'],
   image: ['provisioning', 'flash a Light Node image to an SD card or disk (bmap, verified)'],
   commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],
 };

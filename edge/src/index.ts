@@ -17,3 +17,4 @@ export {
 export { checkSetpoint, setpointIdOf, type CheckOutcome, type RefusalCode } from './setpoints/checks.js';
 export { commandBounds, planCommand, type Plan, type PlanInput } from './setpoints/plan.js';
 export * from './jobs/index.js';
+export * from './remote-config/index.js';

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import {
   LightNodeError,
-  addressFromPrivateKey,
+  parseSigningKey,
   createLogger,
   type CommandIo,
   type LogLevel,
@@ -35,14 +35,11 @@ export function readChainKey(path: string): string {
   return text;
 }
 
-/**
- * A signing key file in either form: the `lightnode protocol keygen` JSON `{"v":1,"address":"0x…","privateKey":"0x…"}`
- * (the address must belong to the key) or one line `0x` + 64 hex digits. Returns the private key (0x hex).
- */
+/** A signing key file in either form (`parseSigningKey`): the keygen JSON or one line 0x + 64 hex. */
 export function readSigningKey(path: string): string {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8').trim();
+    text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new LightNodeError(
       'KEY_INVALID',
@@ -50,26 +47,7 @@ export function readSigningKey(path: string): string {
       { path },
     );
   }
-  if (!text.startsWith('{')) return readChainKey(path);
-  let doc: { v?: unknown; address?: unknown; privateKey?: unknown };
-  try {
-    doc = JSON.parse(text) as typeof doc;
-  } catch (e) {
-    throw new LightNodeError('KEY_INVALID', `key file ${path}: not JSON (${(e as Error).message})`, { path });
-  }
-  const key = doc.privateKey;
-  if (doc.v !== 1 || typeof key !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(key) || typeof doc.address !== 'string')
-    throw new LightNodeError('KEY_INVALID', `key file ${path}: expected {"v":1,"address":"0x…","privateKey":"0x…"}`, {
-      path,
-    });
-  const address = addressFromPrivateKey(key);
-  if (address !== doc.address.toLowerCase())
-    throw new LightNodeError(
-      'KEY_INVALID',
-      `key file ${path}: address ${doc.address} does not belong to the key (it is ${address})`,
-      { path },
-    );
-  return key;
+  return parseSigningKey(text, path);
 }
 
 export function readAddressBook(path: string): AddressBook {

@@ -5,7 +5,16 @@
  * or alarm change; STOPPING — systemd.ts). A test builds it from fakes (`AgentDeps`) and drives it by the clock.
  */
 import { mkdirSync } from 'node:fs';
-import { silentLogger, type AgentConfig, type Clock, type Logger, type StatusDocument } from '@lightnode/protocols';
+import {
+  silentLogger,
+  type AgentConfig,
+  type Clock,
+  type Logger,
+  type ReportDocument,
+  type SignedCommissioning,
+  type SignedConfigAck,
+  type StatusDocument,
+} from '@lightnode/protocols';
 import type { EssAdapter } from '../ess/index.js';
 import type { Link } from '../link/link.js';
 import type { AuditLog } from '../setpoints/audit.js';
@@ -34,6 +43,8 @@ export interface AgentDeps {
   scheduler?: JobScheduler;
   /** Environment of the jobs (`LIGHTNODE_RELEASE`); default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /** Remote configuration's view (`status.config`, `details.config`), set by the RemoteConfigAgent. */
+  config?: StatusParts['config'];
 }
 
 export class Agent {
@@ -53,6 +64,7 @@ export class Agent {
   private lastStatusLine = '';
   private startedMs = 0;
   private stopped = false;
+  private offConnect: (() => void) | null = null;
   /** Listeners and, once the loop runs, their unsubscribe from it. */
   private readonly listeners = new Map<ReadingsListener, (() => void) | null>();
   deviceId = '';
@@ -100,7 +112,7 @@ export class Agent {
     this.loop = loop;
     for (const fn of this.listeners.keys()) this.listeners.set(fn, loop.onReadings(fn));
     await this.startSetpoints(p, loop);
-    p.link.onConnect(() => {
+    this.offConnect = p.link.onConnect(() => {
       loop.shipper.reset();
       void this.publishStatus();
       loop.ship();
@@ -183,6 +195,7 @@ export class Agent {
       startedMs: this.startedMs,
       ...(this.setpoints ? { setpoints: this.setpoints.controller } : {}),
       ...(this.jobs ? { jobs: this.jobs } : {}),
+      ...(this.deps.config ? { config: this.deps.config } : {}),
     };
   }
 
@@ -205,12 +218,12 @@ export class Agent {
   }
 
   /** Stops polling, commits and seals what was read, ships it for up to `drainMs`, then closes everything. */
-  async stop(opts: { drainMs?: number } = {}): Promise<void> {
+  async stop(opts: { drainMs?: number; restart?: boolean } = {}): Promise<void> {
     const p = this.parts;
     const loop = this.loop;
     if (!p || !loop || this.stopped) return;
     this.stopped = true;
-    this.systemd.stopping();
+    if (!opts.restart) this.systemd.stopping(); // a pipeline restart (remote config) is not the service stopping
     this.cancelStatus?.();
     await this.jobs?.stop();
     try {
@@ -222,14 +235,31 @@ export class Agent {
       this.log.error('sealing at stop failed', { error: (e as Error).message });
     }
     loop.stopShipping();
+    this.offConnect?.();
     await p.link.stop();
     for (const a of p.adapters)
       await a.close().catch((e: unknown) => this.log.warn('closing an ESS adapter failed', { error: String(e) }));
     for (const l of p.lines) await l.close();
     await this.statusServer?.stop();
     p.store.close();
-    this.systemd.close();
+    if (!opts.restart) this.systemd.close();
     this.log.info('agent stopped', { cycles: loop.stats().cycles });
+  }
+
+  /** Queues a device → operator message (a config ack, a commissioning report) in the outbox and ships at once. */
+  queueMessage(build: (seq: number) => SignedConfigAck | SignedCommissioning): void {
+    this.parts!.store.enqueueMessage('report', (seq) => build(seq) as unknown as ReportDocument);
+    this.loop?.ship();
+  }
+
+  /** Publishes the retained status now (after a change the agent itself does not see, e.g. a config applied). */
+  refreshStatus(): void {
+    void this.publishStatus();
+  }
+
+  /** The wired parts (link, store, signer, sources) once started: the remote config subscribes and queues through them. */
+  get wired(): AgentParts | null {
+    return this.parts;
   }
 
   /** The scheduled jobs (tests run one with `jobs.runNow(name)`); null before start. */

@@ -1,6 +1,6 @@
 /** The agent's composition root: config → logger → Agent, wired to the process (signals, stderr). */
 import { LightNodeError, createLogger, systemClock, type CommandIo, type LogLevel } from '@lightnode/protocols';
-import { Agent } from './agent.js';
+import { RemoteConfigAgent } from '../remote-config/supervisor.js';
 import { nodeCronScheduler } from '../jobs/index.js';
 import { loadAgentConfig } from './config-file.js';
 import { notifySocketSink } from './notify-socket.js';
@@ -17,12 +17,10 @@ export async function runAgent(o: { configPath: string; logLevel: string; io: Co
   const logger = createLogger({ level: o.logLevel as LogLevel, sink: (l) => o.io.stderr(l) });
   // systemd: datagrams to NOTIFY_SOCKET from this process; WATCHDOG_USEC paces the watchdog
   const notifier = new SystemdNotifier(notifySocketSink(o.io.env), systemClock, o.io.env);
-  const agent = new Agent(config, {
-    clock: systemClock,
-    logger,
-    notifier,
-    scheduler: nodeCronScheduler(logger),
-    env: o.io.env,
+  // with `remoteConfig`, the pipeline runs on the applied revision and restarts on each accepted one
+  const agent = new RemoteConfigAgent({
+    base: config,
+    deps: { clock: systemClock, logger, notifier, scheduler: nodeCronScheduler(logger), env: o.io.env },
   });
   await agent.start();
   await new Promise<void>((resolve) => {

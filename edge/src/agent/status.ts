@@ -5,8 +5,8 @@
  * OUTBOX_CORRUPT, OUTBOX_WRITE_FAILED, UPLINK_AUTH, and the jobs' JOB_FAILED, DISK_LOW, CERT_EXPIRES_SOON.
  */
 import { chmodSync, existsSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
-import type { StatusDocument } from '@lightnode/protocols';
+import { createConnection, createServer, type Server } from 'node:net';
+import { LightNodeError, type StatusDocument } from '@lightnode/protocols';
 import type { Link } from '../link/link.js';
 import type { MeterSource } from '../sources/index.js';
 import type { Store } from '../store/index.js';
@@ -27,6 +27,8 @@ export interface StatusParts {
   setpoints?: { status(): unknown };
   /** The scheduled jobs (`details.jobs`; JOB_FAILED, DISK_LOW, CERT_EXPIRES_SOON alarms). */
   jobs?: { status(): JobStatus[]; alarms(): Alarm[] };
+  /** Remote configuration, when configured: `status.config` and `details.config` (its status and history). */
+  config?: { status(): NonNullable<StatusDocument['config']>; details(): unknown };
 }
 
 type Alarm = NonNullable<StatusDocument['alarms']>[number];
@@ -90,6 +92,7 @@ export function statusDocument(p: StatusParts): StatusDocument {
     link: { state: ls.state, since: ls.since, protocolVersion: ls.protocolVersion },
     timeSync: { synchronized: existsSync('/run/systemd/timesync/synchronized'), source: 'systemd-timesyncd' },
     ...(al.length ? { alarms: al } : {}),
+    ...(p.config ? { config: p.config.status() } : {}),
   };
 }
 
@@ -120,6 +123,7 @@ export function statusDetails(p: StatusParts, extra: Record<string, unknown> = {
     systemd: p.systemd.stats(),
     ...(p.setpoints ? { setpoints: p.setpoints.status() } : {}),
     ...(p.jobs ? { jobs: p.jobs.status() } : {}),
+    ...(p.config ? { config: p.config.details() } : {}),
     ...extra,
   };
 }
@@ -153,4 +157,30 @@ export class StatusServer {
     if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     rmSync(this.socketPath, { force: true });
   }
+}
+
+/** Asks a running agent over its status socket: `{status, details}`; AGENT_UNREACHABLE when none answers. */
+export async function queryStatusSocket(
+  socket: string,
+  timeoutMs = 5000,
+): Promise<{ status: StatusDocument; details: Record<string, unknown> }> {
+  const text = await new Promise<string>((resolve, reject) => {
+    const s = createConnection(socket);
+    let buf = '';
+    s.setTimeout(timeoutMs, () => s.destroy(new Error(`no answer in ${timeoutMs / 1000} s`)));
+    s.on('data', (d) => (buf += d.toString()));
+    s.on('end', () => resolve(buf));
+    s.on('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        new LightNodeError(
+          'AGENT_UNREACHABLE',
+          `no agent answers on ${socket} (${e.code ?? e.message}): is it running?`,
+          {
+            socket,
+          },
+        ),
+      ),
+    );
+  });
+  return JSON.parse(text) as { status: StatusDocument; details: Record<string, unknown> };
 }

@@ -1,8 +1,8 @@
 /** `lightnode status`: asks the running agent over its local socket. */
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { LightNodeError, flagString, parseFlags, type Command, type StatusDocument } from '@lightnode/protocols';
+import { LightNodeError, flagString, parseFlags, type Command } from '@lightnode/protocols';
 import { loadAgentConfig } from '../agent/config-file.js';
+import { queryStatusSocket } from '../agent/status.js';
 
 const USAGE = `Usage: lightnode status (--config FILE | --socket PATH) [--json]
 
@@ -27,23 +27,7 @@ const status: Command = {
       const c = loadAgentConfig(cfg!);
       socket = c.status.socket ?? join(c.stateDir, 'agent.sock');
     }
-    const text = await new Promise<string>((resolve, reject) => {
-      const s = createConnection(socket);
-      let buf = '';
-      s.setTimeout(5000, () => s.destroy(new Error('no answer in 5 s')));
-      s.on('data', (d) => (buf += d.toString()));
-      s.on('end', () => resolve(buf));
-      s.on('error', (e: NodeJS.ErrnoException) =>
-        reject(
-          new LightNodeError(
-            'AGENT_UNREACHABLE',
-            `no agent answers on ${socket} (${e.code ?? e.message}): is it running?`,
-            { socket },
-          ),
-        ),
-      );
-    });
-    const r = JSON.parse(text) as { status: StatusDocument; details: Record<string, unknown> };
+    const r = await queryStatusSocket(socket);
     if (p.values.json) {
       io.stdout(JSON.stringify(r));
       return 0;

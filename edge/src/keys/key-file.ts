@@ -6,6 +6,7 @@
 import { chmodSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
+  parseSigningKey,
   LightNodeError,
   addressFromPrivateKey,
   generatePrivateKey,
@@ -120,4 +121,19 @@ export function readKeyFile(path: string): KeyFile {
 /** A `Signer` from a key file (checked as `readKeyFile` does). */
 export function signerFromKeyFile(path: string): Signer {
   return privateKeySigner(readKeyFile(path).privateKey);
+}
+
+/** An issuer's signing key (operator tools): the keygen JSON or one line 0x + 64 hex (`parseSigningKey`). */
+export function signerFromSigningKeyFile(path: string): Signer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new LightNodeError(
+      'KEY_INVALID',
+      `key file ${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { path },
+    );
+  }
+  return privateKeySigner(parseSigningKey(text, path));
 }

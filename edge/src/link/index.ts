@@ -1,2 +1,3 @@
 export * from './link.js';
 export * from './mqtt-link.js';
+export * from './mqtt-once.js';

@@ -241,6 +241,20 @@ export const AgentConfigSchema = z
       )
       .default([]),
     setpoints: setpointsSchema.optional(),
+    /**
+     * Remote configuration (SPEC §7): the agent subscribes to its `config` topic and applies a `Config` signed by one
+     * of `issuers` (its keys are every key but the local-only ones, which stay this file's); a revision that does not
+     * prove healthy within `healthDeadlineS` (every meter good, the uplink connected) is rolled back. `historySize`
+     * outcomes are kept in `<stateDir>/config/history.jsonl`.
+     */
+    remoteConfig: z
+      .object({
+        issuers: z.array(z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'a 0x address')).min(1),
+        healthDeadlineS: z.number().int().min(5).max(3600).default(120),
+        historySize: z.number().int().min(1).max(10_000).default(50),
+      })
+      .strict()
+      .optional(),
     assets: z.array(assetSchema).default([]),
     /** The agent's scheduled jobs (edge/src/jobs): each a cron expression (UTC) or false. */
     jobs: jobsSchema,

@@ -128,3 +128,36 @@ export function toHighS(sig: Uint8Array): Uint8Array {
   out[64] = sig[64] === 27 ? 28 : 27;
   return out;
 }
+
+/**
+ * The text of a signing key file in either form: the `lightnode protocol keygen` JSON
+ * `{"v":1,"address":"0x…","privateKey":"0x…"}` (the address must belong to the key) or one line `0x` + 64 hex
+ * digits. Returns the private key (0x hex); `KEY_INVALID` naming `path` otherwise. (The reading is the caller's.)
+ */
+export function parseSigningKey(text: string, path: string): string {
+  const t = text.trim();
+  if (!t.startsWith('{')) {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(t))
+      throw new LightNodeError('KEY_INVALID', `key file ${path}: expected 0x + 64 hex digits`, { path });
+    return t;
+  }
+  let doc: { v?: unknown; address?: unknown; privateKey?: unknown };
+  try {
+    doc = JSON.parse(t) as typeof doc;
+  } catch (e) {
+    throw new LightNodeError('KEY_INVALID', `key file ${path}: not JSON (${(e as Error).message})`, { path });
+  }
+  const key = doc.privateKey;
+  if (doc.v !== 1 || typeof key !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(key) || typeof doc.address !== 'string')
+    throw new LightNodeError('KEY_INVALID', `key file ${path}: expected {"v":1,"address":"0x…","privateKey":"0x…"}`, {
+      path,
+    });
+  const address = addressFromPrivateKey(key);
+  if (address !== doc.address.toLowerCase())
+    throw new LightNodeError(
+      'KEY_INVALID',
+      `key file ${path}: address ${doc.address} does not belong to the key (it is ${address})`,
+      { path },
+    );
+  return key;
+}
