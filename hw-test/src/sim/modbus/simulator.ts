@@ -125,7 +125,7 @@ export class MeterSimulator {
     this.lastRefresh = now;
     if (this.o.fill) {
       this.o.fill(this.image, now);
-      identifyImage(this.o.profile, { image: this.image, serial: this.o.unit });
+      this.serveIdentify();
       if (now < this.zeroUntil) this.image.zero();
       return;
     }
@@ -144,9 +144,18 @@ export class MeterSimulator {
         this.image,
       );
     } else imageFromProfile(this.o.profile, values, { image: this.image });
-    // the profile's identify registers (model / meter code, marker, serial) answer as the device's would
-    identifyImage(this.o.profile, { image: this.image, serial: this.o.unit });
+    this.serveIdentify();
     if (now < this.zeroUntil) this.image.zero();
+  }
+
+  /**
+   * The profile's identify registers (model / meter code, marker, serial) answer as the device's would. A SunSpec map
+   * (the `sunspec` option, or a `fill` such as the ESS simulator's) already holds its own marker and model chain, at
+   * its own base: nothing is added to it (identify's fixed 40000 layout then matches exactly when the map has it).
+   */
+  private serveIdentify(): void {
+    if (this.o.profile.kind === 'sunspec-model' && (this.o.sunspec || this.o.fill)) return;
+    identifyImage(this.o.profile, { image: this.image, serial: this.o.unit });
   }
 
   private selected(f: Fault): boolean {
