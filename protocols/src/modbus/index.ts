@@ -5,3 +5,4 @@ export * from './registry.js';
 export * from './planner.js';
 export * from './frames.js';
 export * from './image.js';
+export * from './identify.js';

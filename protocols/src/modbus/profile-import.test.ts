@@ -19,7 +19,7 @@ test('profiles/index.ts is what scripts/gen-profiles.mjs writes from the folder'
   t.is(r.code, 0, r.err);
 });
 
-test('SunSpec 202, 204, 212 and 214 equal their template (201, 203, 211, 213) except id, model and description', (t) => {
+test('SunSpec 202, 204, 212 and 214 equal their template (201, 203, 211, 213) except id, model, description and the model id they identify by', (t) => {
   const reg = builtinProfiles();
   for (const [template, sibling] of [
     [201, 202],
@@ -33,8 +33,19 @@ test('SunSpec 202, 204, 212 and 214 equal their template (201, 203, 211, 213) ex
     t.is(b.sunspecModel, sibling);
     t.is(b.model, `Model ${sibling}`);
     t.regex(b.description, new RegExp(`model ${sibling}\\b`));
-    const strip = ({ id: _i, model: _m, sunspecModel: _s, description: _d, $import: _x, ...rest }: typeof a) => rest;
+    const strip = ({
+      id: _i,
+      model: _m,
+      sunspecModel: _s,
+      description: _d,
+      $import: _x,
+      identify: _y,
+      ...rest
+    }: typeof a) => rest;
     t.deepEqual(strip(b), strip(a), `${sibling} = ${template}`);
+    const ids = (p: typeof a) => p.identify!.registers.map((r) => (r.name === 'ID' ? { ...r, accept: [] } : r));
+    t.deepEqual(ids(b), ids(a));
+    t.deepEqual(b.identify!.registers.find((r) => r.name === 'ID')!.accept, [sibling]);
     t.true(b.points.length > 5);
   }
 });

@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { LightNodeError } from '../errors.js';
 import { QUANTITIES, isQuantityName, type QuantityName } from '../lightnode/quantities.js';
 import { REGISTER_TYPES, registerCount, type RegisterType, type WordOrder } from './registers.js';
+import { IdentifySchema, checkIdentify } from './identify-schema.js';
 
 /** Register units a profile may declare, and their factor to each quantity unit they convert to. */
 export const REGISTER_UNITS: Record<string, Partial<Record<string, number>>> = {
@@ -139,20 +140,8 @@ export const ProfileSchema = z
       })
       .strict(),
     wordOrder: z.enum(['be', 'le']).optional(),
-    /** Identification registers read by detection: the value expected (number, or string prefix). */
-    identify: z
-      .array(
-        z
-          .object({
-            fc,
-            address,
-            type: z.enum(REGISTER_TYPES),
-            length: z.number().int().optional(),
-            equals: z.union([z.number(), z.string()]),
-          })
-          .strict(),
-      )
-      .optional(),
+    /** How detection tells this device (identify-schema.ts): model / meter-code registers, markers, the serial. */
+    identify: IdentifySchema.optional(),
     /** Register ranges that must never be read (reading them errors or has side effects). Inclusive. */
     forbidden: z.array(z.object({ fc, start: address, end: address }).strict()).optional(),
     /** Quantities every reading of this device must carry (checked by the profile test). */
@@ -291,6 +280,7 @@ export function checkProfileSemantics(p: Profile, origin = p.id): void {
       fail(`quantity ${q} is mapped ${pts.length} times (declare combine: "sum" on each to add them)`);
   for (const q of p.required ?? [])
     if (!p.points.some((x) => x.quantity === q)) fail(`required quantity ${q} is not mapped`);
+  if (p.identify) checkIdentify(p.identify, fail);
   checkSetpoints(p, fail);
 }
 

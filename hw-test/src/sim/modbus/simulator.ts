@@ -8,6 +8,7 @@ import {
   RegisterImage,
   encodeResponsePdu,
   decodeRequestPdu,
+  identifyImage,
   imageFromProfile,
   sunspecImage,
   type Clock,
@@ -124,14 +125,17 @@ export class MeterSimulator {
     this.lastRefresh = now;
     if (this.o.fill) {
       this.o.fill(this.image, now);
+      this.serveIdentify();
       if (now < this.zeroUntil) this.image.zero();
       return;
     }
     const values = typeof this.o.values === 'function' ? this.o.values(now) : (this.o.values ?? this.load.at(now));
     if (this.o.profile.kind === 'sunspec-model' && this.o.sunspec) {
       const common = this.o.sunspec.profiles.get('sunspec/common');
+      const model = this.o.profile.sunspecModel!;
       sunspecImage(
-        [{ profile: this.o.profile, values, length: this.o.profile.sunspecModel! >= 211 ? 124 : 105 }],
+        // the common model's own simulator is the SunSpec map with no model after the common one
+        model === 1 ? [] : [{ profile: this.o.profile, values, length: model >= 211 ? 124 : 105 }],
         {
           profile: common,
           named: { Mn: 'LightNode', Md: `SIM-${this.o.profile.sunspecModel}`, SN: `SIM${this.o.unit}`, Vr: '1.0' },
@@ -140,7 +144,18 @@ export class MeterSimulator {
         this.image,
       );
     } else imageFromProfile(this.o.profile, values, { image: this.image });
+    this.serveIdentify();
     if (now < this.zeroUntil) this.image.zero();
+  }
+
+  /**
+   * The profile's identify registers (model / meter code, marker, serial) answer as the device's would. A SunSpec map
+   * (the `sunspec` option, or a `fill` such as the ESS simulator's) already holds its own marker and model chain, at
+   * its own base: nothing is added to it (identify's fixed 40000 layout then matches exactly when the map has it).
+   */
+  private serveIdentify(): void {
+    if (this.o.profile.kind === 'sunspec-model' && (this.o.sunspec || this.o.fill)) return;
+    identifyImage(this.o.profile, { image: this.image, serial: this.o.unit });
   }
 
   private selected(f: Fault): boolean {
