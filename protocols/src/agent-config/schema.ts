@@ -128,8 +128,8 @@ export const AgentConfigSchema = z
       .default({ chainId: VECTOR_CHAIN_ID, keyRegister: VECTOR_VERIFYING_CONTRACT }),
     batch: z
       .object({
-        /** Batch window, ms: from one sample period to 15 min. */
-        windowMs: ms(100, 900_000).default(60_000),
+        /** Batch window, ms: from one sample period to 60 min (the cellular profile's hourly batches). */
+        windowMs: ms(100, 3_600_000).default(60_000),
       })
       .strict()
       .default({ windowMs: 60_000 }),
