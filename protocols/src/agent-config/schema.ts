@@ -158,7 +158,7 @@ export const AgentConfigSchema = z
         caFile: z.string().optional(),
         certFile: z.string().optional(),
         keyFile: z.string().optional(),
-        /** 240 s suits cellular NAT (carriers drop idle TCP in under 9 min) at ~2.2 MB/month of keepalive. */
+        /** 240 s suits cellular NAT (carriers drop idle TCP in under 9 min) at ~2.6 MB/month of keepalive (bench cellular). */
         keepaliveS: z.number().int().min(0).max(65535).default(240),
         /** 5, 4 (3.1.1) or auto (5, falling back to 3.1.1). */
         protocolVersion: z.union([z.literal(4), z.literal(5), z.literal('auto')]).default('auto'),
