@@ -14,7 +14,10 @@ test('run.mjs lists only the benchmarks', async (t) => {
     .filter((f) => /^export async function main\(/m.test(readFileSync(join(src, f), 'utf8')))
     .map((f) => f.slice(0, -3))
     .sort();
-  t.true(benches.includes('uplink') && benches.includes('protocol'), benches.join(', '));
+  t.true(
+    ['uplink', 'protocol', 'cellular'].every((b) => benches.includes(b)),
+    benches.join(', '),
+  );
   const err = await new Promise<string>((resolve, reject) =>
     execFile(process.execPath, [runner, '--help'], (e, _out, stderr) =>
       e ? reject(new Error(e.message)) : resolve(stderr),
@@ -22,5 +25,6 @@ test('run.mjs lists only the benchmarks', async (t) => {
   );
   const listed = /Benchmarks: (.*)/.exec(err)?.[1]?.split(', ').sort();
   t.deepEqual(listed, benches);
-  for (const helper of ['common', 'mqtt-size']) t.false(listed!.includes(helper), helper);
+  for (const helper of ['common', 'mqtt-size', 'link-proxy', 'gzip-json', 'cellular-model', 'cellular-docs'])
+    t.false(listed!.includes(helper), helper);
 });

@@ -7,7 +7,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
@@ -26,28 +25,7 @@ import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
 import { MqttLink, Shipper, SqliteStore, writeNewKeyFile } from '@lightnode/edge';
 import { MeterSimulator, meterDataset, naturalUnits, serveTcp, startMosquitto } from '@lightnode/hw-test';
 import { emit, type BenchResult } from './common.js';
-
-/** A TCP proxy that counts the bytes the client sends. */
-async function countingProxy(
-  targetPort: number,
-): Promise<{ port: number; bytes: () => number; reset(): void; close(): Promise<void> }> {
-  let up = 0;
-  const server: Server = createServer((c) => {
-    const b = createConnection({ host: '127.0.0.1', port: targetPort });
-    c.on('data', (d: Buffer) => (up += d.length));
-    c.pipe(b);
-    b.pipe(c);
-    c.on('error', () => b.destroy());
-    b.on('error', () => c.destroy());
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return {
-    port: (server.address() as { port: number }).port,
-    bytes: () => up,
-    reset: () => (up = 0),
-    close: () => new Promise<void>((r) => server.close(() => r())),
-  };
-}
+import { startLinkProxy } from './link-proxy.js';
 
 async function connected(u: { readonly state: string }): Promise<void> {
   for (let i = 0; i < 500 && u.state !== 'connected'; i++) await new Promise((r) => setTimeout(r, 10));
@@ -75,7 +53,7 @@ export async function main(args: string[]): Promise<number> {
         seed: 20210623,
       }),
     ];
-    const proxy = await countingProxy(broker.port);
+    const proxy = await startLinkProxy({ port: broker.port });
     const run = async (publish: (u: MqttLink) => Promise<void>): Promise<number> => {
       const u = new MqttLink({
         url: `mqtt://127.0.0.1:${proxy.port}`,
@@ -85,9 +63,9 @@ export async function main(args: string[]): Promise<number> {
       });
       u.start();
       await connected(u);
-      proxy.reset();
+      const before = proxy.total().up.bytes;
       await publish(u);
-      const b = proxy.bytes();
+      const b = proxy.total().up.bytes - before;
       await u.stop();
       return b;
     };

@@ -58,6 +58,39 @@ export interface MqttLinkOptions {
   random?: () => number;
 }
 
+/**
+ * The mqtt.js options the link connects with (MQTT `protocolVersion` 4 or 5): client id, persistent session, keepalive,
+ * the retained last-will, TLS files, MQTT 5 session expiry and topic aliases. Exported so that measurements (the
+ * cellular bench) send exactly the device's CONNECT.
+ */
+export function mqttLinkClientOptions(o: MqttLinkOptions, protocolVersion: 4 | 5): IClientOptions {
+  const opts: IClientOptions = {
+    clientId: o.clientId ?? `ln-${o.deviceId.slice(2, 14)}`,
+    clean: false,
+    keepalive: o.keepaliveS ?? 240,
+    reconnectPeriod: 0,
+    connectTimeout: 15_000,
+    protocolVersion,
+    will: {
+      topic: topics.status(o.deviceId),
+      payload: Buffer.from(JSON.stringify({ v: 1, deviceId: o.deviceId, state: 'offline' })),
+      qos: 1,
+      retain: true,
+    },
+    ...(o.username !== undefined ? { username: o.username } : {}),
+    ...(o.password !== undefined ? { password: o.password } : {}),
+    ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+    ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
+    ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
+  };
+  if (protocolVersion === 5) {
+    opts.properties = { sessionExpiryInterval: 7 * 24 * 3600 };
+    opts.autoUseTopicAlias = true;
+    opts.autoAssignTopicAlias = true;
+  }
+  return opts;
+}
+
 type AnyHandlers = InboundHandlers<InboundLeaf>;
 
 export class MqttLink implements Link {
@@ -109,32 +142,7 @@ export class MqttLink implements Link {
   }
 
   private options(): IClientOptions {
-    const o = this.o;
-    const opts: IClientOptions = {
-      clientId: o.clientId ?? `ln-${o.deviceId.slice(2, 14)}`,
-      clean: false,
-      keepalive: o.keepaliveS ?? 240,
-      reconnectPeriod: 0,
-      connectTimeout: 15_000,
-      protocolVersion: this.useVersion,
-      will: {
-        topic: topics.status(o.deviceId),
-        payload: Buffer.from(JSON.stringify({ v: 1, deviceId: o.deviceId, state: 'offline' })),
-        qos: 1,
-        retain: true,
-      },
-      ...(o.username !== undefined ? { username: o.username } : {}),
-      ...(o.password !== undefined ? { password: o.password } : {}),
-      ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
-      ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
-      ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
-    };
-    if (this.useVersion === 5) {
-      opts.properties = { sessionExpiryInterval: 7 * 24 * 3600 };
-      opts.autoUseTopicAlias = true;
-      opts.autoAssignTopicAlias = true;
-    }
-    return opts;
+    return mqttLinkClientOptions(this.o, this.useVersion);
   }
 
   private connect(): void {

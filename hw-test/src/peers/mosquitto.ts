@@ -25,6 +25,8 @@ export interface MosquittoTls {
   certFile: string;
   keyFile: string;
   requireClientCert?: boolean;
+  /** Mosquitto's `tls_version` for the listener (default `tlsv1.2`; the cellular bench uses `tlsv1.3`). */
+  tlsVersion?: 'tlsv1.2' | 'tlsv1.3';
 }
 
 export async function startMosquitto(
@@ -55,7 +57,7 @@ export async function startMosquitto(
       `cafile ${opts.tls.caFile}`,
       `certfile ${opts.tls.certFile}`,
       `keyfile ${opts.tls.keyFile}`,
-      'tls_version tlsv1.2',
+      `tls_version ${opts.tls.tlsVersion ?? 'tlsv1.2'}`,
     );
     if (opts.tls.requireClientCert) lines.push('require_certificate true', 'use_identity_as_username true');
   }

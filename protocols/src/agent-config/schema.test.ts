@@ -73,3 +73,11 @@ test('slowEvery: energy counters every 10th poll by default, every poll with 1; 
   t.is(meters({ slowEvery: 1 }).lines[0]!.meters[0]!.slowEvery, 1);
   t.throws(() => meters({ slowEvery: 0 }), { message: /config\.lines\[0\]\.meters\[0\]\.slowEvery/ });
 });
+
+test('batch.windowMs: up to 60 min (the cellular profile), 100 ms at least; beyond is refused naming the field', (t) => {
+  const win = (windowMs: number) => parseAgentConfig({ ...base, batch: { windowMs } }).batch.windowMs;
+  t.is(win(3_600_000), 3_600_000);
+  t.is(win(100), 100);
+  t.throws(() => win(3_600_001), { message: /config\.batch\.windowMs/ });
+  t.throws(() => win(99), { message: /config\.batch\.windowMs/ });
+});
