@@ -1,6 +1,7 @@
 import test from 'ava';
 import { LightNodeError, RegisterImage, builtinProfiles, sunspecImage, type Profile } from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
+import { settle } from '../testing/ess-images.js';
 import { FakeModbusTransport } from '../testing/fake-modbus.js';
 import { identifyProbe } from './scan.js';
 import { scanTcp, sunspecFound } from './scan-tcp.js';
@@ -15,16 +16,6 @@ const probe = identifyProbe({
       ? { matched: true, model: 'SDM630', serial: 'SN-1', detail: 'marker' }
       : { matched: false, detail: 'other marker' },
 });
-
-async function drive<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
-  let settled = false;
-  void p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) await clock.advance(50);
-  return p;
-}
 
 const refused = (port: number): ModbusTransport => ({
   kind: 'tcp',
@@ -50,7 +41,7 @@ test('502 refused is reported; on 1502 identify finds the meter at unit 2, SunSp
   meter.set(3, 0, [630]);
   fake.addUnit(2, meter);
   const opened: number[] = [];
-  const r = await drive(
+  const r = await settle(
     clock,
     scanTcp({
       host: '10.0.0.9',
@@ -79,7 +70,7 @@ test('502 refused is reported; on 1502 identify finds the meter at unit 2, SunSp
 test('an explicit port is the only one tried; a silent unit gets no SunSpec walk', async (t) => {
   const clock = new FakeClock();
   const fake = new FakeModbusTransport(clock, { kind: 'tcp' });
-  const r = await drive(
+  const r = await settle(
     clock,
     scanTcp({ host: 'h', port: 8502, profiles: [sdm630], probe, clock, open: (_h, port) => (t.is(port, 8502), fake) }),
   );

@@ -101,7 +101,7 @@ export async function scanTcp(o: TcpScanOptions): Promise<TcpScanResult> {
       const msg = e instanceof Error ? e.message : String(e);
       res.result = /refused/i.test(msg) ? 'refused' : 'error';
       res.detail = `${o.host}:${port}: ${msg}`;
-      st.done += candidates.length;
+      st.total -= candidates.length; // nothing to try here: the progress total shrinks
       await transport.close();
       continue;
     }

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { LightNodeError, RegisterImage, builtinProfiles, type Profile } from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
+import { settle } from '../testing/ess-images.js';
 import { FakeModbusTransport, type FakeUnitBehaviour } from '../testing/fake-modbus.js';
 import {
   foundKind,
@@ -63,16 +64,6 @@ function port(clock: FakeClock, devices: Record<string, Dev[]>, crcBad: string[]
   return { open, opened, requests };
 }
 
-async function drive<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
-  let settled = false;
-  void p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) await clock.advance(50);
-  return p;
-}
-
 test('settings: the profiles’ defaults first, then 9600/19200/38400/115200 × none/even, no repeats', (t) => {
   const keys = scanSettings([sdm630, iem, b23, reg.get('eastron/sdm120')]).map((s) => `${s.baud}/${s.parity}`);
   t.deepEqual(keys, [
@@ -124,7 +115,7 @@ test('kind: ESS profiles and SunSpec storage / DER models are ess, the rest mete
 test('stops at the first setting that answers; silent settings cost one request per unit', async (t) => {
   const clock = new FakeClock();
   const p = port(clock, { '19200/none': [{ unit: 2, mark: 630 }] });
-  const r = await drive(
+  const r = await settle(
     clock,
     scanSerialPort({ path: '/dev/fake', profiles: [sdm630, b23], probe, open: p.open, clock }),
   );
@@ -165,7 +156,7 @@ test('at the answering setting the other profiles and units are still tried', as
       { unit: 2, mark: 3000 },
     ],
   });
-  const r = await drive(
+  const r = await settle(
     clock,
     scanSerialPort({ path: '/dev/fake', profiles: [sdm630, b23, iem], probe, open: p.open, clock }),
   );
@@ -194,7 +185,7 @@ test('at the answering setting the other profiles and units are still tried', as
 test('fullScan: units 1..247 at each setting, a device at unit 200 found', async (t) => {
   const clock = new FakeClock();
   const p = port(clock, { '9600/even': [{ unit: 200, mark: 630 }] });
-  const r = await drive(
+  const r = await settle(
     clock,
     scanSerialPort({ path: '/dev/fake', profiles: [sdm630], fullScan: true, probe, open: p.open, clock }),
   );
@@ -218,7 +209,7 @@ test('fullScan: units 1..247 at each setting, a device at unit 200 found', async
 test('timeouts: the profile’s until a latency is measured, then max(100, 4 × latency)', async (t) => {
   const clock = new FakeClock();
   const p = port(clock, { '9600/none': [{ unit: 1, mark: 23, behaviour: { latencyMs: 40 } }] });
-  const r = await drive(
+  const r = await settle(
     clock,
     scanSerialPort({ path: '/dev/fake', profiles: [sdm630, b23], probe, open: p.open, clock }),
   );
@@ -239,7 +230,7 @@ test('progress: one event per candidate, done counts up to total, total shrinks 
   const clock = new FakeClock();
   const p = port(clock, { '9600/even': [{ unit: 1, mark: 630 }] });
   const events: ScanProgress[] = [];
-  await drive(
+  await settle(
     clock,
     scanSerialPort({
       path: '/dev/fake',
@@ -270,7 +261,7 @@ test('progress: one event per candidate, done counts up to total, total shrinks 
 test('an exception reply counts as an answer: the scan stops there, nothing matched', async (t) => {
   const clock = new FakeClock();
   const p = port(clock, { '9600/even': [{ unit: 1, behaviour: { exception: 2 } }] });
-  const r = await drive(clock, scanSerialPort({ path: '/dev/fake', profiles: [sdm630], probe, open: p.open, clock }));
+  const r = await settle(clock, scanSerialPort({ path: '/dev/fake', profiles: [sdm630], probe, open: p.open, clock }));
   t.deepEqual(r.setting, { baud: 9600, parity: 'even' });
   t.deepEqual(r.found, []);
   t.deepEqual(p.opened, ['9600/none', '9600/even']);
@@ -283,7 +274,7 @@ test('a reply with a bad CRC is no answer: the scan goes on to the next setting'
   const p = port(clock, { '9600/none': [{ unit: 1, mark: 630 }], '9600/even': [{ unit: 1, mark: 630 }] }, [
     '9600/none',
   ]);
-  const r = await drive(clock, scanSerialPort({ path: '/dev/fake', profiles: [sdm630], probe, open: p.open, clock }));
+  const r = await settle(clock, scanSerialPort({ path: '/dev/fake', profiles: [sdm630], probe, open: p.open, clock }));
   t.deepEqual(p.opened, ['9600/none', '9600/even']);
   t.deepEqual(r.setting, { baud: 9600, parity: 'even' });
   t.is(r.found.length, 1);
@@ -296,7 +287,7 @@ test('a reply with a bad CRC is no answer: the scan goes on to the next setting'
 test('nothing anywhere: every setting tried, a detail that says what to check', async (t) => {
   const clock = new FakeClock();
   const p = port(clock, {});
-  const r = await drive(clock, scanSerialPort({ path: '/dev/fake', profiles: [sdm630], probe, open: p.open, clock }));
+  const r = await settle(clock, scanSerialPort({ path: '/dev/fake', profiles: [sdm630], probe, open: p.open, clock }));
   t.is(p.opened.length, 8);
   t.is(r.setting, undefined);
   t.is(r.tried, 16);
@@ -355,9 +346,9 @@ test('identifyProbe: a refused read is "there, not this profile", a silent one n
       busMs: 0,
     }),
   });
-  t.deepEqual(await drive(clock, pr(dev(1), sdm630)), { matched: true, detail: 'ok' });
+  t.deepEqual(await settle(clock, pr(dev(1), sdm630)), { matched: true, detail: 'ok' });
   t.deepEqual(seen, [{ code: [1, 2, 3] }]);
-  const refused = await drive(
+  const refused = await settle(
     clock,
     identifyProbe({
       plan: () => [{ name: 'x', fc: 3, address: 99, count: 1 }],
@@ -366,9 +357,9 @@ test('identifyProbe: a refused read is "there, not this profile", a silent one n
   );
   t.is(refused?.matched, false);
   t.regex(refused!.detail, /x \(fc 3 @99×1\) refused: .*exception 2/);
-  t.is(await drive(clock, pr(dev(3), sdm630)), null);
+  t.is(await settle(clock, pr(dev(3), sdm630)), null);
   t.regex(
-    (await drive(clock, pr(dev(1), { ...sdm630, id: 'x/none' })))!.detail,
+    (await settle(clock, pr(dev(1), { ...sdm630, id: 'x/none' })))!.detail,
     /ok/, // the plan comes from the injected function, not from the profile
   );
   const none = identifyProbe({ plan: () => [], match: () => ({ matched: true, detail: '' }) });

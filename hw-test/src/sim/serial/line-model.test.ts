@@ -13,6 +13,7 @@ import {
   systemClock,
 } from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
+import { settle } from '@lightnode/edge/testing';
 import { isAnswer, scanSerialPort, scanTcp, type ScanProbe } from '@lightnode/edge';
 import { MeterSimulator } from '../modbus/simulator.js';
 import { serveTcp } from '../modbus/servers.js';
@@ -37,16 +38,6 @@ const firstBlock: ScanProbe = async (device, profile) => {
     return isAnswer(e) ? { matched: false, detail: (e as Error).message } : null;
   }
 };
-
-async function drive<T>(clock: FakeClock, p: Promise<T>): Promise<T> {
-  let settled = false;
-  void p.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
-  while (!settled) await clock.advance(20);
-  return p;
-}
 
 const SETTINGS: UartSetting[] = [9600, 19200, 38400, 115200].flatMap((baud) =>
   (['none', 'even', 'odd'] as const).map((parity) => ({ baud, parity })),
@@ -93,7 +84,7 @@ test('serial scan through the line model: a meter at 19200/even is found there, 
   const clock = new FakeClock(Date.UTC(2026, 11, 2, 10));
   const sim = new MeterSimulator({ profile: sdm630, unit: 2, clock });
   const line = new LineModel({ baud: 19200, parity: 'even', devices: [sim], clock, name: 'ttyLM0' });
-  const r = await drive(
+  const r = await settle(
     clock,
     scanSerialPort({ path: '/dev/ttyLM0', profiles: [sdm630], probe: firstBlock, open: (s) => line.open(s), clock }),
   );
@@ -121,7 +112,7 @@ test('serial scan: the right baud with the wrong parity is no answer either', as
   const sim = new MeterSimulator({ profile: sdm630, unit: 1, clock });
   // a line at 9600/odd: 9600/none and 9600/even are tried first (bytes with parity errors), 9600/odd is never tried
   const line = new LineModel({ baud: 9600, parity: 'odd', devices: [sim], clock });
-  const r = await drive(
+  const r = await settle(
     clock,
     scanSerialPort({ path: '/dev/x', profiles: [sdm630], probe: firstBlock, open: (s) => line.open(s), clock }),
   );
@@ -147,13 +138,13 @@ test('a request that survives the wrong setting gets a reply the client reads as
   const sim = new MeterSimulator({ profile: sdm630, unit: 1, clock });
   const line = new LineModel({ ...lineSetting, devices: [sim], clock });
   const tr = line.open(client);
-  const err = await t.throwsAsync(drive(clock, tr.read({ fc: 4, unit: 1, address, count: 2, timeoutMs: 300 })));
+  const err = await t.throwsAsync(settle(clock, tr.read({ fc: 4, unit: 1, address, count: 2, timeoutMs: 300 })));
   t.regex(err.message, /MODBUS_CRC: rtu:\/\/line-model@9600,8E1 unit 1: reply failed its CRC/);
   t.is(sim.stats.requests, 1, 'the device heard the request');
   t.is(line.stats.replies, 1);
   // the same request at the line's own setting: the real answer (data or exception 2 for an unmapped address)
   const ok = line.open(lineSetting);
-  const got = await drive(
+  const got = await settle(
     clock,
     ok.read({ fc: 4, unit: 1, address, count: 2, timeoutMs: 300 }).then(
       (v) => v.length,
