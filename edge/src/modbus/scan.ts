@@ -215,7 +215,6 @@ export async function scanSerialPort(o: SerialScanOptions): Promise<SerialScanRe
     o.open ??
     ((s: SerialSetting) => new ModbusSerialTransport({ rtu: { path: o.path, baud: s.baud, parity: s.parity } }));
   const st: PassState = { found: [], attempts: [], tried: 0, done: 0, total: settings.length * candidates.length };
-  const notes: string[] = [];
   for (const [i, setting] of settings.entries()) {
     const transport = open(setting);
     let answered = false;
@@ -242,20 +241,18 @@ export async function scanSerialPort(o: SerialScanOptions): Promise<SerialScanRe
     }
     await transport.close();
     if (answered) {
-      const n = st.found.length;
-      notes.push(
+      const detail =
         `${o.path} answers at ${formatSetting(setting)} (setting ${i + 1} of ${settings.length}): ` +
-          (n
-            ? `found ${st.found.map((f) => `${f.profile} at unit ${f.unit}`).join(', ')}`
-            : 'a device answered but no profile matched it'),
-      );
+        (st.found.length
+          ? `found ${st.found.map((f) => `${f.profile} at unit ${f.unit}`).join(', ')}`
+          : 'a device answered but no profile matched it');
       return {
         port: o.path,
         setting,
         found: st.found,
         tried: st.tried,
         attempts: st.attempts,
-        detail: notes.join('; '),
+        detail,
       };
     }
   }
