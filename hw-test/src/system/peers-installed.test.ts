@@ -56,6 +56,7 @@ const peers: { name: string; cmd: string; args: string[]; expect: RegExp; pkg: s
     expect: /LiberationSans-Regular\.ttf/,
     pkg: 'fonts-liberation',
   },
+  { name: 'tmux (the commissioning TTY test)', cmd: 'tmux', args: ['-V'], expect: /tmux \d/, pkg: 'tmux' },
   // the deploy suite (`npm run test:deploy`): package, image, signed updates, booted systemd
   {
     name: 'mmdebstrap (image roots)',
