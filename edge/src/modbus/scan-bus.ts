@@ -2,7 +2,7 @@
  * The scan's bus: one request at a time, the scan's timeout rule, "did a device answer?", and the probe that turns an
  * identification plan into a ProbeResult. See scan.ts for the rules.
  */
-import { isLightNodeError, type Clock, type Profile } from '@lightnode/protocols';
+import { identifyPlan, isLightNodeError, matchIdentify, type Clock, type Profile } from '@lightnode/protocols';
 import type { DeviceHealth, LineDevice } from './line.js';
 import type { ModbusTransport } from './transport.js';
 
@@ -140,3 +140,6 @@ export function identifyProbe(id: {
     return id.match(profile, words);
   };
 }
+
+/** The scans' default probe: each profile's own `identify` registers (`identifyPlan` / `matchIdentify`). */
+export const identifyRegistersProbe: ScanProbe = identifyProbe({ plan: identifyPlan, match: matchIdentify });

@@ -16,6 +16,7 @@ import {
   type ScanProbe,
   type ScanProgress,
 } from './scan.js';
+import { identifyRegistersProbe } from './scan-bus.js';
 import { discoverSunSpec, type SunSpecDevice } from './sunspec.js';
 import { ModbusSerialTransport, type ModbusTransport } from './transport.js';
 
@@ -29,7 +30,8 @@ export interface TcpScanOptions {
   /** Default SCAN_TCP_PORTS. */
   ports?: readonly number[];
   profiles: readonly Profile[];
-  probe: ScanProbe;
+  /** How a candidate is identified (default `identifyRegistersProbe`: the profile's `identify` registers). */
+  probe?: ScanProbe;
   clock: Clock;
   /** A transport to host:port (default modbus-serial TCP, 2 s connect timeout). */
   open?: (host: string, port: number) => ModbusTransport;
@@ -110,7 +112,7 @@ export async function scanTcp(o: TcpScanOptions): Promise<TcpScanResult> {
       const pass = await scanPass({
         bus,
         candidates,
-        probe: o.probe,
+        probe: o.probe ?? identifyRegistersProbe,
         st,
         place,
         ...(o.onProgress ? { onProgress: o.onProgress } : {}),

@@ -12,7 +12,7 @@
  * that the profile's `transport.timeoutMs` (else 300 ms). Between two requests the line stays silent for t3.5.
  */
 import { rtuTiming, type Clock, type Profile } from '@lightnode/protocols';
-import { ScanBus, type ProbeResult, type ScanProbe } from './scan-bus.js';
+import { ScanBus, identifyRegistersProbe, type ProbeResult, type ScanProbe } from './scan-bus.js';
 import { ModbusSerialTransport, type ModbusTransport } from './transport.js';
 
 export * from './scan-bus.js';
@@ -69,7 +69,8 @@ export interface SerialScanOptions {
   fullScan?: boolean;
   /** A transport for the port at one setting (default: modbus-serial RTU, 8 data bits, 1 stop bit). */
   open?: (setting: SerialSetting) => ModbusTransport;
-  probe: ScanProbe;
+  /** How a candidate is identified (default `identifyRegistersProbe`: the profile's `identify` registers). */
+  probe?: ScanProbe;
   onProgress?: (e: ScanProgress) => void;
   clock: Clock;
 }
@@ -225,7 +226,7 @@ export async function scanSerialPort(o: SerialScanOptions): Promise<SerialScanRe
       ({ answered } = await scanPass({
         bus,
         candidates,
-        probe: o.probe,
+        probe: o.probe ?? identifyRegistersProbe,
         st,
         place,
         setting,

@@ -181,3 +181,23 @@ test('TCP scan against the simulator on 127.0.0.1: the first port refused (repor
   t.deepEqual(r.ports[1]?.sunspec, []); // the SDM630 has no SunSpec map: the walk found nothing
   t.true(typeof r.found[0]!.latencyMs === 'number');
 });
+
+test('serial scan with the default probe (each profile’s identify registers): two meters of different makers on one 19200/even line, each named by its own profile', async (t) => {
+  const clock = new FakeClock(Date.UTC(2026, 11, 2, 10));
+  const profiles = builtinProfiles();
+  const em24 = profiles.get('carlo-gavazzi/em24');
+  const a = new MeterSimulator({ profile: sdm630, unit: 1, clock });
+  const b = new MeterSimulator({ profile: em24, unit: 2, clock });
+  const line = new LineModel({ baud: 19200, parity: 'even', devices: [a, b], clock, name: 'ttyLM1' });
+  const candidates = [sdm630, em24, profiles.get('eastron/sdm120'), profiles.get('abb/b23')];
+  const r = await settle(
+    clock,
+    scanSerialPort({ path: '/dev/ttyLM1', profiles: candidates, open: (s) => line.open(s), clock }),
+  );
+  t.deepEqual(r.setting, { baud: 19200, parity: 'even' });
+  t.deepEqual(r.found.map((f) => [f.profile, f.unit]).sort(), [
+    ['carlo-gavazzi/em24', 2],
+    ['eastron/sdm630', 1],
+  ]);
+  t.truthy(r.found.find((f) => f.profile === 'eastron/sdm630')?.model, 'the model named from its meter code');
+});
