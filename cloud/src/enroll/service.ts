@@ -176,7 +176,7 @@ export class EnrollService {
       this.log.warn('enrollment: registered on chain, SCD binding failed', { deviceId, txHash, error: err.message });
       throw new LightNodeError(
         err.code,
-        `device ${deviceId} is registered on chain (transaction ${txHash}) but binding it to PoD ${row.podId} in the SCD failed (${err.message}): the token is not consumed, retry POST /enroll with the same token`,
+        `device ${deviceId} is registered on chain (transaction ${txHash}) but binding it to PoD ${row.podId} in the SCD failed (${bare(err)}): the token is not consumed, retry POST /enroll with the same token`,
         { deviceId, txHash, podId: row.podId },
         { cause: e },
       );
