@@ -329,6 +329,10 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
       bad(t, await bind('enroll', 'nope', d2!), 'podId');
       t.is((await ctx.store.pod(POD_B))?.deviceId, undefined, 'nothing bound by a refusal');
       t.is((await ctx.store.pod(POD_A))?.deviceId, dev.address);
+      for (const who of ['INSTALLER-1', 'enroll']) {
+        t.is((await call('GET', '/pods', who)).status, 403, `${who} reads no PoDs`);
+        t.is((await call('GET', `/measurements?podId=${pod}`, who)).status, 403, `${who} reads no measurements`);
+      }
       const rebound = await bind('enroll', pod, d2!);
       t.like(rebound.body, { status: 'updated', deviceId: d2 }, 'a replaced device is re-bound');
     },
