@@ -49,7 +49,17 @@ export {
 export { createScdServer, scdRoutes, INGEST_BODY_LIMIT } from './scd/api.js';
 export { HttpScdSink } from './bal/scd-sink.js';
 export { createApiServer, listen, type ApiServerOptions } from './http/server.js';
-export { route, Router, type Route, type RouteContext, type Method } from './http/router.js';
+export {
+  publicRoute,
+  route,
+  Router,
+  type AnyRoute,
+  type PublicRoute,
+  type PublicRouteContext,
+  type Route,
+  type RouteContext,
+  type Method,
+} from './http/router.js';
 export { HTTP_STATUS, httpStatusOf } from './http/errors.js';
 export { DEFAULT_BODY_LIMIT, parseBody, readBody } from './http/body.js';
 export {
@@ -99,6 +109,29 @@ export {
   type RadialNetwork,
 } from './dsotp/powerflow.js';
 export { startMarket, type MarketOptions, type MarketHandle } from './market/start.js';
+export {
+  EnrollService,
+  ENROLLER,
+  ENROLL_TTL_MAX_S,
+  ENROLL_TTL_MIN_S,
+  type DeviceBinder,
+  type EnrollResult,
+  type EnrollServiceOptions,
+  type IssuedToken,
+  type KeyRegistrar,
+  type TokenRequest,
+} from './enroll/service.js';
+export { EnrollStore, type EnrollTokenRow } from './enroll/store.js';
+export {
+  MAX_ENROLL_FAILURES,
+  checkEnrollment,
+  tokenState,
+  type EnrollRequest,
+  type TokenState,
+} from './enroll/check.js';
+export { createEnrollServer, enrollRoutes, EnrollBodies } from './enroll/api.js';
+export { startEnroll, type EnrollHandle, type EnrollOptions } from './enroll/start.js';
+export { bindDevice, type BindResult, type DeviceBinding } from './scd/enroller.js';
 export { MarketService, sessionId } from './market/service.js';
 export type { SessionView, SettlementView } from './market/views.js';
 export { MarketStore } from './market/store.js';

@@ -29,11 +29,13 @@ import { startDsotp, type DsoPlatform } from './dsotp/service.js';
 import { HttpScdSink } from './bal/scd-sink.js';
 import { listen } from './http/server.js';
 import { createScdServer } from './scd/api.js';
-import { Auth, parseCredentials, type Credentials } from './http/auth.js';
+import { Auth, parseCredentials, type Credentials, type Role } from './http/auth.js';
 import { ScdService, type Outbound } from './scd/service.js';
 import { openStore } from './scd/sql.js';
 import { ScdStore } from './scd/store.js';
 import { startMarket, type MarketHandle } from './market/start.js';
+import { startEnroll } from './enroll/start.js';
+import type { EnrollService } from './enroll/service.js';
 
 export interface CloudStackOptions {
   dir: string;
@@ -55,6 +57,11 @@ export interface CloudStackOptions {
   registryTtlMs?: number;
   credentials?: Credentials;
   balId?: string;
+  /**
+   * Run the enrollment service (`POST /enroll/tokens`, `GET /enroll/domain`, `POST /enroll`) on the stack's chain and
+   * SCD (its tokens in the SCD's store); `port` default any free one.
+   */
+  runEnroll?: boolean | { port?: number };
   /** Run the flexibility market (`<dir>/market/market.sqlite`) against the SCD, with the market's token. */
   runMarket?: boolean | { port?: number };
   clock?: Clock;
@@ -84,28 +91,37 @@ export interface CloudStack {
   marketUrl?: string;
   market?: MarketHandle;
   dsotp?: DsoPlatform;
+  /** The enrollment service (runEnroll). */
+  enrollUrl?: string;
+  enroll?: EnrollService;
   stop(): Promise<void>;
 }
 
-/** Credentials for the reference field test's platforms, with fresh random tokens. */
+/**
+ * Credentials for the reference field test's platforms, with fresh random tokens: the aggregators, dso, tso, market,
+ * bal, the installer `INSTALLER-1` of the first aggregator (ACEAE) and the enrollment service `enroll`.
+ */
 export function generateCredentials(aggregators: readonly string[] = ['ACEAE', 'ACEAE_2']): {
   credentials: Credentials;
   tokens: Record<string, string>;
 } {
   const tokens: Record<string, string> = {};
-  const platforms = [
+  const platforms: { id: string; role: Role; aggregator?: string }[] = [
     ...aggregators.map((id) => ({ id, role: 'aggregator' as const })),
     { id: 'dso', role: 'dso' as const },
     { id: 'tso', role: 'tso' as const },
     { id: 'market', role: 'market' as const },
     { id: 'bal', role: 'bal' as const },
-  ].map((p) => {
+    ...(aggregators[0] ? [{ id: 'INSTALLER-1', role: 'installer' as const, aggregator: aggregators[0] }] : []),
+    { id: 'enroll', role: 'enroller' as const },
+  ];
+  const withSecrets = platforms.map((p) => {
     const token = randomBytes(24).toString('base64url');
     const clientSecret = randomBytes(24).toString('base64url');
     tokens[p.id] = token;
     return { ...p, token, clientSecret };
   });
-  return { credentials: parseCredentials({ platforms }), tokens };
+  return { credentials: parseCredentials({ platforms: withSecrets }), tokens };
 }
 
 class MqttOutbound implements Outbound {
@@ -175,6 +191,25 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
           }),
       );
       log.info('SCD listening', { url: scdUrl, store: db.kind, at: db.location });
+    }
+
+    let enroll: { service: EnrollService; url: string } | undefined;
+    if (o.runEnroll) {
+      if (!scd)
+        throw new LightNodeError('CONFIG_INVALID', "runEnroll needs the stack's own SCD (runScd)", {
+          field: 'runEnroll',
+        });
+      const e = await startEnroll({
+        db: scd.store.db,
+        chain,
+        scd,
+        auth,
+        clock,
+        log,
+        ...(typeof o.runEnroll === 'object' && o.runEnroll.port !== undefined ? { port: o.runEnroll.port } : {}),
+      });
+      enroll = e;
+      stops.push(() => e.stop());
     }
 
     const { impl, recover } = selectRecover(o.recover ?? 'auto');
@@ -260,6 +295,7 @@ export async function startCloud(o: CloudStackOptions): Promise<CloudStack> {
       log.info('DSOTP running', { address: p.address, pom: p.model.pom.id, pods: p.model.pods.length });
     }
     return {
+      ...(enroll ? { enroll: enroll.service, enrollUrl: enroll.url } : {}),
       ...(market ? { market, marketUrl: market.url } : {}),
       ...(dsotp ? { dsotp } : {}),
       brokerUrl,

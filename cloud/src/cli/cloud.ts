@@ -54,11 +54,13 @@ function reportEvery(io: CommandIo, stack: CloudStack, ms: number, clock: Clock 
 }
 
 const UP_USAGE = `Usage: lightnode cloud up [--dir DIR] [--broker URL] [--shared] [--rpc URL --key-file FILE [--address-book FILE]]
-                         [--store sqlite:PATH|postgres://…] [--scd-port N] [--market-port N] [--window-ms N] [--log-level L] [--json]
+                         [--store sqlite:PATH|postgres://…] [--scd-port N] [--market-port N] [--enroll-port N]
+                         [--window-ms N] [--log-level L] [--json]
                          [--network FILE [--dsotp-key-file F]]
 
 Runs the cloud tier on this machine: BAL + SCD + the flexibility market (DIR/market/, its REST API on
---market-port), with an embedded aedes broker and an anvil chain (contracts
+--market-port) + the enrollment service (POST /enroll/tokens for installers, POST /enroll for devices, on
+--enroll-port), with an embedded aedes broker and an anvil chain (contracts
 deployed, address book in DIR/address-book.json) unless --broker / --rpc name real ones. Generated platform
 credentials go to DIR/credentials.json (mode 0600). Prints the endpoints (JSON with --json), then a status line every
 10 s on stderr; stops cleanly on SIGINT / SIGTERM after anchoring and forwarding what it accepted.
@@ -66,7 +68,8 @@ credentials go to DIR/credentials.json (mode 0600). Prints the endpoints (JSON w
   --dsotp-key-file F   its setpoint signing key (0x + 64 hex or keygen JSON), default DIR/dsotp.key (generated)`;
 
 const up: Command = {
-  summary: 'run BAL + SCD + market (+ DSOTP with --network, embedded broker and anvil chain) on this machine',
+  summary:
+    'run BAL + SCD + market + enrollment (+ DSOTP with --network, embedded broker and anvil chain) on this machine',
   usage: UP_USAGE,
   async run(argv, io) {
     const p = parseFlags(
@@ -81,6 +84,7 @@ const up: Command = {
         store: { type: 'string' },
         'scd-port': { type: 'string' },
         'market-port': { type: 'string' },
+        'enroll-port': { type: 'string' },
         'window-ms': { type: 'string' },
         'log-level': { type: 'string' },
         json: { type: 'boolean' },
@@ -104,8 +108,10 @@ const up: Command = {
     const dsotpKey = flagString(p, 'dsotp-key-file', UP_USAGE);
     if (dsotpKey && !network) throw new LightNodeError('USAGE', `--dsotp-key-file needs --network\n\n${UP_USAGE}`);
     const marketPort = flagInt(p, 'market-port', UP_USAGE, 0, 65535);
+    const enrollPort = flagInt(p, 'enroll-port', UP_USAGE, 0, 65535);
     const stack = await startCloud({
       runMarket: marketPort !== undefined ? { port: marketPort } : true,
+      runEnroll: enrollPort !== undefined ? { port: enrollPort } : true,
       dir: flagString(p, 'dir', UP_USAGE) ?? join(io.cwd, '.lightnode', 'cloud'),
       ...(broker ? { brokerUrl: broker } : {}),
       ...(p.values.shared ? { shared: true } : {}),
@@ -129,6 +135,7 @@ const up: Command = {
       chain: stack.book,
       scd: stack.scdUrl,
       market: stack.marketUrl,
+      enroll: stack.enrollUrl,
       verify: stack.recoverImpl,
       windowMs: stack.bal?.windowMs,
       ...(stack.dsotp ? { dsotp: { address: stack.dsotp.address, pom: stack.dsotp.model.pom.id } } : {}),

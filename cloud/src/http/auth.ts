@@ -8,12 +8,19 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LightNodeError, invalidField, type Clock } from '@lightnode/protocols';
 
-export const ROLES = ['aggregator', 'dso', 'tso', 'market', 'bal'] as const;
+/**
+ * Platform roles. `installer`: a person commissioning devices for one aggregator (its `aggregator`), who may issue
+ * enrollment tokens; `enroller`: the enrollment service, which binds PoD ↔ device in the SCD for an installer's
+ * aggregator.
+ */
+export const ROLES = ['aggregator', 'dso', 'tso', 'market', 'bal', 'installer', 'enroller'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Platform {
   id: string;
   role: Role;
+  /** The aggregator an installer works for (role `installer` only). */
+  aggregator?: string;
 }
 
 export const CredentialsSchema = z.strictObject({
@@ -22,6 +29,8 @@ export const CredentialsSchema = z.strictObject({
       z.strictObject({
         id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, _ . - (1..64)'),
         role: z.enum(ROLES),
+        /** Role `installer`: the id of the aggregator platform it works for. */
+        aggregator: z.string().min(1).max(64).optional(),
         token: z.string().min(16, 'at least 16 characters').optional(),
         clientSecret: z.string().min(16, 'at least 16 characters').optional(),
       }),
@@ -41,6 +50,16 @@ export function parseCredentials(x: unknown, source = 'credentials'): Credential
     if (ids.has(p.id)) throw invalidField('CONFIG_INVALID', `${source}: platforms.id`, 'unique ids', p.id);
     ids.add(p.id);
   }
+  r.data.platforms.forEach((p, i) => {
+    const field = `${source}: platforms.${i}.aggregator`;
+    if (p.role !== 'installer') {
+      if (p.aggregator !== undefined) throw invalidField('CONFIG_INVALID', field, 'only on an installer', p.aggregator);
+      return;
+    }
+    const agg = r.data.platforms.find((q) => q.id === p.aggregator);
+    if (agg?.role !== 'aggregator')
+      throw invalidField('CONFIG_INVALID', field, "the id of an aggregator platform (the installer's)", p.aggregator);
+  });
   return r.data;
 }
 
@@ -72,11 +91,15 @@ export class Auth {
     private readonly clock: Clock,
     private readonly tokenTtlS = 3600,
   ) {
-    this.platforms = creds.platforms.map((p) => ({ id: p.id, role: p.role }));
+    const platformOf = (p: Credentials['platforms'][number]): Platform => ({
+      id: p.id,
+      role: p.role,
+      ...(p.aggregator !== undefined ? { aggregator: p.aggregator } : {}),
+    });
+    this.platforms = creds.platforms.map(platformOf);
     for (const p of creds.platforms) {
-      if (p.token) this.tokens.push({ hash: digest(p.token), platform: { id: p.id, role: p.role } });
-      if (p.clientSecret)
-        this.clients.set(p.id, { hash: digest(p.clientSecret), platform: { id: p.id, role: p.role } });
+      if (p.token) this.tokens.push({ hash: digest(p.token), platform: platformOf(p) });
+      if (p.clientSecret) this.clients.set(p.id, { hash: digest(p.clientSecret), platform: platformOf(p) });
     }
   }
 

@@ -26,6 +26,12 @@ export const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   MARKET_GATE_CLOSED: 409,
   MARKET_SESSION_MISMATCH: 409,
   DEVICE_UNAVAILABLE: 503,
+  ENROLL_TOKEN_UNKNOWN: 401,
+  ENROLL_TOKEN_USED: 409,
+  ENROLL_TOKEN_EXPIRED: 410,
+  ENROLL_TOKEN_MISMATCH: 403,
+  ENROLL_PROOF_INVALID: 400,
+  POD_INVALID: 400,
 };
 
 /** The HTTP status of an error code (500 for anything not a client's fault). */

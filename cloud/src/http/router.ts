@@ -15,14 +15,13 @@ export interface RouteContext<B> {
   body: B;
 }
 
-export interface Route<B = unknown> {
+/** What a route without a bearer (`public: true`) is given: no caller. */
+export type PublicRouteContext<B> = Omit<RouteContext<B>, 'caller'>;
+
+interface RouteBase<B> {
   method: Method;
   /** `/pods/{podId}/pom`: literal segments and `{name}` parameters (one segment each). */
   path: string;
-  /** Roles allowed to call; others get 403 saying they may not `forbidden`. Absent: every authenticated caller. */
-  roles?: readonly Role[];
-  /** What a caller outside `roles` may not do, for the 403 message ("register PoDs (…)"). */
-  forbidden?: string;
   /**
    * The body: a zod schema (checked here, 400 naming the field), `'json'` (any JSON, checked by the handler) or
    * absent (no body read).
@@ -32,29 +31,50 @@ export interface Route<B = unknown> {
   maxBodyBytes?: number;
   /** Success status (default 200). */
   status?: number;
+}
+
+export interface Route<B = unknown> extends RouteBase<B> {
+  public?: false;
+  /** Roles allowed to call; others get 403 saying they may not `forbidden`. Absent: every authenticated caller. */
+  roles?: readonly Role[];
+  /** What a caller outside `roles` may not do, for the 403 message ("register PoDs (…)"). */
+  forbidden?: string;
   handle(ctx: RouteContext<B>): unknown;
 }
+
+/** A route anyone may call, with no bearer token (e.g. a device proving itself by a signature in the body). */
+export interface PublicRoute<B = unknown> extends RouteBase<B> {
+  public: true;
+  handle(ctx: PublicRouteContext<B>): unknown;
+}
+
+export type AnyRoute = Route | PublicRoute;
 
 /** Declares a route, inferring the body type from its schema. */
 export function route<B>(r: Route<B>): Route<unknown> {
   return r;
 }
 
+/** Declares a public route (no bearer token), inferring the body type from its schema. */
+export function publicRoute<B>(r: Omit<PublicRoute<B>, 'public'>): PublicRoute<unknown> {
+  return { ...r, public: true };
+}
+
 interface Compiled {
-  route: Route;
+  route: AnyRoute;
   re: RegExp;
   names: string[];
 }
 
 export interface Match {
-  route: Route;
+  route: AnyRoute;
   params: Record<string, string>;
 }
 
 export class Router {
   private readonly compiled: Compiled[];
 
-  constructor(routes: readonly Route[]) {
+  constructor(routes: readonly AnyRoute[]) {
     this.compiled = routes.map((route) => {
       const names: string[] = [];
       const pattern = route.path

@@ -1,7 +1,8 @@
 /**
  * A JSON API over node:http from a route table: bearer authentication, role check, body limit and schema, then the
  * handler; every error answers `{error: {code, message, field?}}` with the status its code maps to (errors.ts).
- * `POST /oauth/token` (client credentials) and `GET /health` are built in and need no token.
+ * `POST /oauth/token` (client credentials) and `GET /health` are built in and need no token; neither do the routes
+ * declared `public`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { LightNodeError, invalidField, silentLogger, type Logger } from '@lightnode/protocols';
@@ -9,10 +10,10 @@ import type { Auth } from './auth.js';
 import { DEFAULT_BODY_LIMIT, parseBody, parseJson, readBody } from './body.js';
 import { asLightNodeError, errorBody, httpStatusOf, sendJson } from './errors.js';
 import { handleTokenRequest } from './oauth.js';
-import { Router, checkRole, type Route } from './router.js';
+import { Router, checkRole, type AnyRoute } from './router.js';
 
 export interface ApiServerOptions {
-  routes: readonly Route[];
+  routes: readonly AnyRoute[];
   auth: Auth;
   /** `GET /health` body (no token needed). */
   health?: () => Promise<unknown>;
@@ -53,16 +54,18 @@ export function createApiServer(o: ApiServerOptions): Server {
         },
         { allow: m.allowed.join(', ') },
       );
-    const caller = o.auth.authenticate(req.headers.authorization);
-    checkRole(m.route, caller);
+    const r = m.route;
+    const caller = r.public ? undefined : o.auth.authenticate(req.headers.authorization);
+    if (!r.public) checkRole(r, caller!);
     let body: unknown;
-    if (m.route.body) {
-      const text = (await readBody(req, m.route.maxBodyBytes ?? DEFAULT_BODY_LIMIT)).toString('utf8');
+    if (r.body) {
+      const text = (await readBody(req, r.maxBodyBytes ?? DEFAULT_BODY_LIMIT)).toString('utf8');
       body = parseJson(text);
-      if (m.route.body !== 'json') body = parseBody(m.route.body, body);
+      if (r.body !== 'json') body = parseBody(r.body, body);
     }
-    const result = await m.route.handle({ caller, params: m.params, query: url.searchParams, body });
-    sendJson(res, m.route.status ?? 200, result);
+    const ctx = { params: m.params, query: url.searchParams, body };
+    const result = await (r.public ? r.handle(ctx) : r.handle({ ...ctx, caller: caller! }));
+    sendJson(res, r.status ?? 200, result);
   };
 
   return createServer((req, res) => {

@@ -9,6 +9,7 @@
  *   POST /pods                 aggregator  register / update one of its PoDs
  *   GET  /pods                             own PoDs (aggregator) or all (dso, tso, market)
  *   PUT  /pods/{podId}/pom     dso         PoD–PoM association
+ *   PUT  /pods/{podId}/device  enroller    bind a device to a PoD for an installer's aggregator {deviceId, aggregator}
  *   PUT  /pods/{podId}/baseline aggregator its PoD's baseline for a market day
  *   GET  /pods/{podId}/baseline?day=
  *   POST /setpoints            dso         GET /setpoints
@@ -31,7 +32,8 @@
  *   POST /ingest/messages      bal         signed acks and QoS reports, deduplicated on (deviceId, seq)
  */
 import type { Server } from 'node:http';
-import { silentLogger, type Logger } from '@lightnode/protocols';
+import { podIdSchema, silentLogger, type Logger } from '@lightnode/protocols';
+import { parseBody } from '../http/body.js';
 import type { Auth, Role } from '../http/auth.js';
 import { route, type Route } from '../http/router.js';
 import { createApiServer } from '../http/server.js';
@@ -76,6 +78,14 @@ export function scdRoutes(scd: ScdService): Route[] {
       forbidden: 'write PoD–PoM associations (only the DSO platform does)',
       body: Bodies.pom,
       handle: (c) => scd.setPom(c.caller, c.params.podId!, c.body),
+    }),
+    route({
+      method: 'PUT',
+      path: '/pods/{podId}/device',
+      roles: ['enroller'],
+      forbidden: 'bind devices to PoDs (only the enrollment service does)',
+      body: Bodies.device,
+      handle: (c) => scd.bindDevice(c.caller, parseBody(podIdSchema, c.params.podId!, 'podId'), c.body),
     }),
     route({
       method: 'PUT',

@@ -16,6 +16,8 @@ const DAY = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a market day YYYY-MM-DD');
 export const Bodies = {
   pod: z.strictObject({ podId: podIdSchema, deviceId: ADDRESS.optional() }),
   pom: z.strictObject({ pomId: z.string().min(1).max(64) }),
+  /** `PUT /pods/{podId}/device` (enroller): the device key and the installer's aggregator. */
+  device: z.strictObject({ deviceId: ADDRESS, aggregator: z.string().min(1).max(64) }),
   baseline: z.strictObject({ day: DAY, slotsW: z.array(z.number().int()).min(92).max(100) }),
   setpoint: z.strictObject({
     id: z.string().min(1).max(128),
@@ -50,6 +52,7 @@ export const Bodies = {
 };
 export type PodBody = z.infer<typeof Bodies.pod>;
 export type PomBody = z.infer<typeof Bodies.pom>;
+export type DeviceBody = z.infer<typeof Bodies.device>;
 export type BaselineBody = z.infer<typeof Bodies.baseline>;
 export type SetpointBody = z.infer<typeof Bodies.setpoint>;
 export type OutcomeBody = z.infer<typeof Bodies.outcome>;

@@ -11,7 +11,8 @@
  *   immutable; a DSO or TSO reads the rows of its own requests (`requestPlayerId`), the DSO also the market and
  *   technical rows, an aggregator its PoDs' rows, the market all;
  * - the BAL writes measurements (anchored windows), declared gaps and the devices' signed acks and QoS reports;
- * - DSO, TSO and market read every PoD; an aggregator reads the acks and QoS reports of its PoDs' devices.
+ * - DSO, TSO and market read every PoD; an aggregator reads the acks and QoS reports of its PoDs' devices;
+ * - the enrollment service (`enroller`) binds a device to a PoD for an installer's aggregator (enroller.ts).
  */
 import {
   LightNodeError,
@@ -30,6 +31,7 @@ import type { Platform } from '../http/auth.js';
 import { parseBody } from '../http/body.js';
 import { checkGaps, checkMessages, checkWindow } from '../ingest/check.js';
 import { buildProof, type ProofDocument } from '../proof.js';
+import { bindDevice, type BindResult, type DeviceBinding } from './enroller.js';
 import { Bodies, outcomeRows, type BaselineBody, type PodBody, type PomBody, type SetpointBody } from './bodies.js';
 export {
   Bodies,
@@ -135,6 +137,11 @@ export class ScdService implements ScdSink {
       this.o.clock.now(),
     );
     return { status, podId: b.podId };
+  }
+
+  /** The enroller right (enroller.ts): binds `b.deviceId` to `podId` for `b.aggregator`; `dryRun` only checks. */
+  bindDevice(caller: Platform, podId: string, b: DeviceBinding, dryRun = false): Promise<BindResult> {
+    return bindDevice(this.store, this.o.platforms, caller, podId, b, this.o.clock.now(), dryRun);
   }
 
   async listPods(caller: Platform): Promise<unknown[]> {

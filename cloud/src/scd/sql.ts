@@ -25,7 +25,7 @@ function storeError(e: unknown, where: string): LightNodeError {
 }
 
 /** Serialises async critical sections. */
-class Mutex {
+export class Mutex {
   private last: Promise<unknown> = Promise.resolve();
   run<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.last.then(fn, fn);

@@ -15,3 +15,5 @@ export { torDiValleSession, offerServiceId, randomSession, TOR_DI_VALLE, type Ra
 export { clearMarketNaive } from '../market/naive.js';
 export { ieee33Network, IEEE33_DIR, type Ieee33Options } from './ieee33.js';
 export { solveDenseNewton, type NewtonResult } from '../dsotp/newton.js';
+export { FakeKeyRegistrar, enrollRequest } from './enroll.js';
+export { enrollStoreContract } from './enroll-store-contract.js';

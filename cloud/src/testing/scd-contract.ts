@@ -306,6 +306,38 @@ export function scdContract(test: TestFn, label: string, open: () => Promise<Sql
   scdInputContract(test, label, (): ScdHarness => ({ ...ctx, call, dev }));
   scdMessagesContract(test, label, (): ScdHarness => ({ ...ctx, call, dev }));
 
+  test.serial(
+    `${label}: the enroller right — binds a device to a PoD for an installer's aggregator only`,
+    async (t) => {
+      const pod = 'IT002E70000001';
+      const [d1, d2] = [generatePrivateKey(), generatePrivateKey()].map((k) => privateKeySigner(k).address);
+      const bind = (who: string, podId: string, deviceId: string, aggregator = 'ACEAE') =>
+        call('PUT', `/pods/${podId}/device`, who, { deviceId, aggregator });
+      const r = await bind('enroll', pod, d1!);
+      t.is(r.status, 200, JSON.stringify(r.body));
+      t.like(r.body, { status: 'created', podId: pod, deviceId: d1, aggregator: 'ACEAE' });
+      t.like(await ctx.store.pod(pod), { aggregator: 'ACEAE', deviceId: d1 }, 'a new PoD becomes the aggregator’s');
+      t.like((await bind('enroll', pod, d1!)).body, { status: 'unchanged' });
+      forbidden(t, await bind('enroll', POD_B, d2!), /belongs to another aggregator/);
+      forbidden(t, await bind('enroll', pod, d2!, 'dso'), /not an aggregator platform/);
+      for (const who of ['ACEAE', 'INSTALLER-1', 'dso', 'bal'])
+        forbidden(t, await bind(who, pod, d2!), /only the enrollment service/);
+      const elsewhere = await bind('enroll', POD_A, d1!);
+      t.is(elsewhere.status, 409);
+      t.regex(elsewhere.body.error!.message, new RegExp(`already bound to PoD ${pod}`));
+      bad(t, await bind('enroll', pod, 'nope'), 'deviceId');
+      bad(t, await bind('enroll', 'nope', d2!), 'podId');
+      t.is((await ctx.store.pod(POD_B))?.deviceId, undefined, 'nothing bound by a refusal');
+      t.is((await ctx.store.pod(POD_A))?.deviceId, dev.address);
+      for (const who of ['INSTALLER-1', 'enroll']) {
+        t.is((await call('GET', '/pods', who)).status, 403, `${who} reads no PoDs`);
+        t.is((await call('GET', `/measurements?podId=${pod}`, who)).status, 403, `${who} reads no measurements`);
+      }
+      const rebound = await bind('enroll', pod, d2!);
+      t.like(rebound.body, { status: 'updated', deviceId: d2 }, 'a replaced device is re-bound');
+    },
+  );
+
   test.serial(`${label}: unknown routes and methods`, async (t) => {
     t.is((await call('GET', '/nope', 'dso')).status, 404);
     t.is((await call('DELETE', '/pods', 'dso')).status, 405);

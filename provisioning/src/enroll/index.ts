@@ -1,0 +1,1 @@
+export { enrollDevice, type EnrollDeviceOptions, type EnrolledDevice } from './client.js';
