@@ -4,4 +4,5 @@ import type { CommandTree } from '@lightnode/protocols';
 export const commands: Record<string, () => Promise<CommandTree>> = {
   update: async () => (await import('./cli/update.js')).default,
   image: async () => (await import('./image/command.js')).default,
+  commission: async () => (await import('./commission/main.js')).default,
 };

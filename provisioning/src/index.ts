@@ -12,3 +12,4 @@ export {
 } from './image/target.js';
 export { probeTarget } from './image/probe.js';
 export { flashImage, checkRanges, type FlashOptions, type FlashResult } from './image/flash.js';
+export * from './commission/index.js';
