@@ -83,6 +83,7 @@ export function writeReport(o: {
     windowMs: config.batch.windowMs,
   });
   let envelope: SignedCommissioning | undefined;
+  const atMs = Math.floor(clock.now()); // uint64 in the signed message (a fake clock may carry fractions)
   const result = body.checks.some((c) => c.result === 'fail') ? 'fail' : 'pass';
   try {
     store.enqueueMessage('report', (seq) => {
@@ -94,7 +95,7 @@ export function writeReport(o: {
           serial: body.device.serial,
           installer: body.installer,
           result,
-          atMs: clock.now(),
+          atMs,
           seq,
         },
         signer,
@@ -107,7 +108,7 @@ export function writeReport(o: {
   }
   const env = envelope!;
   mkdirSync(o.outDir, { recursive: true });
-  const stem = join(o.outDir, reportStem(body.device.serial, clock.now()));
+  const stem = join(o.outDir, reportStem(body.device.serial, atMs));
   const json = `${stem}.json`;
   const html = `${stem}.html`;
   writeFileDurably(json, JSON.stringify(env, null, 2) + '\n');

@@ -208,7 +208,7 @@ async function batteryTest(
   const podMeter = plan.podMeter ?? plan.meters[0];
   if (!podMeter) return { ok: false, detail: '--battery-test: no Modbus meter found to watch', data: {} };
   const i = plan.meters.indexOf(podMeter);
-  const meter = await openMeter(lines, podMeter, plan.meterIds[i]!, c.clock);
+  const meter = await openMeter(lines, podMeter, `${plan.meterIds[i]!}.watch`, c.clock);
   const powerW = async (): Promise<number | undefined> => (await meter.read()).readings.activePowerW;
   const p0 = await powerW();
   c.progress('battery', 0, 2, `discharging ${BATTERY_TEST_W} W for ${BATTERY_TEST_MS / 1000} s`);
