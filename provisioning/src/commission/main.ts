@@ -4,7 +4,7 @@
  * work of issue 15; they are wired here, in `loadDeps`, when that work is merged. Until then a run (after the PoD
  * and the flags were checked) refuses with COMMISSION_FAILED naming what is missing; `--help` works.
  */
-import { LightNodeError, systemClock } from '@lightnode/protocols';
+import { LightNodeError } from '@lightnode/protocols';
 import { commissionCommand, type CommandDeps } from './command.js';
 
 async function loadDeps(): Promise<CommandDeps> {
@@ -12,7 +12,7 @@ async function loadDeps(): Promise<CommandDeps> {
   throw new LightNodeError(
     'COMMISSION_FAILED',
     `this build does not wire ${missing.join(' and ')} into the command yet: use a build that has them`,
-    { missing, clock: systemClock.now() },
+    { missing },
   );
 }
 

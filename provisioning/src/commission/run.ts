@@ -2,6 +2,7 @@
  * One commissioning run: the steps in order (`STEP_IDS`), each emitted as events for a UI, then the result the
  * command prints. The PoD was already checked (inputs.ts) before this is called.
  */
+import { readFileSync } from 'node:fs';
 import { validatePodId, type AgentConfig } from '@lightnode/protocols';
 import { planConfig, readOldConfig, writeConfig } from './config.js';
 import { defaultTransport, Lines } from './devices.js';
@@ -20,7 +21,17 @@ import {
 } from './steps.js';
 import type { Check, CommissionDeps, CommissionInputs, StepId } from './types.js';
 
-export const PACKAGE_VERSION = '0.1.0';
+/** This package's version (its package.json, beside dist/), written in the report as the agent version. */
+export function packageVersion(): string {
+  try {
+    const doc = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
+    return typeof doc.version === 'string' ? doc.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 export interface CommissionResult {
   result: 'pass' | 'fail';
@@ -152,7 +163,7 @@ export async function runCommission(inputs: CommissionInputs, deps: CommissionDe
               deviceId,
               serial,
               serialSource: ms?.source ?? 'address',
-              agentVersion: deps.agentVersion ?? PACKAGE_VERSION,
+              agentVersion: deps.agentVersion ?? packageVersion(),
             },
             podId: inputs.podId,
             installer: inputs.installer,
