@@ -250,3 +250,44 @@ test('the readable summary lists every check and the QR code; the profile of a f
   t.regex(text, /[▀▄█]/, 'the terminal QR code');
   t.true(builtinProfiles().list().includes(FOUND_METER.profile));
 });
+
+test('a config that cannot be valid leaves the old file as it was: no .bak, no temp file', async (t) => {
+  const dir = tempDir();
+  const cfgPath = join(dir, 'etc', 'agent.json');
+  mkdirSync(join(dir, 'etc'));
+  const oldText = JSON.stringify({ podId: POD, lines: 'not a list' });
+  writeFileSync(cfgPath, oldText);
+  const res = await run(rig(), offline(site(dir)));
+  const by = Object.fromEntries((JSON.parse(res.out[0]!) as Out).checks.map((c) => [c.id, c]));
+  t.is(by.config!.result, 'fail');
+  t.regex(by.config!.detail, /agent\.json\.uplink: .*give --cloud URL/);
+  t.is(by.report!.result, 'fail');
+  t.is(readFileSync(cfgPath, 'utf8'), oldText);
+  t.deepEqual(readdirSync(join(dir, 'etc')), ['agent.json']);
+  t.is(res.code, 1);
+});
+
+test('Ctrl-C during the battery test: the battery is released, and no config nor report is written', async (t) => {
+  const dir = tempDir();
+  const r = rig();
+  const ac = new AbortController();
+  const command = r.ess.command.bind(r.ess);
+  r.ess.command = (w, s) => {
+    if (w === 500) queueMicrotask(() => ac.abort(new Error('interrupted')));
+    return command(w, s);
+  };
+  const e = await run(r, offline(site(dir, ['--battery-test'])), ac.signal).catch((x: unknown) => x as Error);
+  t.true(e instanceof Error);
+  t.regex(
+    (e as Error).message,
+    /interrupted \(identity pass, pod pass, rs485 pass, .*battery fail\): no config and no report written/,
+  );
+  t.deepEqual(
+    r.ess.commands.map((c) => c.w),
+    [0, 500],
+  );
+  t.true(r.ess.releases >= 2, 'released after the harmless write and after the interruption');
+  t.true(r.ess.closed);
+  t.false(existsSync(join(dir, 'etc', 'agent.json')));
+  t.false(existsSync(join(dir, 'out')));
+});

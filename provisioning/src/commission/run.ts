@@ -3,7 +3,7 @@
  * command prints. The PoD was already checked (inputs.ts) before this is called.
  */
 import { readFileSync } from 'node:fs';
-import { validatePodId, type AgentConfig } from '@lightnode/protocols';
+import { LightNodeError, validatePodId, type AgentConfig } from '@lightnode/protocols';
 import { planConfig, readOldConfig, writeConfig } from './config.js';
 import { defaultTransport, Lines } from './devices.js';
 import { addressQr, deviceKey, machineSerial } from './identity.js';
@@ -61,6 +61,15 @@ export async function runCommission(inputs: CommissionInputs, deps: CommissionDe
   };
   const record = (k: Check): Check => (checks.push(k), emit({ type: 'step-end', check: k }), k);
   const start = (id: StepId): void => emit({ type: 'step-start', id });
+  /** Ctrl-C (io.signal): no further step, and nothing written. */
+  const halt = (): void => {
+    if (deps.io.signal.aborted)
+      throw new LightNodeError(
+        'COMMISSION_FAILED',
+        `interrupted (${checks.map((k) => `${k.id} ${k.result}`).join(', ')}): no config and no report written`,
+        { checks },
+      );
+  };
 
   start('identity');
   const key = deviceKey(inputs.keyFile);
@@ -93,6 +102,7 @@ export async function runCommission(inputs: CommissionInputs, deps: CommissionDe
     start('rs485');
     const rtu = await scanStep(c, 'rs485', inputs.rs485);
     record(rtu.check);
+    halt();
     start('modbus-tcp');
     const tcp = await scanStep(c, 'modbus-tcp', inputs.tcp);
     record(tcp.check);
@@ -100,21 +110,26 @@ export async function runCommission(inputs: CommissionInputs, deps: CommissionDe
     const plan = planConfig(inputs, found, old);
     const values = await readMeters(lines, plan, clock);
 
+    halt();
     start('chain2');
     const c2 = await chain2Step(c);
     record(c2.check);
 
+    halt();
     start('battery');
     const bat = await batteryStep(c, plan, lines, inputs.rs485.length + inputs.tcp.length > 0);
     record(bat.check);
     await lines.close();
 
+    halt();
     start('cloud');
     record(await cloudStep(c, deviceId, old));
 
+    halt();
     start('enroll');
     record((await enrollStep(c, serial, key.signer)).check);
 
+    halt();
     start('config');
     let config: AgentConfig | undefined;
     try {

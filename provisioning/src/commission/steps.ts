@@ -213,10 +213,12 @@ async function batteryTest(
   const p0 = await powerW();
   c.progress('battery', 0, 2, `discharging ${BATTERY_TEST_W} W for ${BATTERY_TEST_MS / 1000} s`);
   await adapter.command(BATTERY_TEST_W, 30);
+  c.signal.throwIfAborted(); // a signal aborted before the sleep started would not wake it
   await c.clock.sleep(BATTERY_TEST_MS, c.signal);
   const p1 = await powerW();
   c.progress('battery', 1, 2, `charging ${BATTERY_TEST_W} W for ${BATTERY_TEST_MS / 1000} s`);
   await adapter.command(-BATTERY_TEST_W, 30);
+  c.signal.throwIfAborted(); // a signal aborted before the sleep started would not wake it
   await c.clock.sleep(BATTERY_TEST_MS, c.signal);
   const p2 = await powerW();
   await adapter.release();

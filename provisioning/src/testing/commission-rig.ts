@@ -154,7 +154,11 @@ export function rig(o: { found?: FoundDevice[]; gatewayPod?: string; clock?: Fak
   return r;
 }
 
-export function captureIo(): { io: CommandIo; out: string[]; err: string[] } {
+export function captureIo(signal: AbortSignal = new AbortController().signal): {
+  io: CommandIo;
+  out: string[];
+  err: string[];
+} {
   const out: string[] = [];
   const err: string[] = [];
   return {
@@ -163,16 +167,23 @@ export function captureIo(): { io: CommandIo; out: string[]; err: string[] } {
       stderr: (s) => err.push(s),
       env: {},
       cwd: '/',
-      signal: new AbortController().signal,
+      signal,
     },
     out,
     err,
   };
 }
 
-/** Runs the command, advancing the fake clock until it settles (the fake bus and the battery test sleep on it). */
-export async function run(r: Rig, argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-  const c = captureIo();
+/**
+ * Runs the command, advancing the fake clock until it settles (the fake bus and the battery test sleep on it);
+ * `signal` stands for Ctrl-C.
+ */
+export async function run(
+  r: Rig,
+  argv: string[],
+  signal?: AbortSignal,
+): Promise<{ code: number; out: string[]; err: string[] }> {
+  const c = captureIo(signal);
   let done = false;
   const p = commissionCommand(r.deps)
     .run(argv, c.io)
