@@ -20,7 +20,10 @@ const TOP = {
   update: ['provisioning', 'signed software updates: pack, sign, verify, apply, status, confirm, rollback'],
   config: ['provisioning', 'remote configuration: push a signed revision, status and history of a device'],
   image: ['provisioning', 'flash a Light Node image to an SD card or disk (bmap, verified)'],
-  commission: ['provisioning', 'commission a Light Node on site (not yet: comes with the commissioning issue)'],
+  commission: [
+    'provisioning',
+    'commission a Light Node on site: find meters, battery, Chain 2 and cloud; write config and signed report',
+  ],
 };
 
 // a closed pipe (`lightnode … | head`) is not an error of the command

@@ -5,4 +5,5 @@ export const commands: Record<string, () => Promise<CommandTree>> = {
   update: async () => (await import('./cli/update.js')).default,
   image: async () => (await import('./image/command.js')).default,
   config: async () => (await import('./cli/config.js')).default,
+  commission: async () => (await import('./commission/main.js')).default,
 };

@@ -13,3 +13,4 @@ export {
 export { probeTarget } from './image/probe.js';
 export { flashImage, checkRanges, type FlashOptions, type FlashResult } from './image/flash.js';
 export * from './enroll/index.js';
+export * from './commission/index.js';

@@ -53,12 +53,18 @@ test('every command and subcommand reached from `lightnode --help` answers --hel
     t.true(visited.includes(leaf), `${leaf} not reached: ${visited.join(', ')}`);
 });
 
-test('`lightnode commission` says "not yet" with a usage error (exit 2)', async (t) => {
+test('`lightnode commission` checks the PoD first: a malformed one exits 1 quoting the value and the format', async (t) => {
   const r = await new Promise<{ code: number; err: string }>((resolve) => {
-    execFile(process.execPath, [bin, 'commission'], { timeout: 60_000 }, (e, _out, err) => {
-      resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, err });
-    });
+    execFile(
+      process.execPath,
+      [bin, 'commission', '--pod', 'IT12X', '--non-interactive'],
+      { timeout: 60_000 },
+      (e, _out, err) => {
+        resolve({ code: e ? (typeof e.code === 'number' ? e.code : -1) : 0, err });
+      },
+    );
   });
-  t.is(r.code, 2);
-  t.regex(r.err, /not yet/);
+  t.is(r.code, 1, r.err);
+  t.regex(r.err, /"IT12X" is not a PoD id/);
+  t.regex(r.err, /IT \+ 3-digit distributor code/);
 });

@@ -16,3 +16,4 @@ export class FakeSystemctl implements Systemctl {
     this.calls.push(`reset-failed ${unit}`);
   }
 }
+export * from './commission-rig.js';
