@@ -21,6 +21,8 @@ export interface ScenarioProblem {
   path: string;
   expected: string;
   received: string;
+  /** Set when the problem is one of the scenario with its `short` overrides applied. */
+  variant?: 'short';
 }
 
 export interface LoadScenarioOptions {
@@ -60,19 +62,14 @@ export function parseScenario(text: string, file: string, o: LoadScenarioOptions
     throw invalid([{ file, line: 1, column: 1, path: '$', expected: 'valid YAML', received: String(e) }]);
   }
   const full = ScenarioSchema.safeParse(raw);
-  if (!full.success) throw invalid(problems(full.error.issues, raw, doc, at, file, []));
+  if (!full.success) throw invalid(problems(full.error.issues, raw, doc, at, file));
   const short = (raw as { short?: Record<string, unknown> }).short;
   if (!short) return full.data;
   const merged: Record<string, unknown> = { ...(raw as Record<string, unknown>), ...short };
   delete merged.short;
   const r = ScenarioSchema.safeParse(merged);
   // a problem of the short variant lies in `short` when it overrides the key, else in the base document
-  if (!r.success)
-    throw invalid(
-      problems(r.error.issues, merged, doc, at, file, (p) =>
-        typeof p[0] === 'string' && p[0] in short ? ['short'] : [],
-      ),
-    );
+  if (!r.success) throw invalid(problems(r.error.issues, merged, doc, at, file, short));
   return o.short ? r.data : full.data;
 }
 
@@ -84,11 +81,11 @@ function problems(
   doc: Document,
   at: (offset: number) => { line: number; column: number },
   file: string,
-  prefix: readonly PropertyKey[] | ((p: Path) => readonly PropertyKey[]),
+  short?: Record<string, unknown>,
 ): ScenarioProblem[] {
-  const found = issues.map((i) => {
+  const found = issues.flatMap(flatten).map((i) => {
     const unknownKey = i.code === 'unrecognized_keys' ? i.keys[0] : undefined;
-    const pre = typeof prefix === 'function' ? prefix(i.path) : prefix;
+    const pre = short && typeof i.path[0] === 'string' && i.path[0] in short ? ['short'] : [];
     const valuePath = unknownKey === undefined ? i.path : [...i.path, unknownKey];
     const offset = locate(doc, [...pre, ...valuePath], unknownKey !== undefined);
     const received =
@@ -99,6 +96,7 @@ function problems(
       path: jsonPath([...pre, ...valuePath]),
       expected: expectation(i),
       received,
+      ...(short ? { variant: 'short' as const } : {}),
     };
     return { offset, problem };
   });
@@ -106,12 +104,23 @@ function problems(
   return found.sort((a, b) => a.offset - b.offset).map((f) => f.problem);
 }
 
+/**
+ * A union whose options all failed: when exactly one option got past the root (its problems lie inside the value),
+ * that option is what the author meant, and its problems are the ones to show.
+ */
+function flatten(i: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (i.code !== 'invalid_union' || i.errors.length === 0) return [i];
+  const inside = i.errors.filter((opt) => opt.length > 0 && opt.every((x) => x.path.length > 0));
+  if (inside.length !== 1) return [i];
+  return inside[0]!.flatMap((x) => flatten({ ...x, path: [...i.path, ...x.path] }));
+}
+
 function invalid(ps: readonly ScenarioProblem[]): LightNodeError {
   const p = ps[0]!;
   const more = ps.length > 1 ? ` (and ${ps.length - 1} more problem${ps.length > 2 ? 's' : ''})` : '';
   return new LightNodeError(
     'HIL_SCENARIO_INVALID',
-    `${p.file}:${p.line}:${p.column}: ${p.path}: expected ${p.expected}, received ${p.received}${more}`,
+    `${p.file}:${p.line}:${p.column}: ${p.path}${p.variant ? ' (with the short overrides)' : ''}: expected ${p.expected}, received ${p.received}${more}`,
     { ...p, problems: ps },
   );
 }

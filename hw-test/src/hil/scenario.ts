@@ -68,9 +68,8 @@ const Seconds = z.number().min(0);
 const ForS = z.number().positive();
 const Port = z.int().min(1).max(65535);
 const Unit = z.int().min(1).max(247);
-const MqttUrl = z.string().regex(/^(mqtts?|wss?):\/\/[^\s/]+/, {
-  error: 'expected a broker URL (mqtt://, mqtts://, ws://, wss://)',
-});
+const BROKER_URL = 'expected a broker URL (mqtt://, mqtts://, ws://, wss://)';
+const MqttUrl = z.string({ error: BROKER_URL }).regex(/^(mqtts?|wss?):\/\/[^\s/]+/, { error: BROKER_URL });
 const HostPort = z.string().superRefine((s, ctx) => {
   try {
     parseHostPort(s, 'x');
@@ -104,7 +103,11 @@ const Chain2 = strict({
   kind: z.literal('chain2'),
   pod: z.string().superRefine((s, ctx) => {
     const r = validatePodId(s);
-    if (!r.ok) ctx.addIssue({ code: 'custom', message: r.reason.replace(/, received .*$/, '') });
+    if (!r.ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: r.reason.replace(/^expected (.*), received .*$/, 'expected a PoD id: $1'),
+      });
   }),
   transport: z.enum(['ws', 'http', 'serial']),
   faults: z.array(Chain2FaultSpec).default([]),
