@@ -12,6 +12,7 @@ const TOP = {
   buffer: ['edge', 'inspect and verify the store-and-forward outbox'],
   audit: ['edge', 'verify the setpoint audit log (hash chain)'],
   sim: ['hw-test', 'simulators: meters (Modbus RTU/TCP), Chain 2 gateways, batteries (ESS)'],
+  hil: ['hw-test', 'hardware-in-the-loop bench: scenario files (validate)'],
   cloud: ['cloud', 'cloud companion services (BAL, SCD, market, DSOTP)'],
   proof: ['cloud', 'fetch and verify sample proofs'],
   setpoint: ['cloud', 'operator tools: sign and publish a setpoint to a device'],

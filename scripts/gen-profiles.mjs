@@ -2,7 +2,8 @@
 // Writes protocols/src/modbus/profiles/index.ts: one import per JSON file under that folder (sorted by path), so a
 // new profile is a new file and nothing else. `--check`: exit 1 (and say which way they differ) when the committed
 // index.ts is not what this script would write. Run by `npm run profiles` (and `npm run vectors`); a test runs
-// `--check`. Also writes protocols/profile.schema.json from the built zod schema (build first after changing it).
+// `--check`. Also writes protocols/profile.schema.json from the built zod schema (build first after changing it), and
+// hw-test/scenario.schema.json from the scenario schema (it lists the built-in profile ids a meter may name).
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -59,6 +60,7 @@ if (process.argv.includes('--check')) {
   writeFileSync(target, want);
   process.stderr.write(`wrote ${relative(root, target)} (${jsonFiles().length} profiles)\n`);
   await writeSchema();
+  await writeScenarioSchema();
 }
 
 /** protocols/profile.schema.json from the built zod schema (a test compares the two); needs `npm run build` first. */
@@ -78,5 +80,25 @@ async function writeSchema() {
   writeFileSync(schemaFile, await prettier.format(text, { ...options, filepath: schemaFile }));
   process.stderr.write(
     `wrote ${relative(root, schemaFile)} (from protocols/dist: rebuild first after a schema change)\n`,
+  );
+}
+
+/** hw-test/scenario.schema.json from the built scenario schema (a test compares the two); needs `npm run build`. */
+async function writeScenarioSchema() {
+  const schemaFile = join(root, 'hw-test', 'scenario.schema.json');
+  let mod;
+  try {
+    mod = await import(pathToFileURL(join(root, 'hw-test', 'dist', 'hil', 'scenario.js')).href);
+  } catch {
+    process.stderr.write(
+      `hw-test is not built: run \`npm run build\`, then this again, to write scenario.schema.json\n`,
+    );
+    return;
+  }
+  const options = (await prettier.resolveConfig(schemaFile)) ?? {};
+  const text = JSON.stringify(mod.scenarioJsonSchema(), null, 2);
+  writeFileSync(schemaFile, await prettier.format(text, { ...options, filepath: schemaFile }));
+  process.stderr.write(
+    `wrote ${relative(root, schemaFile)} (from hw-test/dist: rebuild first after a schema change)\n`,
   );
 }

@@ -3,5 +3,6 @@ import type { CommandTree } from '@lightnode/protocols';
 
 export const commands: Record<string, () => Promise<CommandTree>> = {
   demo: async () => (await import('./cli/demo.js')).default,
+  hil: async () => (await import('./cli/hil.js')).default,
   sim: async () => (await import('./cli/sim.js')).default,
 };

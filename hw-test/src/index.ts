@@ -3,3 +3,4 @@ export * from './datasets/index.js';
 export * from './demo/index.js';
 export * from './sim/index.js';
 export * from './peers/index.js';
+export * from './hil/index.js';

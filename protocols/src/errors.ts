@@ -143,6 +143,10 @@ export const ERROR_CODES = [
   'REPORT_HASH_MISMATCH',
   'COMMISSION_FAILED',
   'PROFILE_IDENTIFY_FAILED',
+  // hardware-in-the-loop bench (issue: HIL)
+  'HIL_SCENARIO_INVALID',
+  'HIL_REAL_PORTS_INVALID',
+  'HIL_FAULT_NEEDS_SIMULATOR',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
