@@ -130,7 +130,11 @@ export async function scanTcp(o: TcpScanOptions): Promise<TcpScanResult> {
           if (!found) continue;
           res.sunspec.push({ unit, base: found.base, models: found.models.map((m) => m.id) });
           for (const f of sunspecFound(found, lookup)) {
-            if (st.found.some((x) => x.tcpPort === port && x.unit === unit && x.profile === f.profile)) continue;
+            // one device per unit and kind: the SunSpec walk (the whole model chain) names a SunSpec device better
+            // than its identify registers did (model 124 first, 704 later: der-704); another maker's profile stays
+            const same = st.found.findIndex((x) => x.tcpPort === port && x.unit === unit && x.kind === f.kind);
+            if (same >= 0 && !st.found[same]!.profile.startsWith('sunspec/')) continue;
+            if (same >= 0) st.found.splice(same, 1);
             st.found.push({
               ...f,
               unit,

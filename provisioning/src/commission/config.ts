@@ -7,9 +7,10 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { builtinProfiles, parseAgentConfig, type AgentConfig } from '@lightnode/protocols';
+import { AgentConfigSchema, builtinProfiles, parseAgentConfig, type AgentConfig } from '@lightnode/protocols';
 import { writeFileDurably } from '@lightnode/edge';
 import { lineKey } from './devices.js';
+import type { ReportStoreConfig } from './report.js';
 import type { CommissionInputs, FoundDevice } from './types.js';
 
 /**
@@ -138,4 +139,22 @@ export function writeConfig(path: string, doc: Record<string, unknown>): { backu
   }
   writeFileDurably(path, JSON.stringify(doc, null, 2) + '\n');
   return { ...(backup ? { backup } : {}), config };
+}
+
+/**
+ * The outbox location and chain domain for the report when the config did not validate (a failed commissioning is
+ * reported too): the planned document's `chain`, `outbox` and `batch` with the schema's defaults, the inputs' state dir
+ * and PoD.
+ */
+export function reportStoreOf(doc: Record<string, unknown>, inputs: CommissionInputs): ReportStoreConfig {
+  const s = AgentConfigSchema.shape;
+  const part = <T>(schema: { safeParse(x: unknown): { success: boolean; data?: T } }, x: unknown, dflt: unknown): T =>
+    (schema.safeParse(x).success ? schema.safeParse(x).data : schema.safeParse(dflt).data) as T;
+  return {
+    podId: inputs.podId,
+    stateDir: inputs.stateDir,
+    chain: part(s.chain, doc.chain, undefined),
+    outbox: part(s.outbox, doc.outbox, undefined),
+    batch: part(s.batch, doc.batch, undefined),
+  };
 }

@@ -61,10 +61,14 @@ export function reportStem(serial: string, atMs: number): string {
  * and HTML files. The outbox is the agent's (`outbox.path`, else `<stateDir>/outbox.db`; seq file
  * `<stateDir>/seq.hwm`), opened with the config's chain domain.
  */
+/** The keys of the agent config the report's queueing needs. */
+export type ReportStoreConfig = Pick<AgentConfig, 'chain' | 'stateDir' | 'outbox' | 'podId' | 'batch'>;
+
 export function writeReport(o: {
   body: ReportBody;
   signer: Signer;
-  config: AgentConfig;
+  /** Where the agent's outbox is and its chain domain: the written config's keys (or their defaults). */
+  config: ReportStoreConfig;
   clock: Clock;
   outDir: string;
   qrSvg: string;

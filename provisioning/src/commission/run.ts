@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { LightNodeError, validatePodId, type AgentConfig } from '@lightnode/protocols';
-import { planConfig, readOldConfig, writeConfig } from './config.js';
+import { planConfig, readOldConfig, reportStoreOf, writeConfig } from './config.js';
 import { defaultTransport, Lines } from './devices.js';
 import { addressQr, deviceKey, machineSerial } from './identity.js';
 import { writeReport, type ReportMeter } from './report.js';
@@ -168,9 +168,7 @@ export async function runCommission(inputs: CommissionInputs, deps: CommissionDe
 
     start('report');
     let report: CommissionResult['report'] = null;
-    if (!config)
-      record(check('report', 'fail', 'no valid agent config: the report needs its state dir and chain domain'));
-    else
+    {
       try {
         const w = writeReport({
           body: {
@@ -191,7 +189,8 @@ export async function runCommission(inputs: CommissionInputs, deps: CommissionDe
             configPath: inputs.configOut,
           },
           signer: key.signer,
-          config,
+          // a failed commissioning is reported too: without a valid config, its state dir and chain keys
+          config: config ?? reportStoreOf(plan.doc, inputs),
           clock,
           outDir: inputs.out,
           qrSvg: qr.svg,
@@ -201,6 +200,7 @@ export async function runCommission(inputs: CommissionInputs, deps: CommissionDe
       } catch (e) {
         record(check('report', 'fail', (e as Error).message));
       }
+    }
     return {
       result: checks.some((k) => k.result === 'fail') ? 'fail' : 'pass',
       deviceId,

@@ -5,28 +5,10 @@
  * the whole command on fakes and a fake clock.
  */
 import type { AgentConfig, Clock, CommandIo, Logger, Signer } from '@lightnode/protocols';
-import type { Chain2Transport, EssAdapter, EssAdapterContext, ModbusTransport } from '@lightnode/edge';
+import type { Chain2Transport, EssAdapter, EssAdapterContext, FoundDevice, ModbusTransport } from '@lightnode/edge';
 
-/**
- * What a scan finds: the shared contract of edge/src/modbus/scan.ts (helper h-scan), repeated here until that module
- * is merged — then this becomes `import type { FoundDevice } from '@lightnode/edge'` (structurally the same).
- */
-export interface FoundDevice {
-  kind: 'meter' | 'ess';
-  /** Builtin profile id. */
-  profile: string;
-  unit: number;
-  /** RS-485: serial path. */
-  port?: string;
-  baud?: number;
-  parity?: 'none' | 'even' | 'odd';
-  /** Modbus TCP. */
-  host?: string;
-  tcpPort?: number;
-  model?: string;
-  serialNumber?: string;
-  latencyMs?: number;
-}
+/** What a scan finds (edge/src/modbus/scan.ts). */
+export type { FoundDevice };
 
 /** Check ids, in the order they run and are reported. */
 export const STEP_IDS = [
