@@ -9,6 +9,7 @@
 export * from './errors.js';
 export * from './log.js';
 export * from './clock.js';
+export * from './test-knobs.js';
 export * from './backoff.js';
 export * from './command.js';
 export * from './lightnode/index.js';

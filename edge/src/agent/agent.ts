@@ -45,6 +45,8 @@ export interface AgentDeps {
   env?: NodeJS.ProcessEnv;
   /** Remote configuration's view (`status.config`, `details.config`), set by the RemoteConfigAgent. */
   config?: StatusParts['config'];
+  /** The `LIGHTNODE_CLOCK` test clock's state (`details.clock`: offsetMs, speed, stepMs), when the env sets it. */
+  clockStatus?: () => unknown;
 }
 
 export class Agent {
@@ -205,7 +207,10 @@ export class Agent {
 
   /** Extra figures for `lightnode status` (not on the wire). */
   details(): Record<string, unknown> {
-    return statusDetails(this.statusParts(), { statusPublishFailures: this.statusPublishFailures });
+    return statusDetails(this.statusParts(), {
+      statusPublishFailures: this.statusPublishFailures,
+      ...(this.deps.clockStatus ? { clock: this.deps.clockStatus() } : {}),
+    });
   }
 
   private async publishStatus(): Promise<void> {

@@ -1,4 +1,5 @@
 export * from './agent.js';
+export * from './clock-knob.js';
 export * from './config-file.js';
 export * from './loop.js';
 export * from './shipper.js';

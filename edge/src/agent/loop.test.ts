@@ -1,7 +1,7 @@
 // The loop alone (FakeClock, FakeSource, FakeQueue, FakeLink): readings held in memory while store writes fail, up to
 // the bound; beyond it the oldest are declared in one signed gap (store_write_failed) — no seq without a trace.
 import test from 'ava';
-import { topicCodecs, verifyGap } from '@lightnode/protocols';
+import { steppedClock, topicCodecs, verifyGap } from '@lightnode/protocols';
 import { FakeClock, testDomain } from '@lightnode/protocols/testing';
 import { FakeLink, FakeQueue, FakeSource } from '../testing/index.js';
 import { AgentLoop } from './loop.js';
@@ -52,6 +52,27 @@ test('beyond the in-memory bound the oldest held readings become a signed gap; t
     topicCodecs.gap.decode(link.published.find((p) => p.leaf === 'gap')!.payload).message.reason,
     'store_write_failed',
   );
+  await loop.stopPolling();
+  loop.stopShipping();
+});
+
+test('a wall-clock step (−300 s, then +300 s) neither stalls nor bunches the cycles: due times are monotonic', async (t) => {
+  const base = new FakeClock(Date.UTC(2024, 0, 10, 9));
+  const clock = steppedClock({ offsetMs: 0, speed: 1 }, base);
+  const store = FakeQueue.open({ clock, windowMs: 1000 });
+  const link = new FakeLink(() => clock.now());
+  link.connect();
+  const loop = new AgentLoop({ clock, store, link, sources: [new FakeSource('m', clock, { pollMs: 1000 })] });
+  loop.start();
+  await base.advance(3_000);
+  t.is(loop.stats().cycles, 3);
+  clock.stepMs = -300_000;
+  await base.advance(3_000);
+  t.is(loop.stats().cycles, 6, 'one cycle a second after the backward step');
+  clock.stepMs = 0;
+  await base.advance(1_000);
+  t.is(loop.stats().cycles, 7, 'no burst of cycles after the forward step');
+  t.is(store.stats().nextSeq, 8, "the source's readings at 0 … 7 s, seqs 0 … 7 across both steps");
   await loop.stopPolling();
   loop.stopShipping();
 });

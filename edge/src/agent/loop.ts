@@ -84,14 +84,14 @@ export class AgentLoop {
   start(): void {
     this.polling = true;
     for (const s of this.o.sources) s.start((r) => this.collected.push(r));
-    this.nextDueMs = this.o.clock.now();
+    this.nextDueMs = this.o.clock.monotonic(); // due times in monotonic time: a wall-clock step must not stall cycles
     this.schedule();
   }
 
   private schedule(): void {
     if (!this.polling) return;
     const period = this.o.cycleMs ?? 1000;
-    const now = this.o.clock.now();
+    const now = this.o.clock.monotonic();
     this.nextDueMs += period;
     if (this.nextDueMs <= now) this.nextDueMs = now + period;
     this.cancel = this.o.clock.setTimer(this.nextDueMs - now, () => {

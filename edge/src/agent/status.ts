@@ -2,7 +2,7 @@
  * The agent's status: the retained `status` document (wire, protocols' StatusDocument) and the extra `details` of
  * `lightnode status --json` (`{status, details}` on the local socket), built from the parts' own stats: sources'
  * health, the store, the loop, the link, systemd, the scheduled jobs. Alarms are error codes: OUTBOX_FULL,
- * OUTBOX_CORRUPT, OUTBOX_WRITE_FAILED, UPLINK_AUTH, and the jobs' JOB_FAILED, DISK_LOW, CERT_EXPIRES_SOON.
+ * OUTBOX_CORRUPT, OUTBOX_WRITE_FAILED, UPLINK_AUTH, FAILPOINTS_ACTIVE (a test knob), and the jobs' JOB_FAILED, DISK_LOW, CERT_EXPIRES_SOON.
  */
 import { chmodSync, existsSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
@@ -53,6 +53,12 @@ export function alarms(p: StatusParts): Alarm[] {
     out.push({
       code: 'OUTBOX_CORRUPT',
       message: `corrupt outbox moved to ${s.recovered.movedTo}: ${s.recovered.reason}`,
+      sinceMs: p.startedMs,
+    });
+  if (s.failpoints?.length)
+    out.push({
+      code: 'FAILPOINTS_ACTIVE',
+      message: `test failpoints set: ${s.failpoints.join(', ')} (LIGHTNODE_FAILPOINTS): deliberate bugs, never in production`,
       sinceMs: p.startedMs,
     });
   const ls = p.link.stats();

@@ -9,6 +9,7 @@ import {
   chain2Roles,
   LightNodeError,
   lightNodeDomain,
+  parseFailpoints,
   type AgentConfig,
   type Clock,
   type Logger,
@@ -48,6 +49,8 @@ export interface WiringDeps {
   random?: () => number;
   /** Replace the configured ESS adapters (tests: FakeEssAdapter), in `assets[]` order. */
   essAdapters?: EssAdapter[];
+  /** Where `LIGHTNODE_FAILPOINTS` is read (a test knob, edge/README.md § Test knobs); default `process.env`. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -90,7 +93,9 @@ export function wireAgent(
   };
 }
 
+/** The SQLite store; `LIGHTNODE_FAILPOINTS` (a test knob) selects its failpoints (unknown name: CONFIG_INVALID). */
 function openStore(c: AgentConfig, signer: Signer, deps: WiringDeps): Store {
+  const failpoints = parseFailpoints((deps.env ?? process.env).LIGHTNODE_FAILPOINTS);
   return SqliteStore.open({
     path: c.outbox.path ?? join(c.stateDir, 'outbox.db'),
     seqFile: join(c.stateDir, 'seq.hwm'),
@@ -101,6 +106,7 @@ function openStore(c: AgentConfig, signer: Signer, deps: WiringDeps): Store {
     quotaBytes: c.outbox.quotaBytes,
     windowMs: c.batch.windowMs,
     logger: deps.logger,
+    ...(failpoints.length ? { failpoints } : {}),
   });
 }
 

@@ -1,6 +1,7 @@
 /**
  * A source's own scheduler: runs `poll` every `pollMs` on the injected Clock, the next due time advancing by the
- * period (no drift), skipping periods a slow poll overran rather than bunching them. `stop()` cancels the timer and
+ * period (no drift), skipping periods a slow poll overran rather than bunching them. Due times are in monotonic
+ * time: a step of the wall clock (NTP, LIGHTNODE_CLOCK) neither stalls nor bunches the polls. `stop()` cancels the timer and
  * waits for a poll in flight, so nothing is emitted after it returns.
  */
 import type { Clock } from '@lightnode/protocols';
@@ -24,7 +25,7 @@ export class Poller {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.nextDueMs = this.clock.now();
+    this.nextDueMs = this.clock.monotonic();
     this.schedule(0);
   }
 
@@ -36,7 +37,7 @@ export class Poller {
         .catch(() => undefined)
         .finally(() => {
           this.inFlight = null;
-          const now = this.clock.now();
+          const now = this.clock.monotonic();
           this.nextDueMs += this.pollMs;
           if (this.nextDueMs <= now) this.nextDueMs = now + this.pollMs;
           this.schedule(this.nextDueMs - now);

@@ -10,7 +10,8 @@
 import Database from 'better-sqlite3';
 import { existsSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LightNodeError, silentLogger } from '@lightnode/protocols';
+import { LightNodeError, silentLogger, type Failpoint } from '@lightnode/protocols';
+import { failpointBackend } from './failpoints.js';
 import { detectLayout, ensureLayout, notAnOutbox } from './migrate.js';
 import { fileHighWater } from './seq-file.js';
 import { SqliteBackend } from './sqlite-backend.js';
@@ -18,7 +19,7 @@ import { StoreCore, type StoreOptions } from './store-core.js';
 import type { StoreStats } from './types.js';
 import { asWriteFailure } from './write-failure.js';
 
-type Extra = Pick<StoreStats, 'recovered' | 'migrated'>;
+type Extra = Pick<StoreStats, 'recovered' | 'migrated' | 'failpoints'>;
 
 export interface SqliteStoreOptions extends StoreOptions {
   /** The database file. */
@@ -27,6 +28,8 @@ export interface SqliteStoreOptions extends StoreOptions {
   seqFile: string;
   /** The message seq high-water file (default: `message-seq.hwm` beside `seqFile`). */
   messageSeqFile?: string;
+  /** Test failpoints (`LIGHTNODE_FAILPOINTS`, edge/README.md § Test knobs; never in production). Default none. */
+  failpoints?: readonly Failpoint[];
 }
 
 /** Opens the file and checks it (quick_check); WAL and synchronous=FULL are set once it is known to be ours. */
@@ -46,7 +49,9 @@ export class SqliteStore extends StoreCore {
   readonly db: Database.Database;
 
   private constructor(o: SqliteStoreOptions, db: Database.Database, extra: Extra) {
-    const backend = new SqliteBackend(db, o.path);
+    const fp = o.failpoints ?? [];
+    const log = o.logger ?? silentLogger;
+    const backend = failpointBackend(fp, db, o.path, { clock: o.clock, logger: log }) ?? new SqliteBackend(db, o.path);
     super(
       backend,
       {
@@ -56,7 +61,11 @@ export class SqliteStore extends StoreCore {
       o,
     );
     this.db = db;
-    this.extra = extra;
+    this.extra = fp.length ? { ...extra, failpoints: [...fp] } : extra;
+    if (fp.length)
+      this.log.warn('FAILPOINTS_ACTIVE: test failpoints set (LIGHTNODE_FAILPOINTS): never use in production', {
+        failpoints: fp,
+      });
     if (extra.migrated) this.log.info('wave-1 outbox migrated to the new layout', { ...extra.migrated });
   }
 

@@ -98,7 +98,7 @@ export class StoreCore implements Store {
   private held: HeldGap[] = [];
   private alarm: FullAlarm = { deliveredSinceEviction: true };
   private writeFailure: StoreStats['writeFailure'];
-  protected extra: Pick<StoreStats, 'recovered' | 'migrated'> = {};
+  protected extra: Pick<StoreStats, 'recovered' | 'migrated' | 'failpoints'> = {};
 
   constructor(
     protected readonly b: StoreBackend,

@@ -93,6 +93,8 @@ export interface StoreStats {
   recovered?: { movedTo: string; reason: string };
   /** Set when the file was a wave-1 outbox, migrated at open. */
   migrated?: { from: 'wave1'; batches: number; gaps: number; samples: number };
+  /** Test failpoints the store was opened with (the FAILPOINTS_ACTIVE alarm; edge/README.md § Test knobs). */
+  failpoints?: string[];
 }
 
 /**

@@ -41,13 +41,18 @@ export function cli(args: string[]): Promise<{ code: number | null; out: string;
   });
 }
 
-export function startAgent(configPath: string): {
+/** Runs `lightnode agent --config configPath`; `env` is added to this process's (e.g. LIGHTNODE_CLOCK, test knobs). */
+export function startAgent(
+  configPath: string,
+  env: Record<string, string> = {},
+): {
   child: ChildProcess;
   log: () => string;
   exited: Promise<number | null>;
 } {
   const child = spawn(process.execPath, [BIN, 'agent', '--config', configPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let log = '';
   child.stderr.on('data', (d: Buffer) => (log += d.toString()));
