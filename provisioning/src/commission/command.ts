@@ -3,7 +3,9 @@
  * (`commissionCommand(deps)`); `bin/lightnode.mjs` loads the default export once they are wired.
  */
 import type { Command, CommandIo } from '@lightnode/protocols';
-import { resolveInputs, USAGE } from './inputs.js';
+import { isInteractive, resolveInputs, resolveInputsGiven, USAGE } from './inputs.js';
+import { askInputs, detectSerialPorts, PromptCancelled, TtyProgress, type Askable } from './interactive.js';
+import { machineSerial } from './identity.js';
 import { runCommission, type CommissionResult } from './run.js';
 import type { CommissionDeps } from './types.js';
 
@@ -57,6 +59,8 @@ export function commissionCommand(deps: CommandDeps | (() => Promise<CommandDeps
     summary: 'commission a Light Node on site: find meters, battery, Chain 2 and cloud; write config and report',
     usage: USAGE,
     async run(argv: string[], io: CommandIo) {
+      if (isInteractive(argv, process.stdin.isTTY === true && process.stdout.isTTY === true))
+        return runInteractive(argv, io, deps);
       const inputs = resolveInputs(argv);
       const d = typeof deps === 'function' ? await deps() : deps;
       const r = await runCommission(inputs, { ...d, io });
@@ -65,4 +69,50 @@ export function commissionCommand(deps: CommandDeps | (() => Promise<CommandDeps
       return r.result === 'pass' ? 0 : 1;
     },
   };
+}
+
+/**
+ * The installer at a terminal: the PoD first (refused inline and asked again when malformed), then every input the
+ * flags did not give; bars while the steps run; the summary with the QR code. Ctrl-C at a prompt exits 130 before
+ * anything was written (the questions all come before the first step).
+ */
+async function runInteractive(
+  argv: string[],
+  io: CommandIo,
+  deps: CommandDeps | (() => Promise<CommandDeps>),
+): Promise<number> {
+  const { inputs, given } = resolveInputsGiven(argv, { requirePod: false });
+  const have: Partial<Askable> = {};
+  for (const k of given) if (k in inputs) (have as Record<string, unknown>)[k] = inputs[k];
+  let asked: Partial<Askable>;
+  try {
+    asked = await askInputs(have, {
+      ...(machineSerial()?.serial ? { serial: machineSerial()!.serial } : {}),
+      rs485: detectSerialPorts(),
+    });
+  } catch (e) {
+    if (e instanceof PromptCancelled) {
+      io.stderr(e.message);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  const full = { ...inputs, ...asked };
+  const d = typeof deps === 'function' ? await deps() : deps;
+  const bars = new TtyProgress(process.stdout);
+  let r: CommissionResult;
+  try {
+    r = await runCommission(full, {
+      ...d,
+      io,
+      onEvent: (e) => {
+        bars.onEvent(e);
+        d.onEvent?.(e);
+      },
+    });
+  } finally {
+    bars.stop();
+  }
+  for (const l of summary(r)) io.stdout(l);
+  return r.result === 'pass' ? 0 : 1;
 }

@@ -168,15 +168,46 @@ const flagList = (p: ParsedFlags, name: string): string[] | undefined => {
 
 /** Flags (over `--answers`) → inputs with defaults. USAGE when a needed flag is missing or inconsistent. */
 export function resolveInputs(argv: string[]): CommissionInputs {
+  return resolveInputsGiven(argv).inputs;
+}
+
+/** Whether the run asks questions: a TTY both ways, and neither `--non-interactive` nor `--json`. */
+export function isInteractive(argv: readonly string[], tty: boolean): boolean {
+  return tty && !argv.some((a) => a === '--non-interactive' || a === '--json');
+}
+
+/**
+ * `resolveInputs`, also saying which inputs the flags or `--answers` gave (`given`: the rest are defaults, which the
+ * interactive mode asks for). With `requirePod: false` (interactive: the PoD is the first question) a missing PoD is
+ * `podId: ''`; a given one is still checked first.
+ */
+export function resolveInputsGiven(
+  argv: string[],
+  o: { requirePod?: boolean } = {},
+): { inputs: CommissionInputs; given: ReadonlySet<keyof CommissionInputs> } {
   podFirst(argv);
   const p = parseFlags(argv, FLAGS, USAGE, false);
   const answersFile = flagString(p, 'answers', USAGE);
   const a: Partial<Answers> = answersFile !== undefined ? readAnswers(answersFile) : {};
-  const podId = flagString(p, 'pod', USAGE) ?? a.podId;
-  if (podId === undefined)
+  const podGiven = flagString(p, 'pod', USAGE) ?? a.podId;
+  if (podGiven === undefined && o.requirePod !== false)
     throw new LightNodeError('USAGE', `missing --pod (the customer's PoD id, or podId in --answers)\n\n${USAGE}`, {
       flag: 'pod',
     });
+  const podId = podGiven ?? '';
+  const given = new Set<keyof CommissionInputs>();
+  const mark = (key: keyof CommissionInputs, flag: string, ans: unknown): void => {
+    if (p.values[flag] !== undefined || ans !== undefined) given.add(key);
+  };
+  mark('podId', 'pod', a.podId);
+  mark('serial', 'serial', a.serial);
+  mark('installer', 'installer', a.installer);
+  mark('rs485', 'rs485', a.rs485);
+  mark('tcp', 'tcp', a.tcp);
+  mark('chain2', 'chain2', a.chain2);
+  mark('batteryTest', 'battery-test', a.batteryTest);
+  mark('cloud', 'cloud', a.cloud);
+  mark('enroll', 'enroll', a.enroll);
   const enrollUrl = flagString(p, 'enroll', USAGE) ?? a.enroll?.url;
   const token = flagString(p, 'token', USAGE) ?? a.enroll?.token;
   if ((enrollUrl === undefined) !== (token === undefined))
@@ -208,7 +239,7 @@ export function resolveInputs(argv: string[]): CommissionInputs {
   const stateDir = flagString(p, 'state-dir', USAGE) ?? a.stateDir ?? DEFAULT_STATE_DIR;
   const serial = flagString(p, 'serial', USAGE) ?? a.serial;
   const bool = (flag: string, ans: boolean | undefined): boolean => p.values[flag] === true || ans === true;
-  return {
+  const inputs: CommissionInputs = {
     podId,
     ...(serial !== undefined ? { serial } : {}),
     installer: flagString(p, 'installer', USAGE) ?? a.installer ?? '',
@@ -226,4 +257,5 @@ export function resolveInputs(argv: string[]): CommissionInputs {
     json: p.values.json === true,
     nonInteractive: p.values['non-interactive'] === true,
   };
+  return { inputs, given };
 }

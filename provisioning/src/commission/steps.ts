@@ -54,7 +54,7 @@ export async function scanStep(
       parts.push(
         r.found.length
           ? `${t}: ${r.found.map((d) => `${d.profile} (${d.kind}) at ${where(d)}${d.serialNumber ? ` s/n ${d.serialNumber}` : ''}`).join('; ')}`
-          : `${t}: nothing found (${r.detail}); check the wiring, the device's address and its power`,
+          : `${t}: nothing found (${r.detail})${/check /.test(r.detail) ? '' : "; check the wiring, the device's address and its power"}`,
       );
     } catch (e) {
       failed = true;
