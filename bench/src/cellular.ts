@@ -29,7 +29,7 @@ import {
   type Sample,
 } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
-import { mqttLinkClientOptions } from '@lightnode/edge';
+import { linkSubscribeOptions, mqttLinkClientOptions } from '@lightnode/edge';
 import { makeTestPki, meterDataset, naturalUnits, startMosquitto } from '@lightnode/hw-test';
 import { CELLULAR_PROFILE, monthBytes, monthCounts, type ExchangeBytes } from './cellular-model.js';
 import { emit, type BenchResult } from './common.js';
@@ -105,8 +105,9 @@ export async function main(args: string[]): Promise<number> {
       client.once('error', reject);
     });
     await new Promise<void>((resolve, reject) =>
-      client.subscribe({ [topics.config(deviceId)]: { qos: 1 }, [topics.setpoint(deviceId)]: { qos: 1 } }, (e) =>
-        e ? reject(e) : resolve(),
+      client.subscribe(
+        { [topics.config(deviceId)]: linkSubscribeOptions(5), [topics.setpoint(deviceId)]: linkSubscribeOptions(5) },
+        (e) => (e ? reject(e) : resolve()),
       ),
     );
     await Promise.all([retainedAcked, gotTicket]);

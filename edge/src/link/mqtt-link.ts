@@ -93,6 +93,11 @@ export function mqttLinkClientOptions(o: MqttLinkOptions, protocolVersion: 4 | 5
 
 type AnyHandlers = InboundHandlers<InboundLeaf>;
 
+/** The link's subscription options (`MqttLink.subOptions`): QoS 1, and retain handling 1 on MQTT 5. */
+export function linkSubscribeOptions(protocolVersion: 4 | 5): { qos: 1; rh?: 1 } {
+  return protocolVersion === 5 ? { qos: 1, rh: 1 } : { qos: 1 };
+}
+
 export class MqttLink implements Link {
   private client: MqttClient | null = null;
   private stopped = true;
@@ -196,10 +201,19 @@ export class MqttLink implements Link {
     });
   }
 
+  /**
+   * QoS 1; on MQTT 5 also "retain handling 1": retained messages (the signed config) only for a subscription the
+   * broker did not have — a resumed session already got them, and what was published meanwhile is queued for it.
+   * Saves the retained config on every reconnect of a metered link (bench/RESULTS.md § cellular).
+   */
+  private subOptions(): { qos: 1; rh?: 1 } {
+    return linkSubscribeOptions(this.useVersion);
+  }
+
   private resubscribe(client: MqttClient): void {
     const wanted = [...this.handlers].filter(([, set]) => set.size > 0).map(([leaf]) => leaf);
     if (!wanted.length) return;
-    const subs = Object.fromEntries(wanted.map((leaf) => [topics[leaf](this.o.deviceId), { qos: 1 as const }]));
+    const subs = Object.fromEntries(wanted.map((leaf) => [topics[leaf](this.o.deviceId), this.subOptions()]));
     client.subscribe(subs, (err) => {
       if (err) this.log.warn('subscribe failed', { error: err.message, topics: Object.keys(subs) });
       else this.s.subscribeAcks++;
@@ -280,7 +294,7 @@ export class MqttLink implements Link {
     const first = set.size === 0;
     set.add(h);
     if (first && this.client && this.state === 'connected')
-      this.client.subscribe(topics[leaf](this.o.deviceId), { qos: 1 }, (err) => {
+      this.client.subscribe(topics[leaf](this.o.deviceId), this.subOptions(), (err) => {
         if (!err) this.s.subscribeAcks++;
       });
     return () => {
