@@ -4,7 +4,9 @@
  * file enrolls with `enrollDevice` (provisioning); its key is then on the chain register and bound to the PoD in the
  * SCD, and its signed batches are accepted by the BAL and stored in the SCD. Replayed, expired, foreign and forged
  * requests are refused with their codes and register nothing: no key on chain, no binding in the SCD, and batches
- * signed by those keys are dead-lettered as unregistered. `lightnode cloud up --json` prints the service's URL.
+ * signed by those keys are dead-lettered as unregistered. `lightnode commission --enroll URL --token T` enrolls the
+ * device it runs on (its key made in the state dir), and refuses the same token a second time (ENROLL_TOKEN_USED,
+ * exit 1). `lightnode cloud up --json` prints the service's URL.
  */
 import test from 'ava';
 import { writeFileSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { enrollDevice } from '@lightnode/provisioning';
 import { devAccountKey, startCloud, type CloudStack } from '@lightnode/cloud';
 import { commands } from '@lightnode/cloud/cli';
 import { enrollRequest, sealedBatch, waitFor } from '@lightnode/cloud/testing';
+import { cli } from './agent-harness.js';
 import { cloudPeers } from './cloud-peers.js';
 
 const POD = 'IT002E61899978';
@@ -161,6 +164,74 @@ test.serial(
       headers: { authorization: `Bearer ${cloud.tokens.ACEAE}` },
     });
     t.is(((await m.json()) as unknown[]).length, 20);
+  },
+);
+
+test.serial(
+  'commission --enroll enrolls the device with an installer’s token; the same token again: ENROLL_TOKEN_USED',
+  async (t) => {
+    const { dir, broker, anvil, stacks } = peers();
+    cloud = await startCloud({
+      dir: join(dir, 'cloud-commission'),
+      brokerUrl: broker.url,
+      chain: { rpcUrl: anvil.url, privateKey: devAccountKey(0) },
+      runEnroll: true,
+    });
+    stacks.push(cloud);
+    const serial = 'LN-2026-000456';
+    const { token } = await issue({ serial });
+    const site = join(dir, 'site');
+    const commission = () =>
+      cli([
+        'commission',
+        '--non-interactive',
+        '--pod',
+        POD,
+        '--serial',
+        serial,
+        '--installer',
+        'INSTALLER-1',
+        '--enroll',
+        cloud.enrollUrl!,
+        '--token',
+        token,
+        '--cloud',
+        broker.url,
+        '--state-dir',
+        join(site, 'state'),
+        '--config-out',
+        join(site, 'agent.json'),
+        '--out',
+        join(site, 'out'),
+        '--json',
+      ]);
+    type Out = { deviceId: string; checks: { id: string; result: string; detail: string }[] };
+    const failed = (o: Out): string[] => o.checks.filter((c) => c.result === 'fail').map((c) => c.id);
+    const enrollCheck = (o: Out) => o.checks.find((c) => c.id === 'enroll')!;
+
+    const first = await commission();
+    t.is(first.code, 0, first.err + first.out);
+    const out = JSON.parse(first.out) as Out;
+    t.deepEqual(failed(out), []);
+    t.is(enrollCheck(out).result, 'pass');
+    t.true(
+      enrollCheck(out).detail.includes(`device ${out.deviceId} enrolled at PoD ${POD} for aggregator ACEAE`),
+      enrollCheck(out).detail,
+    );
+    // registered: the device's key on the chain register, the device bound to the PoD in the SCD
+    const key = await cloud.chain.keyOf(out.deviceId);
+    t.true(key.active);
+    t.is(key.publicKey.toLowerCase(), signerFromKeyFile(join(site, 'state', 'device.key')).publicKey!.toLowerCase());
+    t.like(await cloud.scd!.store.podOfDevice(out.deviceId), { podId: POD, aggregator: 'ACEAE' });
+
+    // the same token a second time (same device, same key file): refused, exit 1
+    const second = await commission();
+    t.is(second.code, 1, second.err);
+    const again = JSON.parse(second.out) as Out;
+    t.is(again.deviceId, out.deviceId);
+    t.deepEqual(failed(again), ['enroll']);
+    t.regex(enrollCheck(again).detail, /ENROLL_TOKEN_USED/);
+    t.true((await cloud.chain.keyOf(out.deviceId)).active, 'still registered once');
   },
 );
 

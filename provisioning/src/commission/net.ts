@@ -10,11 +10,54 @@ import { MqttClient } from 'mqtt';
 import { decodeChain2Frame, LightNodeError, silentLogger, type Clock, type Logger } from '@lightnode/protocols';
 import { HttpChain2Transport, WsChain2Transport, type Chain2Transport } from '@lightnode/edge';
 
-/** The default transport to a gateway's local API: WebSocket for ws(s)://, HTTP polling for http(s)://. */
+/**
+ * The default transport to a gateway's local API: WebSocket for ws(s)://; for http(s):// the gateway's last CF20
+ * first (`PodFirstHttpTransport`), then HTTP polling.
+ */
 export function defaultChain2Transport(url: string, clock: Clock, logger: Logger = silentLogger): Chain2Transport {
   return /^wss?:/.test(url)
     ? new WsChain2Transport({ url, clock, logger })
-    : new HttpChain2Transport({ baseUrl: url, clock, pollMs: 1000, logger });
+    : new PodFirstHttpTransport(url, new HttpChain2Transport({ baseUrl: url, clock, pollMs: 1000, logger }));
+}
+
+/**
+ * A CF20 (the frame that carries the POD) is published once, when the meter starts or the gateway pairs with it, so
+ * the polled `/lastcf.json` shows it only until the next frame. The HTTP API keeps the last frame of each type
+ * (`/getcf.json?type=cf20`): asked once before the ordinary polling starts. A refused or failed request only means
+ * the polling alone has to find it.
+ */
+export class PodFirstHttpTransport implements Chain2Transport {
+  private stopped = false;
+  readonly endpoint: string;
+  constructor(
+    baseUrl: string,
+    private readonly inner: Chain2Transport,
+  ) {
+    this.endpoint = baseUrl.replace(/\/$/, '');
+  }
+
+  start(onFrame: (text: string) => void): void {
+    this.stopped = false;
+    void (async () => {
+      try {
+        const res = await fetch(`${this.endpoint}/getcf.json?type=cf20`, { signal: AbortSignal.timeout(5000) });
+        const text = res.ok ? (await res.text()).trim() : '';
+        if (text && !this.stopped) onFrame(text);
+      } catch {
+        // no CF20 kept, or the gateway unreachable: the polling below reports what it finds
+      }
+      if (!this.stopped) this.inner.start(onFrame);
+    })();
+  }
+
+  stats(): ReturnType<Chain2Transport['stats']> {
+    return this.inner.stats();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.inner.stop();
+  }
 }
 
 /** How long the gateway has to report its POD (a CF20 frame: sent at start, then on request). */
