@@ -19,6 +19,7 @@
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { LightNodeError } from '@lightnode/protocols';
 import { prng } from '@lightnode/protocols/testing';
 import { addChunk, diffCount, MSS_B, zeroCount, type LinkCount } from './link-count.js';
 
@@ -70,7 +71,10 @@ export interface LinkProxy {
   total(): LinkCount;
   /** Counts of each accepted connection, in accept order. */
   connections(): LinkCount[];
-  /** Resolves when `pred` holds, checked now and after every chunk; rejects after `timeoutMs` (default 10 s). */
+  /**
+   * Resolves when `pred` holds, checked now and after every chunk, swallow, accept and close; rejects after `timeoutMs`
+   * (default 10 s).
+   */
   until(pred: () => boolean, timeoutMs?: number): Promise<void>;
   /** Stops accepting and destroys the open connections. */
   close(): Promise<void>;
@@ -121,8 +125,10 @@ function checkSettings(s: LinkSettings): void {
     for (const [k, v] of Object.entries(shape) as [keyof LinkShape, number | undefined][]) {
       if (v === undefined || !['latencyMs', 'jitterMs', 'lossPct'].includes(k)) continue;
       if (!Number.isFinite(v) || v < 0 || (k === 'lossPct' && v > 100))
-        throw new RangeError(
-          `link proxy: ${where}${k} must be a finite number ≥ 0${k === 'lossPct' ? ' and ≤ 100' : ''}, got ${v}`,
+        throw new LightNodeError(
+          'INPUT_INVALID',
+          `link proxy: ${where}${k} must be a finite number ≥ 0${k === 'lossPct' ? ' and ≤ 100 (%)' : ' (ms)'}, got ${v}`,
+          { field: `${where}${k}`, received: v },
         );
     }
 }
@@ -267,6 +273,7 @@ export async function startLinkProxy(target: LinkProxyOptions): Promise<LinkProx
     conns.push(count);
     const conn: Conn = { client, lanes: [] };
     open.add(conn);
+    wake();
     // until the upstream exists (a blackhole at accept time), what the client sends is counted and swallowed
     client.on('data', (d: Buffer) => {
       addChunk(count.up, d.length, mss);
@@ -282,6 +289,7 @@ export async function startLinkProxy(target: LinkProxyOptions): Promise<LinkProx
     client.on('error', () => conn.upstream?.destroy());
     client.on('close', () => {
       open.delete(conn);
+      wake();
       conn.lanes[1]?.drop();
       if (conn.upstream && !conn.upstream.destroyed) endUp();
     });
