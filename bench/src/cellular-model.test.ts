@@ -13,7 +13,7 @@ import {
   TCP_CLOSE_B,
   TCP_OPEN_B,
   zeroCount,
-} from './link-proxy.js';
+} from '@lightnode/hw-test';
 
 test('header model: 52 B per segment (IPv4 20 + TCP 20 + timestamps 12), MSS 1448, SYN/SYN-ACK 60 B', (t) => {
   t.is(SEGMENT_HEADER_B, 20 + 20 + 12);

@@ -1,8 +1,8 @@
 /**
  * `npm run -s bench -- cellular [--json]`: the cellular budget. The device's own mqtt.js options
  * (`mqttLinkClientOptions`: MQTT 5, persistent session, last-will, topic aliases, keepalive 240 s) over TLS 1.3 with a
- * client certificate (the hw-test PKI) to Debian's Mosquitto, through a byte-counting proxy (link-proxy.ts: both
- * directions, plus its IP/TCP header model). Measured, each exchange on its own: a keepalive cycle, a full TLS+MQTT
+ * client certificate (the hw-test PKI) to Debian's Mosquitto, through the byte-counting link proxy of `@lightnode/hw-test`
+ * (both directions, plus its IP/TCP header model). Measured, each exchange on its own: a keepalive cycle, a full TLS+MQTT
  * connect (TCP, handshake, CONNECT/CONNACK, the link's SUBSCRIBE to `config` and `setpoint` with the retained signed
  * config it brings back), a resumed one (the first connection's TLS 1.3 session ticket; `isSessionReused()` checked),
  * a day of hourly batches of 1-min samples of the protocol bench's meter (sealBatch + encodeBatchWire), the status
@@ -30,11 +30,21 @@ import {
 } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
 import { linkSubscribeOptions, mqttLinkClientOptions } from '@lightnode/edge';
-import { makeTestPki, meterDataset, naturalUnits, startMosquitto } from '@lightnode/hw-test';
 import { CELLULAR_PROFILE, monthBytes, monthCounts, type ExchangeBytes } from './cellular-model.js';
 import { emit, type BenchResult } from './common.js';
 import { gzipJsonBatch } from './gzip-json.js';
-import { diffCount, ipBytes, startLinkProxy, TCP_CLOSE_B, TCP_OPEN_B, type LinkCount } from './link-proxy.js';
+import {
+  diffCount,
+  ipBytes,
+  makeTestPki,
+  meterDataset,
+  naturalUnits,
+  startLinkProxy,
+  startMosquitto,
+  TCP_CLOSE_B,
+  TCP_OPEN_B,
+  type LinkCount,
+} from '@lightnode/hw-test';
 import { cellularConfig, typicalStatus } from './cellular-docs.js';
 
 const BUDGET_B = 5_000_000;

@@ -25,6 +25,6 @@ test('run.mjs lists only the benchmarks', async (t) => {
   );
   const listed = /Benchmarks: (.*)/.exec(err)?.[1]?.split(', ').sort();
   t.deepEqual(listed, benches);
-  for (const helper of ['common', 'mqtt-size', 'link-proxy', 'gzip-json', 'cellular-model', 'cellular-docs'])
+  for (const helper of ['common', 'mqtt-size', 'gzip-json', 'cellular-model', 'cellular-docs'])
     t.false(listed!.includes(helper), helper);
 });

@@ -23,9 +23,15 @@ import {
 } from '@lightnode/protocols';
 import { TEST_DEVICE_KEY } from '@lightnode/protocols/testing';
 import { MqttLink, Shipper, SqliteStore, writeNewKeyFile } from '@lightnode/edge';
-import { MeterSimulator, meterDataset, naturalUnits, serveTcp, startMosquitto } from '@lightnode/hw-test';
 import { emit, type BenchResult } from './common.js';
-import { startLinkProxy } from './link-proxy.js';
+import {
+  MeterSimulator,
+  meterDataset,
+  naturalUnits,
+  serveTcp,
+  startLinkProxy,
+  startMosquitto,
+} from '@lightnode/hw-test';
 
 async function connected(u: { readonly state: string }): Promise<void> {
   for (let i = 0; i < 500 && u.state !== 'connected'; i++) await new Promise((r) => setTimeout(r, 10));

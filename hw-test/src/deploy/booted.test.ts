@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto, type Mosquitto } from '../index.js';
-import { ROOT as REPO, Subscriber } from '../system/agent-harness.js';
+import { ROOT as REPO, Subscriber } from '../hil/harness.js';
 import { ensureImage } from './artifacts.js';
 import {
   BootedContainer,

@@ -1,3 +1,17 @@
-// The hardware-in-the-loop bench: scenario files (the runner, injectors and harness come with issue 16's other parts).
+// The hardware-in-the-loop bench: scenario files, the harness (process agent, independent subscriber, CLI and
+// polling helpers) and the link proxy (the runner and the other injectors come with issue 16's other parts).
 export * from './scenario.js';
 export * from './scenario-file.js';
+export {
+  agentDir,
+  agentStatus,
+  bufferNextSeq,
+  cli,
+  startAgent,
+  Subscriber,
+  waitFor,
+  waitUntil,
+  type AgentProcess,
+} from './harness.js';
+export * from './link-count.js';
+export * from './link-proxy.js';

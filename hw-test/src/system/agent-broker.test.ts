@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, makeTestPki, serveTcp, startMosquitto } from '../index.js';
-import { Subscriber, agentDir, agentStatus, bufferNextSeq, cli, startAgent, waitFor } from './agent-harness.js';
+import { Subscriber, agentDir, agentStatus, bufferNextSeq, cli, startAgent, waitFor } from '../hil/harness.js';
 
 const OUTAGE_S = Number(process.env.LN_OUTAGE_S ?? 60);
 

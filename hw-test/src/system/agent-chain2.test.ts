@@ -14,7 +14,7 @@ import {
   verifyBatch,
 } from '@lightnode/protocols';
 import { serveChain2Ws, startMosquitto } from '../index.js';
-import { agentDir, agentStatus, cli, startAgent, waitFor } from './agent-harness.js';
+import { agentDir, agentStatus, cli, startAgent, waitFor } from '../hil/harness.js';
 
 test('Chain 2 over WebSocket: signed batches, and a WebSocket drop plus a gateway reboot lose no quarter', async (t) => {
   const broker = await startMosquitto();

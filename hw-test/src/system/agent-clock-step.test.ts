@@ -16,7 +16,7 @@ import {
   startAgent,
   waitFor,
   waitUntil,
-} from './agent-harness.js';
+} from '../hil/harness.js';
 import { waitForStatusSocket } from './status-socket.js';
 
 const STEP_MS = -300_000;

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
-import { Subscriber, agentDir, bufferNextSeq, cli, startAgent, waitFor } from './agent-harness.js';
+import { Subscriber, agentDir, bufferNextSeq, cli, startAgent, waitFor } from '../hil/harness.js';
 import { waitForStatusSocket } from './status-socket.js';
 
 const KILLS = Number(process.env.LN_CRASH_KILLS ?? 50);

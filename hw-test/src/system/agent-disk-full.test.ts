@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
-import { BIN, Subscriber, agentDir, agentStatus, cli, waitFor } from './agent-harness.js';
+import { BIN, Subscriber, agentDir, agentStatus, cli, waitFor } from '../hil/harness.js';
 
 /** A unix datagram socket at `path` that prints every datagram as one JSON line: [monotonic s, text]. */
 const LISTENER = `

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startMosquitto } from '../index.js';
-import { BIN, agentDir, cli, startAgent } from './agent-harness.js';
+import { BIN, agentDir, cli, startAgent } from '../hil/harness.js';
 import { waitForStatusSocket } from './status-socket.js';
 
 const TRIES = 5;

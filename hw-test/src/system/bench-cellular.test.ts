@@ -3,7 +3,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT } from './agent-harness.js';
+import { ROOT } from '../hil/harness.js';
 
 interface Report {
   bench: string;

@@ -8,7 +8,7 @@ import { privateKeySigner, signConfig, systemClock, topics, type SignedSetpoint 
 import { TEST_OPERATOR_KEY, testDomain, testSetpoint } from '@lightnode/protocols/testing';
 import { MqttLink } from '@lightnode/edge';
 import { startMosquitto } from '../peers/index.js';
-import { waitFor } from './agent-harness.js';
+import { waitFor } from '../hil/harness.js';
 
 const DEV = '0x' + 'cd'.repeat(20);
 const issuer = privateKeySigner(TEST_OPERATOR_KEY);

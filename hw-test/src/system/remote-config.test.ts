@@ -23,7 +23,7 @@ import {
 } from '@lightnode/protocols';
 import { freePort } from '@lightnode/cloud';
 import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
-import { agentDir, cli, startAgent, waitFor } from './agent-harness.js';
+import { agentDir, cli, startAgent, waitFor } from '../hil/harness.js';
 
 const domain = lightNodeDomain(VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT);
 const DEADLINE_S = 5;

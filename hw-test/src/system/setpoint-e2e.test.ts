@@ -13,7 +13,7 @@ import { TEST_OPERATOR_KEY } from '@lightnode/protocols/testing';
 import { signerFromKeyFile, writeNewKeyFile } from '@lightnode/edge';
 import { devAccountKey, startCloud, type CloudStack } from '@lightnode/cloud';
 import { spawnEssSim, type EssChild } from '../sim/ess/index.js';
-import { agentStatus, cli, startAgent, waitFor } from './agent-harness.js';
+import { agentStatus, cli, startAgent, waitFor } from '../hil/harness.js';
 import { cloudPeers } from './cloud-peers.js';
 
 const POD = 'IT002E61899978';

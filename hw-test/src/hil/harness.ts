@@ -1,4 +1,7 @@
-/** Shared by the agent system tests: run `lightnode agent` as a real process, an independent subscriber, CLI calls. */
+/**
+ * The one harness of the HIL runner and the system / deploy tests: `lightnode agent` as a real process, an independent
+ * (ethers-verifying) subscriber, CLI calls, the agent's status and buffer, and the polling helpers.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,10 +22,13 @@ import {
   type SignedGap,
 } from '@lightnode/protocols';
 
+/** The repository's root (from `hw-test/dist/hil/`). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+/** The `lightnode` command of this checkout. */
 export const BIN = join(ROOT, 'bin', 'lightnode.mjs');
 const domain = lightNodeDomain(VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT);
 
+/** A fresh temporary directory with `config.json` = `config(dir)` in it. */
 export function agentDir(config: (dir: string) => Record<string, unknown>): { dir: string; configPath: string } {
   const dir = mkdtempSync(join(tmpdir(), 'ln-agent-'));
   const configPath = join(dir, 'config.json');
@@ -30,6 +36,7 @@ export function agentDir(config: (dir: string) => Record<string, unknown>): { di
   return { dir, configPath };
 }
 
+/** Runs `lightnode ARGS…` to its exit: code, stdout and stderr. */
 export function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
     const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -41,15 +48,17 @@ export function cli(args: string[]): Promise<{ code: number | null; out: string;
   });
 }
 
-/** Runs `lightnode agent --config configPath`; `env` is added to this process's (e.g. LIGHTNODE_CLOCK, test knobs). */
-export function startAgent(
-  configPath: string,
-  env: Record<string, string> = {},
-): {
+/** A running `lightnode agent` process. */
+export interface AgentProcess {
   child: ChildProcess;
+  /** Everything the agent wrote on stderr so far. */
   log: () => string;
+  /** Its exit code (null when killed by a signal). */
   exited: Promise<number | null>;
-} {
+}
+
+/** Runs `lightnode agent --config configPath`; `env` is added to this process's (e.g. LIGHTNODE_CLOCK, test knobs). */
+export function startAgent(configPath: string, env: Record<string, string> = {}): AgentProcess {
   const child = spawn(process.execPath, [BIN, 'agent', '--config', configPath], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },
@@ -145,12 +154,14 @@ export class Subscriber {
   }
 }
 
+/** The next seq the outbox at `db` would give (`lightnode buffer stats --json`). */
 export async function bufferNextSeq(db: string): Promise<number> {
   const r = await cli(['buffer', 'stats', '--db', db, '--json']);
   if (r.code !== 0) throw new Error(`buffer stats failed: ${r.err}`);
   return (JSON.parse(r.out) as { nextSeq: number }).nextSeq;
 }
 
+/** `lightnode status --json` of the agent run from `configPath`, or null while its status socket does not answer. */
 export async function agentStatus(
   configPath: string,
 ): Promise<{ status: Record<string, any>; details: Record<string, any> } | null> {
