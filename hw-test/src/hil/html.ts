@@ -2,18 +2,16 @@
  * `lightnode hil run --html FILE`: one run as one self-contained page — the field-test report's style, inline SVG
  * charts (report-charts.ts), no script, no font, image or stylesheet fetched. A verdict banner (passed / which
  * invariants failed / where the run broke), the scenario's notes, the invariants, the figures, the four charts on
- * one time axis with the faults marked, and the event log. Every string from the run is escaped.
+ * one time axis with the faults marked, and the events table. Every string from the run is escaped.
  */
 import { REPORT_CSS } from '../demo/report/html.js';
 import { esc, num, table, utc } from '../demo/report/tables.js';
-import { eventLine } from './junit.js';
 import { renderHilCharts, type HilChart } from './report-charts.js';
 import type { HilFigures, HilRunResult } from './result.js';
 
 const CSS = `${REPORT_CSS}
 .pass{color:#2d6a27;font-weight:bold}.fail{color:#c0392b;font-weight:bold}
 ul.notes{margin:8px 0;padding-left:20px} ul.notes li{padding:2px 0}
-pre.log{font-family:"Liberation Mono",monospace;font-size:12px;background:#f6f6f8;border:1px solid #ddd;padding:8px 12px;white-space:pre-wrap}
 `;
 
 /** What each figure means, with its unit (the figures table's second column). */
@@ -94,15 +92,6 @@ export async function renderHilHtml(result: HilRunResult): Promise<string> {
     r.notes.length > 0
       ? `<ul class="notes">${r.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>`
       : '<p class="empty">No notes.</p>';
-  const log =
-    r.events.length > 0
-      ? `<pre class="log">${esc(
-          [...r.events]
-            .sort((a, b) => a.atS - b.atS)
-            .map(eventLine)
-            .join('\n'),
-        )}</pre>`
-      : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title><style>${CSS}</style></head>
@@ -121,7 +110,6 @@ ${figuresTable(r.figures)}
 ${charts.map(chartHtml).join('\n')}
 <h2>Events</h2>
 ${eventsTable(r)}
-${log}
 </main></body></html>
 `;
 }

@@ -34,7 +34,13 @@ function series(durationS: number, offline: [number, number]): HilSeries {
     s.outbox.push({
       tS: t,
       agent: 'a1',
-      samples: down ? (t - offline[0]) * 2 : Math.max(0, (offline[1] - offline[0]) * 2 - (t - offline[1]) * 8),
+      // filling while offline (2 samples/s), draining at 8 samples/s once back
+      samples:
+        t < offline[0]
+          ? 0
+          : down
+            ? (t - offline[0]) * 2
+            : Math.max(0, (offline[1] - offline[0]) * 2 - (t - offline[1]) * 8),
     });
     s.outbox.push({ tS: t, agent: 'a2', samples: t % 20 === 0 ? 4 : 0 });
   }

@@ -69,15 +69,15 @@ test('HIL report pages render offline in headless Chromium: 4 charts laid out, f
     for (const c of charts)
       t.true(c.width > 100 && c.height > 50, `${run.scenario} ${c.label}: ${c.width} × ${c.height} px`);
 
-    // the shared time axis: every chart's plot starts at the same x (same y-axis gutter, same width)
-    const lefts = await page
-      .locator('figure.chart > svg')
-      .evaluateAll((svgs) =>
-        svgs.map((s) =>
-          Math.round(s.querySelector('g.mark-group.role-scope, g.role-frame')?.getBoundingClientRect().left ?? -1),
-        ),
-      );
-    t.is(new Set(lefts).size, 1, `${run.scenario}: plot origins ${lefts.join(', ')}`);
+    // the shared time axis: every chart's x axis starts at the same x on the page and has the same length
+    const axes = await page.locator('figure.chart > svg').evaluateAll((svgs) =>
+      svgs.map((s) => {
+        const b = s.querySelector('g[aria-label^="X-axis"] .role-axis-domain')?.getBoundingClientRect();
+        return b ? `${Math.round(b.left)}+${Math.round(b.width)}` : 'no x axis';
+      }),
+    );
+    t.is(new Set(axes).size, 1, `${run.scenario}: x axes ${axes.join(', ')}`);
+    t.not(axes[0], 'no x axis');
 
     if (run.scenario === 'power-cut-storm') {
       const label = page.locator('figure[data-chart="power"] svg text', { hasText: 'kill9 a1 ×50' }).first();
