@@ -101,11 +101,22 @@ function eventLayers(events: readonly HilEvent[], endS: number): Layer[] {
   ];
 }
 
-function noData(endS: number, height: number): Layer {
+/** "no data" in the middle; a blank y axis keeps the gutter, so the plot lines up with the charts that have data. */
+function noData(endS: number, title: string): Layer {
   return {
-    data: { values: [{ tS: endS / 2, label: 'no data' }] },
+    data: { values: [{ tS: endS / 2, y: 0.5, label: 'no data' }] },
     mark: { type: 'text', fontSize: 16, color: '#888888', fontStyle: 'italic' },
-    encoding: { x: xOf(endS), y: { value: height / 2 }, text: { field: 'label', type: 'nominal' } },
+    encoding: {
+      x: xOf(endS),
+      y: {
+        field: 'y',
+        type: 'quantitative',
+        title,
+        scale: { domain: [0, 1] },
+        axis: { labels: false, ticks: false, grid: false, domain: false },
+      },
+      text: { field: 'label', type: 'nominal' },
+    },
   };
 }
 
@@ -147,9 +158,9 @@ export function hilChartSpecs(
   const endS = timeEndS(r);
   const ev = eventLayers(r.events, endS);
   const out: { key: HilChart['key']; title: string; spec: TopLevelSpec; empty: boolean }[] = [];
-  const add = (key: HilChart['key'], title: string, height: number, data: Layer[]) => {
+  const add = (key: HilChart['key'], title: string, height: number, yTitle: string, data: Layer[]) => {
     const empty = data.length === 0;
-    out.push({ key, title, empty, spec: spec(title, height, [...(empty ? [noData(endS, height)] : data), ...ev]) });
+    out.push({ key, title, empty, spec: spec(title, height, [...(empty ? [noData(endS, yTitle)] : data), ...ev]) });
   };
 
   const power = r.series.power
@@ -159,6 +170,7 @@ export function hilChartSpecs(
     'power',
     'Power per meter (W, import positive)',
     HEIGHT,
+    'power (W)',
     power.length > 0 ? [lines(power, endS, { field: 'W', type: 'quantitative', title: 'power (W)' }, 'meter')] : [],
   );
 
@@ -173,6 +185,7 @@ export function hilChartSpecs(
     'setpoint',
     'Setpoint vs PoD level (W)',
     HEIGHT,
+    'power (W)',
     setpoint.some((p) => p.W !== null)
       ? [lines(setpoint, endS, { field: 'W', type: 'quantitative', title: 'power (W)' }, 'series', sp)]
       : [],
@@ -183,6 +196,7 @@ export function hilChartSpecs(
     'outbox',
     'Outbox depth per agent (samples waiting)',
     HEIGHT,
+    'outbox (samples)',
     outbox.length > 0
       ? [lines(outbox, endS, { field: 'samples', type: 'quantitative', title: 'outbox (samples)' }, 'agent')]
       : [],
@@ -202,6 +216,7 @@ export function hilChartSpecs(
     'link',
     'Link state per agent',
     linkHeight,
+    'agent',
     segments.length > 0
       ? [
           {

@@ -105,7 +105,7 @@ export function failingRun(): HilRunResult {
     ],
     figures: { ...FIGURES, samples: 230, lost: 5, conflicts: 3, maxOutboxDepth: 12 },
     events: [...kills, { atS: 90, do: 'broker-down', detail: 'mosquitto stopped for 10 s; log ends "]]>" & <done>' }],
-    series: series(120, [30, 36]),
+    series: { ...series(120, [30, 36]), setpoint: [] }, // no setpoint in a kill storm: a "no data" chart
     notes: ['failpoints: outbox.ackBeforeCommit'],
   };
 }
