@@ -4,51 +4,27 @@
 // size, the event labels must be there as SVG text. The full-page PNGs are kept in out/test/hil-report-*.png
 // (git-ignored, beside the field test's report.png) for people to look at.
 import test from 'ava';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { renderHilHtml } from '../hil/html.js';
 import { sampleHilRuns } from '../hil/report-fixture.js';
+import { openOfflineBrowser, SCREENSHOT_DIR, type OfflineBrowser } from './offline-browser.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-let context: BrowserContext | undefined;
+let browser: OfflineBrowser | undefined;
 const dirs: string[] = [];
 
 test.after.always(async () => {
-  await context?.close();
+  await browser?.close();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 test('HIL report pages render offline in headless Chromium: 4 charts laid out, faults labelled, PNGs kept', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ln-hil-report-'));
-  const userData = await mkdtemp(join(tmpdir(), 'ln-chromium-'));
-  dirs.push(dir, userData);
-  context = await chromium.launchPersistentContext(userData, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  const fetched: string[] = [];
-  await context.route(/^https?:\/\//, async (route) => {
-    fetched.push(route.request().url());
-    await route.abort();
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  await mkdir(join(ROOT, 'out', 'test'), { recursive: true });
+  dirs.push(dir);
+  browser = await openOfflineBrowser();
+  const { page, fetched } = browser;
 
   for (const run of sampleHilRuns()) {
     const file = join(dir, `${run.scenario}.html`);
@@ -89,12 +65,11 @@ test('HIL report pages render offline in headless Chromium: 4 charts laid out, f
       t.is(await page.locator('figure.chart svg text', { hasText: 'no data' }).count(), 4);
     }
 
-    const png = join(ROOT, 'out', 'test', `hil-report-${run.scenario}.png`);
+    const png = join(SCREENSHOT_DIR, `hil-report-${run.scenario}.png`);
     await page.screenshot({ path: png, fullPage: true });
     t.true((await stat(png)).size > 10_000, png);
     t.log(`screenshot: ${png}`);
   }
   t.deepEqual(fetched, [], 'the pages fetched nothing over the network');
-  await context.close();
-  context = undefined;
+  await browser.close();
 });
