@@ -15,3 +15,7 @@ export {
 } from './harness.js';
 export * from './link-count.js';
 export * from './link-proxy.js';
+export type * from './result.js';
+export { junitXml, eventLine, suiteCounts } from './junit.js';
+export { renderHilHtml } from './html.js';
+export { renderHilCharts, hilChartSpecs, type HilChart } from './report-charts.js';

@@ -3,53 +3,30 @@
 // leave the page (each is aborted, and one is a failure); the charts must lay out with a size and the PoD ids must be
 // visible. The full-page PNG is kept in out/test/report.png (git-ignored) for people to look at.
 import test from 'ava';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { sampleReport } from '../demo/report/fixture.js';
 import { writeReport } from '../demo/report/html.js';
+import { openOfflineBrowser, SCREENSHOT_DIR, type OfflineBrowser } from './offline-browser.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
-
-let context: BrowserContext | undefined;
+let browser: OfflineBrowser | undefined;
 const dirs: string[] = [];
 
 test.after.always(async () => {
-  await context?.close();
+  await browser?.close();
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
 test('report.html renders offline in headless Chromium: charts laid out, PoD ids visible, PNG kept', async (t) => {
   const report = sampleReport();
   const dir = await mkdtemp(join(tmpdir(), 'ln-report-'));
-  const userData = await mkdtemp(join(tmpdir(), 'ln-chromium-'));
-  dirs.push(dir, userData);
+  dirs.push(dir);
   const { html } = await writeReport(dir, report);
 
-  context = await chromium.launchPersistentContext(userData, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1280, height: 900 },
-  });
-  const fetched: string[] = [];
-  await context.route(/^https?:\/\//, async (route) => {
-    fetched.push(route.request().url());
-    await route.abort();
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
+  browser = await openOfflineBrowser();
+  const { page, fetched } = browser;
   await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
 
   const charts = await page.locator('figure.chart svg').evaluateAll((svgs) =>
@@ -78,12 +55,10 @@ test('report.html renders offline in headless Chromium: charts laid out, PoD ids
     t.truthy(box && box.width > 0, `the chart of ${s.pod} names it`);
   }
 
-  const png = join(ROOT, 'out', 'test', 'report.png');
-  await mkdir(join(ROOT, 'out', 'test'), { recursive: true });
+  const png = join(SCREENSHOT_DIR, 'report.png');
   await page.screenshot({ path: png, fullPage: true });
   t.true((await stat(png)).size > 10_000);
   t.deepEqual(fetched, [], 'the page fetched nothing over the network');
   t.log(`screenshot: ${png}`);
-  await context.close();
-  context = undefined;
+  await browser.close();
 });

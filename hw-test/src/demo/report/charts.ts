@@ -10,7 +10,8 @@ import type { FeederLoading, PodSeries, ReportAnchor } from './types.js';
 
 const CASES = ['base case', 'market', 'validated'] as const;
 const FONT = 'Liberation Sans, Arial, Helvetica, sans-serif';
-const CONFIG = {
+/** The reports' chart look (fonts the system has: no font is fetched), shared with the HIL report. */
+export const CHART_CONFIG = {
   font: FONT,
   axis: { labelFontSize: 12, titleFontSize: 13 },
   legend: { labelFontSize: 12, titleFontSize: 12 },
@@ -50,7 +51,7 @@ export async function toSvg(spec: TopLevelSpec): Promise<string> {
 /** (a) Each feeder head's current in the base case, at the market's levels and validated, against its limit. */
 export function loadingSpec(feeders: readonly FeederLoading[]): TopLevelSpec {
   return {
-    config: CONFIG,
+    config: CHART_CONFIG,
     title: 'Branch loading at the feeder heads, slot 50 (A per phase)',
     hconcat: feeders.map((f) => {
       const values = CASES.map((c, i) => ({
@@ -136,7 +137,7 @@ export function seriesSpec(s: PodSeries): TopLevelSpec {
     scale: { domain: [lo - pad, hi + pad], nice: false },
   };
   return {
-    config: CONFIG,
+    config: CHART_CONFIG,
     title: `${s.pod}: setpoint ${s.setpointkW.toFixed(3)} kW, baseline ${s.baselinekW.toFixed(3)} kW`,
     width: 940,
     height: 230,
@@ -190,7 +191,7 @@ export function seriesSpec(s: PodSeries): TopLevelSpec {
 export function anchorsSpec(anchors: readonly ReportAnchor[]): TopLevelSpec {
   const values = anchors.map((a) => ({ window: `${hhmm(a.windowStartMs)}Z #${a.blockNumber}`, samples: a.samples }));
   return {
-    config: CONFIG,
+    config: CHART_CONFIG,
     title: 'Samples anchored per anchor window (window start, block)',
     width: 1020,
     height: 200,

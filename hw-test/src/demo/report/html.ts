@@ -22,7 +22,8 @@ import {
 } from './tables.js';
 import type { FieldTestReport } from './types.js';
 
-const CSS = `
+/** The report pages' style (system fonts only), shared with the HIL report. */
+export const REPORT_CSS = `
 body{font-family:"Liberation Sans",Arial,Helvetica,sans-serif;margin:0;color:#1d1d1f;background:#fafafa}
 main{max-width:1200px;margin:0 auto;padding:24px 32px 48px;background:#fff}
 h1{font-size:26px;margin:0 0 4px} h2{font-size:20px;margin:32px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
@@ -113,7 +114,7 @@ export async function renderReportHtml(report: FieldTestReport): Promise<string>
     : 'chain not started';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Light Node field test — Tor di Valle</title><style>${CSS}</style></head>
+<title>Light Node field test — Tor di Valle</title><style>${REPORT_CSS}</style></head>
 <body><main>
 <h1>Light Node field test — Tor di Valle</h1>
 <p class="sub">${head}; ${chain}; DSOTP setpoint issuer <code>${esc(r.dsotpIssuer ?? '–')}</code></p>
