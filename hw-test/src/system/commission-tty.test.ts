@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, createPtyPair, serveRtu, serveTcp, startEssSim, startMosquitto } from '../index.js';
-import { BIN, waitUntil } from './agent-harness.js';
+import { BIN, waitUntil } from '../hil/harness.js';
 
 const tmux = (socket: string, args: string[]): Promise<string> =>
   new Promise((resolve, reject) =>

@@ -35,7 +35,7 @@ import {
   startMosquitto,
   type Mosquitto,
 } from '../index.js';
-import { agentStatus, cli, startAgent, Subscriber, waitUntil } from './agent-harness.js';
+import { agentStatus, cli, startAgent, Subscriber, waitUntil } from '../hil/harness.js';
 
 const POD = 'IT002E61899978';
 const OTHER_POD = 'IT001E01524052';

@@ -28,7 +28,7 @@ import { enrollDevice } from '@lightnode/provisioning';
 import { devAccountKey, startCloud, type CloudStack } from '@lightnode/cloud';
 import { commands } from '@lightnode/cloud/cli';
 import { enrollRequest, sealedBatch, waitFor } from '@lightnode/cloud/testing';
-import { cli } from './agent-harness.js';
+import { cli } from '../hil/harness.js';
 import { cloudPeers } from './cloud-peers.js';
 
 const POD = 'IT002E61899978';
