@@ -98,7 +98,7 @@ export async function chain2Step(c: StepCtx): Promise<{ check: Check; chain2: Ch
         check: check(
           'chain2',
           'fail',
-          `${url}: no POD (CF20 frame) reported in time (${r.frames} frames, ${r.undecodable} undecodable); --pod is ${c.inputs.podId}. Check the gateway is paired with the meter`,
+          `${url}: no POD (CF20 frame) reported in time (${r.frames} frames, ${r.undecodable} undecodable); --pod is ${c.inputs.podId}. Check the gateway is paired with the meter${/^wss?:/.test(url) ? '; a gateway pushes CF20 only at start over WebSocket: give its HTTP API (--chain2 http://HOST), which keeps the last one' : ''}`,
         ),
         chain2: found,
       };
