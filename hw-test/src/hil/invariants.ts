@@ -22,6 +22,8 @@ export interface AgentOutcome {
   meters: number;
   /** Exits nobody asked for. */
   crashes: string[];
+  /** `lightnode buffer verify` of its outbox after the final stop: null when it passed, else what it said. */
+  outboxVerify: string | null;
 }
 
 /** Status samples the runner took (run seconds). */
@@ -75,7 +77,8 @@ export function drainSeconds(
   const ticks = [...new Set(outbox.filter((o) => o.tS >= from).map((o) => o.tS))].sort((a, b) => a - b);
   for (const t of ticks) {
     const at = outbox.filter((o) => o.tS === t);
-    if (agents.every((a) => at.some((o) => o.agent === a && o.items === 0))) return Math.max(0, t - from);
+    if (agents.every((a) => at.some((o) => o.agent === a && o.items === 0)))
+      return Math.max(0, Math.round((t - from) * 10) / 10);
   }
   return null;
 }
@@ -134,17 +137,24 @@ export function evaluate(i: EvalInput): { invariants: InvariantResult[]; figures
           : 'no (deviceId, seq) received with two different leaves',
       };
     }
-    if (inv === 'batchesVerify')
+    if (inv === 'batchesVerify') {
+      // at the subscriber (ethers) and in each outbox (`lightnode buffer verify`: integrity, every undelivered batch
+      // and gap, sequence continuity)
+      const outboxes = i.agents.filter((a) => a.outboxVerify !== null);
+      const problems = [
+        ...(i.sub.bad.length ? [`${i.sub.bad.length} did not verify: ${i.sub.bad.slice(0, 3).join('; ')}`] : []),
+        ...outboxes.map((a) => `${a.id}: buffer verify: ${a.outboxVerify!.slice(0, 300)}`),
+        ...(i.sub.batches ? [] : ['no batch arrived']),
+      ];
       return {
         name: inv,
-        passed: i.sub.bad.length === 0 && i.sub.batches > 0,
-        value: i.sub.bad.length,
-        detail: i.sub.bad.length
-          ? `${i.sub.bad.length} did not verify: ${i.sub.bad.slice(0, 3).join('; ')}`
-          : i.sub.batches
-            ? `${i.sub.batches} batches verified with ethers`
-            : 'no batch arrived',
+        passed: problems.length === 0,
+        value: i.sub.bad.length + outboxes.length,
+        detail: problems.length
+          ? problems.join('; ')
+          : `${i.sub.batches} batches verified with ethers; every outbox passes lightnode buffer verify`,
       };
+    }
     if (inv.coveragePct !== undefined) {
       const per = i.agents
         .filter((a) => a.pollMs !== null && a.upS > 0)

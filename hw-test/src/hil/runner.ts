@@ -7,7 +7,7 @@
 import { rmSync } from 'node:fs';
 import { isLightNodeError } from '@lightnode/protocols';
 import { prng } from '@lightnode/protocols/testing';
-import { bufferNextSeq } from '../system/agent-harness.js';
+import { bufferNextSeq, cli } from '../system/agent-harness.js';
 import { play, unsupportedActions, type ActionContext } from './actions.js';
 import { ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
 import { evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
@@ -78,6 +78,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   let faultEndS: number | null = null; // when the last fault really ended (a kill waits for the agent to be up)
   const faultEnded = () => (faultEndS = Math.max(faultEndS ?? 0, simS()));
   const committed = new Map<string, number | null>();
+  const verified = new Map<string, string | null>(); // agent id → null (buffer verify passed) or what it said
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
@@ -116,7 +117,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       `${s.name}: ${c.what}, ${devices.size} devices, ${agents.size} agents, seed ${seed}, speed ${speed}`,
     );
     const sampleOnce = async () => {
-      const tS = Math.round(simS());
+      const tS = Math.round(simS() * 10) / 10;
       for (const a of agents.values()) {
         const pid = a.pid;
         if (pid !== null) {
@@ -181,8 +182,11 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       const code = await a.stop();
       event('stop', a.id, `end of the run: SIGTERM, exit ${code}`);
     }
-    for (const a of agents.values())
+    for (const a of agents.values()) {
       committed.set(a.id, await stage(`buffer stats ${a.id}`, () => bufferNextSeq(a.db)));
+      const v = await cli(['buffer', 'verify', '--db', a.db]);
+      verified.set(a.id, v.code === 0 ? null : `exit ${v.code}: ${(v.out + v.err).trim()}`);
+    }
     // the last deliveries reach the subscriber a moment after the agents acknowledged them: wait for them (bounded)
     const until = Date.now() + 5000;
     const allIn = () =>
@@ -236,6 +240,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       pollMs: polled.length ? Math.min(...polled) : null,
       meters: polled.length,
       crashes: a?.crashes ?? [],
+      outboxVerify: verified.has(spec.id)
+        ? verified.get(spec.id)!
+        : 'not verified (the run ended before the final stop)',
     };
   });
   const { invariants, figures } = evaluate({
