@@ -14,7 +14,7 @@ speed), stops the agents and checks its invariants. Progress on stderr, one line
   --short     the scenario's short variant (CI)
   --json      {scenario, passed, seed, speed, durationS, invariants, figures, events} on stdout
 Exit 0 when every invariant holds; 1 when one fails, the run breaks (a peer that did not start is named) or the
-input is invalid (HIL_SCENARIO_INVALID names FILE:LINE:COLUMN).`;
+input is invalid (HIL_SCENARIO_INVALID names FILE:LINE:COLUMN); 2 on a usage error.`;
 
 const FLAGS = flagSpec({ string: ['speed', 'seed'], boolean: ['short', 'json'] });
 
