@@ -253,10 +253,13 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     lastFaultEndS: faultEndS ?? lastFaultEnd(s.timeline),
     rssMaxMB: rssMax,
   });
+  const passed = !broke && invariants.every((i) => i.passed);
+  // a failed run keeps the end of each agent's log (stderr) for whoever reads the report
+  if (!passed) for (const a of agents.values()) notes.push(`agent ${a.id} log (end):\n${a.log().slice(-1500)}`);
   for (const a of agents.values()) rmSync(a.dir, { recursive: true, force: true });
   return {
     scenario: s.name,
-    passed: !broke && invariants.every((i) => i.passed),
+    passed,
     seed,
     speed,
     durationS: s.durationS,
