@@ -1,5 +1,5 @@
 // The hardware-in-the-loop bench: scenario files, the harness (process agent, independent subscriber, CLI and
-// polling helpers) and the link proxy (the runner and the other injectors come with issue 16's other parts).
+// polling helpers), the link proxy, the runner and its result, the JUnit and HTML reports.
 export * from './scenario.js';
 export * from './scenario-file.js';
 export {
@@ -16,6 +16,7 @@ export {
 export * from './link-count.js';
 export * from './link-proxy.js';
 export type * from './result.js';
+export { runScenario, type RunOptions } from './runner.js';
 export { junitXml, eventLine, suiteCounts } from './junit.js';
 export { renderHilHtml } from './html.js';
 export { renderHilCharts, hilChartSpecs, type HilChart } from './report-charts.js';

@@ -17,7 +17,7 @@ import {
   waitFor,
   waitUntil,
 } from '../hil/harness.js';
-import { waitForStatusSocket } from './status-socket.js';
+import { waitForStatusSocket } from '../hil/status-socket.js';
 
 const STEP_MS = -300_000;
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { startMosquitto } from '../index.js';
 import { BIN, agentDir, cli, startAgent } from '../hil/harness.js';
-import { waitForStatusSocket } from './status-socket.js';
+import { waitForStatusSocket } from '../hil/status-socket.js';
 
 const TRIES = 5;
 

@@ -4,7 +4,7 @@
  * "incomplete run" banner. `writeReport` writes both files atomically (temp file + rename).
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { renderCharts } from './charts.js';
 import {
   delta,
@@ -142,7 +142,9 @@ ${settlementTable(r)}
 `;
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
+/** A report file written whole or not at all (temp file + rename; its directory made). */
+export async function writeAtomic(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, text);
   await rename(tmp, path);

@@ -1,0 +1,207 @@
+/**
+ * Process agents of a HIL run: `lightnode agent` started through the harness with a config generated from its
+ * devices (deep-merged with the scenario's `config`), its failpoints in `LIGHTNODE_FAILPOINTS` and its own clock step
+ * file in `LIGHTNODE_CLOCK`. Kills land only once the status socket answers; every start and exit is recorded, so the
+ * invariants know when the agent was up.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { LightNodeError } from '@lightnode/protocols';
+import { agentDir, cli, startAgent } from './harness.js';
+import { waitForStatusSocket } from './status-socket.js';
+import type { DeviceConfig } from './peers.js';
+import type { ScenarioAgent } from './scenario.js';
+
+/** The PoD of an agent whose devices fix none (a meter-only site); a valid test PoD id. */
+export const DEFAULT_POD = 'IT002E61899978';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `over` merged into `base`: objects key by key, anything else (arrays included) replaced. */
+export function deepMerge(base: Obj, over: Obj): Obj {
+  const out: Obj = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isObj(b) && isObj(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/** The agent config of `agent`: its devices' lines and Chain 2 sources on the run's broker, then its `config`. */
+export function agentConfig(agent: ScenarioAgent, devices: DeviceConfig[], brokerUrl: string, stateDir: string): Obj {
+  const generated: Obj = {
+    podId: devices.find((d) => d.podId)?.podId ?? DEFAULT_POD,
+    stateDir,
+    batch: { windowMs: 1000 },
+    uplink: { url: brokerUrl, keepaliveS: 30, reconnectBaseMs: 100, reconnectMaxMs: 1000 },
+    status: { publishEveryMs: 5000 },
+  };
+  const lines = devices.flatMap((d) => d.lines ?? []);
+  const chain2 = devices.flatMap((d) => d.chain2 ?? []);
+  if (lines.length) generated.lines = lines;
+  if (chain2.length) generated.chain2 = chain2;
+  return deepMerge(generated, agent.config);
+}
+
+/** `{status, details}` from the agent's status socket, or null when it does not answer. */
+export function readStatus(path: string, timeoutMs = 2000): Promise<{ status: Obj; details: Obj } | null> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    let buf = '';
+    s.setTimeout(timeoutMs, () => s.destroy());
+    s.on('data', (d: Buffer) => (buf += d.toString()));
+    s.on('end', () => {
+      try {
+        resolve(JSON.parse(buf) as { status: Obj; details: Obj });
+      } catch {
+        resolve(null);
+      }
+    });
+    s.on('error', () => resolve(null));
+    s.on('close', () => resolve(null));
+  });
+}
+
+/** Resident set of a process, MB (`VmRSS` of /proc/PID/status), or null when it is gone. */
+export function rssMB(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+interface Proc {
+  pid: number;
+  kill(signal: NodeJS.Signals): void;
+  exited: Promise<number | null>;
+  log(): string;
+}
+
+/** One agent of the run, started and stopped as often as the timeline says. */
+export class ProcessAgent {
+  readonly dir: string;
+  readonly configPath: string;
+  readonly socket: string;
+  readonly db: string;
+  readonly stepFile: string;
+  /** The clock step written so far, ms. */
+  stepMs = 0;
+  /** When the agent was up: from its status socket answering to its exit (wall ms; `toMs` null while it is). */
+  readonly up: { fromMs: number; toMs: number | null }[] = [];
+  /** Exits not asked for (neither a kill nor a stop), with the end of their log. */
+  readonly crashes: string[] = [];
+  private proc: Proc | null = null;
+  private starting: Promise<void> | null = null;
+  private expectExit = false;
+  private logs = '';
+
+  constructor(
+    readonly spec: ScenarioAgent,
+    config: (stateDir: string) => Obj,
+    private readonly speed: number,
+  ) {
+    const d = agentDir(config);
+    this.dir = d.dir;
+    this.configPath = d.configPath;
+    this.socket = join(d.dir, 'agent.sock');
+    this.db = join(d.dir, 'outbox.db');
+    this.stepFile = join(d.dir, 'clock-step');
+    writeFileSync(this.stepFile, '0\n');
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+  get pid(): number | null {
+    return this.proc?.pid ?? null;
+  }
+  get running(): boolean {
+    return this.proc !== null;
+  }
+
+  /** Generates the device key (once, before the first start). */
+  async init(): Promise<void> {
+    const r = await cli(['protocol', 'keygen', '--out', join(this.dir, 'device.key')]);
+    if (r.code !== 0) throw new LightNodeError('IO_ERROR', `agent ${this.id}: protocol keygen failed: ${r.err}`);
+  }
+
+  /** Starts the process and resolves once its status socket answers. */
+  start(): Promise<void> {
+    if (this.proc) return this.starting ?? Promise.resolve();
+    const env: Record<string, string> = {
+      LIGHTNODE_CLOCK: `stepFile=${this.stepFile}${this.speed !== 1 ? `,speed=${this.speed}` : ''}`,
+    };
+    if (this.spec.failpoints.length) env.LIGHTNODE_FAILPOINTS = this.spec.failpoints.join(',');
+    const a = startAgent(this.configPath, env);
+    const proc: Proc = {
+      pid: a.child.pid ?? -1,
+      kill: (s) => a.child.kill(s),
+      exited: a.exited,
+      log: a.log,
+    };
+    this.proc = proc;
+    let span: { fromMs: number; toMs: number | null } | null = null;
+    void a.exited.then((code) => {
+      if (span) span.toMs = Date.now();
+      this.logs += proc.log();
+      if (this.proc === proc) this.proc = null;
+      if (!this.expectExit) this.crashes.push(`pid ${proc.pid} exited ${code}: ${proc.log().slice(-1500)}`);
+    });
+    this.starting = waitForStatusSocket(this.socket, a.exited).then(
+      () => {
+        this.starting = null;
+        span = { fromMs: Date.now(), toMs: null };
+        this.up.push(span);
+      },
+      (e: Error) => {
+        this.starting = null;
+        throw new LightNodeError('IO_ERROR', `agent ${this.id}: ${e.message}\n${proc.log().slice(-2000)}`, {
+          agent: this.id,
+        });
+      },
+    );
+    return this.starting;
+  }
+
+  /** Waits for the agent to be up (a start in progress), then SIGKILLs it; resolves with the pid once it is gone. */
+  async kill9(): Promise<number> {
+    if (this.starting) await this.starting;
+    const p = this.proc;
+    if (!p) throw new LightNodeError('USAGE', `kill9 ${this.id}: the agent is not running`, { agent: this.id });
+    this.expectExit = true;
+    p.kill('SIGKILL');
+    await p.exited;
+    this.expectExit = false;
+    return p.pid;
+  }
+
+  /** SIGTERM (the agent drains for up to 2 s); resolves with the exit code (null when it was not running). */
+  async stop(): Promise<number | null> {
+    if (this.starting) await this.starting.catch(() => undefined);
+    const p = this.proc;
+    if (!p) return null;
+    this.expectExit = true;
+    p.kill('SIGTERM');
+    const timer = setTimeout(() => p.kill('SIGKILL'), 20_000);
+    const code = await p.exited;
+    clearTimeout(timer);
+    this.expectExit = false;
+    return code;
+  }
+
+  /** Steps the agent's clock by `stepS` more (the step file holds the total; re-read by the agent every second). */
+  clockStep(stepS: number): number {
+    this.stepMs += Math.round(stepS * 1000);
+    writeFileSync(this.stepFile, `${this.stepMs}\n`);
+    return this.stepMs;
+  }
+
+  /** Logs of every process so far and of the running one. */
+  log(): string {
+    return this.logs + (this.proc?.log() ?? '');
+  }
+}

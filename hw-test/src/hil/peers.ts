@@ -1,0 +1,173 @@
+/**
+ * The peers a HIL run starts from its scenario: the cloud's broker (Debian's Mosquitto, the embedded aedes broker, or
+ * an external URL) and the simulated devices (meters over Modbus TCP or RTU on a pty pair, Chain 2 gateways over
+ * WebSocket or HTTP), each with the part of the agent config that reaches it.
+ */
+import { LightNodeError, builtinProfiles, systemClock } from '@lightnode/protocols';
+import { freePort, startEmbeddedBroker, type EmbeddedBroker } from '@lightnode/cloud';
+import { startMosquitto } from '../peers/mosquitto.js';
+import { serveChain2Http, serveChain2Ws, parseChain2Faults } from '../sim/chain2/index.js';
+import { LoadModel } from '../sim/load-model.js';
+import { MeterSimulator, parseFault, type Fault } from '../sim/modbus/simulator.js';
+import { serveRtu, serveTcp } from '../sim/modbus/servers.js';
+import { createPtyPair } from '../sim/serial/pty-pair.js';
+import type { Scenario, ScenarioDevice } from './scenario.js';
+
+/** The broker of a run; `down` / `up` stop and restart it on the same port (broker-down). */
+export interface CloudPeer {
+  url: string;
+  /** What it is, for the report (e.g. `mosquitto on 127.0.0.1:1883`). */
+  what: string;
+  down(): Promise<void>;
+  up(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the scenario's broker. `embedded` is the cloud's embedded aedes broker alone (not the whole `startCloud`
+ * stack: no scenario of the library needs BAL, SCD or a chain, and anvil costs seconds); it keeps no sessions across
+ * a broker-down, Mosquitto does (persistence on).
+ */
+export async function startCloudPeer(c: Scenario['cloud']): Promise<CloudPeer> {
+  if (c.kind === 'external')
+    return { url: c.url, what: `external broker ${c.url}`, down: noBrokerDown, up: noBrokerDown, stop: async () => {} };
+  if (c.kind === 'mosquitto') {
+    const m = await startMosquitto(c.port !== undefined ? { port: c.port } : {});
+    return { url: m.url, what: `mosquitto on 127.0.0.1:${m.port}`, down: m.stop, up: m.start, stop: m.dispose };
+  }
+  const port = c.port ?? (await freePort());
+  let b: EmbeddedBroker | null = await startEmbeddedBroker({ port });
+  return {
+    url: b.url,
+    what: `embedded aedes broker on 127.0.0.1:${port}`,
+    down: async () => {
+      await b?.stop();
+      b = null;
+    },
+    up: async () => {
+      b ??= await startEmbeddedBroker({ port });
+    },
+    stop: async () => {
+      await b?.stop();
+      b = null;
+    },
+  };
+}
+
+async function noBrokerDown(): Promise<void> {
+  throw new LightNodeError(
+    'USAGE',
+    'broker-down needs cloud.kind mosquitto or embedded (an external broker cannot be stopped)',
+  );
+}
+
+/** The agent config a device contributes (merged into the config of the agent that lists it). */
+export interface DeviceConfig {
+  lines?: Record<string, unknown>[];
+  chain2?: Record<string, unknown>[];
+  /** The PoD id the device fixes (a Chain 2 gateway's). */
+  podId?: string;
+}
+
+/** A running simulated device. */
+export interface DevicePeer {
+  id: string;
+  kind: ScenarioDevice['kind'];
+  config: DeviceConfig;
+  /** Adds a fault in the simulator's own syntax at run time; the returned function removes it. */
+  addFault?(spec: string): () => void;
+  /** Sets the site's load, W (import positive). */
+  setLoad?(powerW: number): void;
+  /** Restarts the gateway (its connections drop, its counters read 0 for a quarter). */
+  reboot?(): void;
+  stop(): Promise<void>;
+}
+
+/** Starts one simulated device. `seed` fixes its load model. */
+export async function startDevice(d: ScenarioDevice, seed: number): Promise<DevicePeer> {
+  if (d.kind === 'meter') return startMeter(d, seed);
+  if (d.kind === 'chain2') return startChain2(d, seed);
+  throw new LightNodeError(
+    'USAGE',
+    `device ${d.id}: ess devices are not wired into this runner yet (they come with the setpoint actions)`,
+    { device: d.id },
+  );
+}
+
+async function startMeter(d: Extract<ScenarioDevice, { kind: 'meter' }>, seed: number): Promise<DevicePeer> {
+  const profile = builtinProfiles().get(d.profile);
+  const loadOptions: { seed: number; phases: 1 | 3; constantLoadW?: number } = { seed, phases: profile.phases ?? 3 };
+  const load = new LoadModel(loadOptions); // keeps the options object: `load` changes its constant load
+  const faults: Fault[] = d.faults.map(parseFault);
+  const sim = new MeterSimulator({
+    profile,
+    unit: d.unit,
+    clock: systemClock,
+    faults,
+    values: (nowMs) => load.at(nowMs),
+  });
+  const meter = { id: d.id, profile: d.profile, unit: d.unit, pollMs: d.pollMs };
+  const common = {
+    id: d.id,
+    kind: d.kind,
+    addFault(spec: string) {
+      const f = parseFault(spec);
+      faults.push(f);
+      return () => {
+        const i = faults.indexOf(f);
+        if (i >= 0) faults.splice(i, 1);
+      };
+    },
+    setLoad(powerW: number) {
+      loadOptions.constantLoadW = powerW;
+    },
+  };
+  if (d.tcp) {
+    const server = await serveTcp([sim]);
+    const transport = { tcp: { host: '127.0.0.1', port: server.port } };
+    return { ...common, config: { lines: [{ name: d.id, transport, meters: [meter] }] }, stop: () => server.close() };
+  }
+  const pty = await createPtyPair();
+  try {
+    const server = await serveRtu([sim], { path: pty.a });
+    const transport = { rtu: { path: pty.b } };
+    return {
+      ...common,
+      config: { lines: [{ name: d.id, transport, meters: [meter] }] },
+      stop: async () => {
+        await server.close();
+        await pty.stop();
+      },
+    };
+  } catch (e) {
+    await pty.stop();
+    throw e;
+  }
+}
+
+async function startChain2(d: Extract<ScenarioDevice, { kind: 'chain2' }>, seed: number): Promise<DevicePeer> {
+  const o = { pod: d.pod, startMs: Date.now(), seed, ...parseChain2Faults(d.faults) };
+  if (d.transport === 'ws') {
+    const gw = await serveChain2Ws(o);
+    return {
+      id: d.id,
+      kind: d.kind,
+      config: { podId: d.pod, chain2: [{ name: d.id, ws: gw.url }] },
+      reboot: () => gw.reboot(),
+      stop: () => gw.close(),
+    };
+  }
+  if (d.transport === 'http') {
+    const gw = await serveChain2Http(o);
+    return {
+      id: d.id,
+      kind: d.kind,
+      config: { podId: d.pod, chain2: [{ name: d.id, http: gw.address, pollMs: 1000 }] },
+      reboot: () => gw.sim.reboot(1),
+      stop: () => gw.close(),
+    };
+  }
+  throw new LightNodeError('USAGE', `device ${d.id}: chain2 transport serial is not wired into this runner yet`, {
+    device: d.id,
+  });
+}

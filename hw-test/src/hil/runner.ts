@@ -1,0 +1,286 @@
+/**
+ * The HIL runner: starts a scenario's peers (broker, simulated devices, agents, the independent subscriber), plays its
+ * timeline on the real clock (simulated seconds ÷ speed), samples `lightnode status` every second, stops the agents
+ * gracefully and evaluates the invariants. A peer that does not start, or an action that fails, breaks the run (named
+ * by its stage); the result then carries `broke` and `passed: false`.
+ */
+import { rmSync } from 'node:fs';
+import { isLightNodeError } from '@lightnode/protocols';
+import { prng } from '@lightnode/protocols/testing';
+import { bufferNextSeq, cli } from './harness.js';
+import { play, unsupportedActions, type ActionContext } from './actions.js';
+import { ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
+import { evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
+import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
+import type { HilEvent, HilRunResult, HilSeries } from './result.js';
+import type { Scenario, ScenarioAction } from './scenario.js';
+import { RunSubscriber } from './subscriber.js';
+import { startLinkProxy, type LinkProxy } from './link-proxy.js';
+
+export interface RunOptions {
+  /** Simulated seconds per wall second (default the scenario's). */
+  speed?: number;
+  /** Overrides the scenario's seed. */
+  seed?: number;
+  /** Sees each event as it happens (the CLI prints one stderr line each). */
+  onEvent?: (e: HilEvent) => void;
+}
+
+class Broke extends Error {
+  constructor(
+    readonly stage: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const message = (e: unknown) => (isLightNodeError(e) || e instanceof Error ? e.message : String(e));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** When the last fault of the timeline is planned to end, simulated seconds (null: no fault). */
+export function lastFaultEnd(timeline: readonly ScenarioAction[]): number | null {
+  let end: number | null = null;
+  for (const e of timeline) {
+    const t = e.atS + ('forS' in e ? e.forS : 'restartAfterS' in e ? e.restartAfterS : 0);
+    end = Math.max(end ?? 0, t);
+  }
+  return end;
+}
+
+export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilRunResult> {
+  const speed = o.speed ?? s.speed;
+  const seed = o.seed ?? s.seed;
+  const random = prng(seed);
+  const startedAtMs = Date.now();
+  const events: HilEvent[] = [];
+  const series: HilSeries = { power: [], setpoint: [], outbox: [], link: [] };
+  const outbox: OutboxSample[] = [];
+  const notes = ['MQTT keepalive and TCP run in real time'];
+  if (speed !== 1)
+    notes.push(`speed ${speed}: process agents through LIGHTNODE_CLOCK, the simulators on the system clock`);
+  const simS = () => ((Date.now() - t0) / 1000) * speed;
+  let t0 = Date.now();
+  const event = (what: string, target: string | undefined, detail: string) => {
+    const e: HilEvent = { atS: Math.round(simS() * 10) / 10, do: what, detail, ...(target ? { target } : {}) };
+    events.push(e);
+    o.onEvent?.(e);
+  };
+  let cloud: CloudPeer | null = null;
+  const devices = new Map<string, DevicePeer>();
+  const agents = new Map<string, ProcessAgent>();
+  const links = new Map<string, LinkProxy>();
+  const deviceIds = new Map<string, string>(); // agent id → device id (its key's address)
+  const sub = new RunSubscriber('');
+  let subscriber: RunSubscriber | null = null;
+  let rssMax: number | null = null;
+  let sampler: NodeJS.Timeout | undefined;
+  const pending: Promise<void>[] = [];
+  let broke: { stage: string; message: string } | undefined;
+  let faultEndS: number | null = null; // when the last fault really ended (a kill waits for the agent to be up)
+  const faultEnded = () => (faultEndS = Math.max(faultEndS ?? 0, simS()));
+  const committed = new Map<string, number | null>();
+  const verified = new Map<string, string | null>(); // agent id → null (buffer verify passed) or what it said
+  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (e) {
+      throw e instanceof Broke ? e : new Broke(name, message(e));
+    }
+  };
+
+  try {
+    const why = unsupportedActions(s.timeline);
+    if (why) throw new Broke('timeline', why);
+    const other = s.agents.find((a) => a.mode !== 'process');
+    if (other)
+      throw new Broke(
+        'agents',
+        `agent ${other.id}: mode ${other.mode} is not supported by this runner yet (process is; systemd needs the deploy issue's nspawn root)`,
+      );
+    cloud = await stage('cloud', () => startCloudPeer(s.cloud));
+    const c = cloud;
+    for (const d of s.devices) devices.set(d.id, await stage(`device ${d.id}`, () => startDevice(d, seed)));
+    subscriber = new RunSubscriber(c.url);
+    await stage('subscriber', () => subscriber!.start());
+    for (const a of s.agents) {
+      const cfgs = a.devices.map((id) => devices.get(id)!.config);
+      // the agent's uplink through its own link proxy (the `link` action), seeded from the run's seed
+      const broker = new URL(c.url);
+      const proxy = await stage(`link proxy ${a.id}`, () =>
+        startLinkProxy({ host: broker.hostname, port: Number(broker.port), seed: seed + links.size + 1 }),
+      );
+      links.set(a.id, proxy);
+      const url = `${broker.protocol}//127.0.0.1:${proxy.port}`;
+      const agent = new ProcessAgent(a, (dir) => agentConfig(a, cfgs, url, dir), speed);
+      agents.set(a.id, agent);
+      await stage(`agent ${a.id}`, async () => {
+        await agent.init();
+        await agent.start();
+      });
+    }
+    t0 = Date.now();
+    event(
+      'run',
+      undefined,
+      `${s.name}: ${c.what}, ${devices.size} devices, ${agents.size} agents, seed ${seed}, speed ${speed}`,
+    );
+    const sampleOnce = async () => {
+      const tS = Math.round(simS() * 10) / 10;
+      for (const a of agents.values()) {
+        const pid = a.pid;
+        if (pid !== null) {
+          const r = rssMB(pid);
+          if (r !== null) rssMax = Math.max(rssMax ?? 0, r);
+        }
+        if (!a.running) continue;
+        const st = await readStatus(a.socket, 900);
+        if (!st) continue;
+        if (typeof st.status.deviceId === 'string') deviceIds.set(a.id, st.status.deviceId.toLowerCase());
+        const ob = st.details.outbox as
+          { undeliveredSamples?: number; undeliveredBatches?: number; undeliveredGaps?: number } | undefined;
+        if (ob) {
+          const samples = ob.undeliveredSamples ?? 0;
+          outbox.push({ tS, agent: a.id, samples, items: (ob.undeliveredBatches ?? 0) + (ob.undeliveredGaps ?? 0) });
+          series.outbox.push({ tS, agent: a.id, samples });
+        }
+        const link = st.details.link as { state?: string } | undefined;
+        if (link?.state) series.link.push({ tS, agent: a.id, state: link.state });
+      }
+    };
+    let sampling = false;
+    sampler = setInterval(() => {
+      if (sampling) return;
+      sampling = true;
+      void sampleOnce().finally(() => (sampling = false));
+    }, 1000);
+    await sampleOnce();
+
+    const ctx: ActionContext = {
+      agents,
+      links,
+      devices,
+      cloud: c,
+      random,
+      event,
+      later: (after, fn) => {
+        const due = simS() + after;
+        pending.push(
+          sleep(((due - simS()) * 1000) / speed).then(async () => {
+            try {
+              await fn();
+              faultEnded();
+            } catch (e) {
+              broke ??= { stage: 'timeline', message: message(e) };
+            }
+          }),
+        );
+      },
+    };
+    for (const [i, a] of s.timeline.entries()) {
+      await sleep(t0 + (a.atS * 1000) / speed - Date.now());
+      await stage(`timeline[${i}] ${a.do}`, () => play(a, ctx));
+      faultEnded();
+      if (broke) throw new Broke(broke.stage, broke.message);
+    }
+    await Promise.all(pending);
+    if (broke) throw new Broke(broke.stage, broke.message);
+    await sleep(t0 + (s.durationS * 1000) / speed - Date.now());
+    await sampleOnce();
+    clearInterval(sampler);
+    for (const a of agents.values()) {
+      const code = await a.stop();
+      event('stop', a.id, `end of the run: SIGTERM, exit ${code}`);
+    }
+    for (const a of agents.values()) {
+      committed.set(a.id, await stage(`buffer stats ${a.id}`, () => bufferNextSeq(a.db)));
+      const v = await cli(['buffer', 'verify', '--db', a.db]);
+      verified.set(a.id, v.code === 0 ? null : `exit ${v.code}: ${(v.out + v.err).trim()}`);
+    }
+    // the last deliveries reach the subscriber a moment after the agents acknowledged them: wait for them (bounded)
+    const until = Date.now() + 5000;
+    const allIn = () =>
+      [...agents.values()].every((a) => {
+        const log = subscriber!.devices.get(deviceIds.get(a.id) ?? '');
+        return log !== undefined && missingSeqs(log, committed.get(a.id) ?? null).length === 0;
+      });
+    while (!allIn() && Date.now() < until) await sleep(50);
+  } catch (e) {
+    const b = e instanceof Broke ? e : new Broke('run', message(e));
+    broke = { stage: b.stage, message: b.message };
+    event('broke', b.stage, b.message);
+  } finally {
+    clearInterval(sampler);
+    for (const a of agents.values()) await a.stop().catch(() => null);
+    await Promise.allSettled(pending);
+    await subscriber?.stop();
+    for (const p of links.values()) await p.close().catch(() => undefined);
+    for (const d of devices.values()) await d.stop().catch(() => undefined);
+    await cloud?.stop().catch(() => undefined);
+  }
+  const sb = subscriber ?? sub;
+  const meterOf = (deviceId: string) => {
+    const agent = [...deviceIds].find(([, d]) => d === deviceId)?.[0];
+    const spec = s.agents.find((a) => a.id === agent);
+    const meters = spec?.devices.filter((id) => s.devices.find((d) => d.id === id)?.kind === 'meter') ?? [];
+    return meters.length === 1 ? meters[0]! : (agent ?? deviceId);
+  };
+  const buckets = new Map<string, { tS: number; meter: string; sum: number; n: number }>();
+  for (const p of sb.power) {
+    const tS = Math.max(0, Math.round(((p.atMs - t0) / 1000) * speed));
+    const meter = meterOf(p.deviceId);
+    const b = buckets.get(`${meter}@${tS}`) ?? { tS, meter, sum: 0, n: 0 };
+    b.sum += p.w;
+    b.n++;
+    buckets.set(`${meter}@${tS}`, b);
+  }
+  series.power = [...buckets.values()].map((b) => ({ tS: b.tS, meter: b.meter, w: Math.round(b.sum / b.n) }));
+  const outcomes: AgentOutcome[] = s.agents.map((spec) => {
+    const a = agents.get(spec.id);
+    const polled = spec.devices.flatMap((id) => {
+      const d = s.devices.find((x) => x.id === id);
+      return d?.kind === 'meter' ? [d.pollMs] : [];
+    });
+    const end = Date.now();
+    const upS = (a?.up ?? []).reduce((n, u) => n + ((u.toMs ?? end) - u.fromMs) / 1000, 0) * speed;
+    return {
+      id: spec.id,
+      deviceId: deviceIds.get(spec.id) ?? null,
+      committedNextSeq: committed.get(spec.id) ?? null,
+      upS,
+      pollMs: polled.length ? Math.min(...polled) : null,
+      meters: polled.length,
+      crashes: a?.crashes ?? [],
+      outboxVerify: verified.has(spec.id)
+        ? verified.get(spec.id)!
+        : 'not verified (the run ended before the final stop)',
+    };
+  });
+  const { invariants, figures } = evaluate({
+    invariants: s.invariants,
+    sub: sb,
+    agents: outcomes,
+    outbox,
+    lastFaultEndS: faultEndS ?? lastFaultEnd(s.timeline),
+    rssMaxMB: rssMax,
+  });
+  const passed = !broke && invariants.every((i) => i.passed);
+  // a failed run keeps the end of each agent's log (stderr) for whoever reads the report
+  if (!passed) for (const a of agents.values()) notes.push(`agent ${a.id} log (end):\n${a.log().slice(-1500)}`);
+  for (const a of agents.values()) rmSync(a.dir, { recursive: true, force: true });
+  return {
+    scenario: s.name,
+    passed,
+    seed,
+    speed,
+    durationS: s.durationS,
+    startedAtMs,
+    wallS: Math.round((Date.now() - startedAtMs) / 100) / 10,
+    ...(broke ? { broke } : {}),
+    invariants,
+    figures,
+    events,
+    series,
+    notes,
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The run's independent subscriber: every batch and gap from the broker, each batch's leaves and root re-hashed and —
+ * with ethers' EIP-712 implementation, not ours — its signature recovered; per `(deviceId, seq)` the set of leaf
+ * hashes seen (two different ones are a conflict: a seq signed twice), the signed gaps, and the power per batch.
+ * Like the harness's `Subscriber` (which keeps no leaves), with what the HIL invariants need.
+ */
+import mqtt from 'mqtt';
+import { verifyTypedData } from 'ethers';
+import {
+  decodeBatchWire,
+  lightNodeDomain,
+  parseTopic,
+  toHex,
+  typedDataFor,
+  verifyBatch,
+  verifyGap,
+  VECTOR_CHAIN_ID,
+  VECTOR_VERIFYING_CONTRACT,
+  type SignedGap,
+} from '@lightnode/protocols';
+
+const domain = lightNodeDomain(VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT);
+
+/** What arrived for one device. */
+export interface DeviceLog {
+  /** seq → the distinct leaf hashes received for it. */
+  leaves: Map<number, Set<string>>;
+  /** seq → times received. */
+  received: Map<number, number>;
+  gaps: { first: number; last: number; reason: string }[];
+  /** Wall ms when the last batch or gap arrived. */
+  lastArrivalMs: number;
+}
+
+export class RunSubscriber {
+  readonly devices = new Map<string, DeviceLog>();
+  /** Batches or gaps that did not verify (topic: reason). */
+  readonly bad: string[] = [];
+  batches = 0;
+  /** Active power of each received sample: wall ms of arrival, the device, the sample time, W. */
+  readonly power: { atMs: number; deviceId: string; tsMs: number; w: number }[] = [];
+  private client: mqtt.MqttClient | null = null;
+
+  constructor(private readonly url: string) {}
+
+  private log(deviceId: string): DeviceLog {
+    let d = this.devices.get(deviceId);
+    if (!d) this.devices.set(deviceId, (d = { leaves: new Map(), received: new Map(), gaps: [], lastArrivalMs: 0 }));
+    return d;
+  }
+
+  /** Handles one message (public for tests of the invariants). */
+  onMessage(topic: string, payload: Buffer): void {
+    const t = parseTopic(topic);
+    if (!t) return;
+    try {
+      if (t.leaf === 'batch') {
+        const b = decodeBatchWire(payload);
+        const { leafHashes } = verifyBatch(b, domain);
+        const td = typedDataFor('Batch', b.header as never, domain);
+        const signer = verifyTypedData(td.domain, td.types, td.message, toHex(b.signature)).toLowerCase();
+        if (signer !== t.deviceId) throw new Error(`ethers recovers ${signer}, topic says ${t.deviceId}`);
+        this.batches++;
+        const d = this.log(t.deviceId);
+        d.lastArrivalMs = Date.now();
+        b.samples.forEach((s, i) => {
+          const leaf = toHex(leafHashes[i]!);
+          const set = d.leaves.get(s.seq) ?? new Set<string>();
+          set.add(leaf);
+          d.leaves.set(s.seq, set);
+          d.received.set(s.seq, (d.received.get(s.seq) ?? 0) + 1);
+          const w = s.quantities.activePowerW;
+          if (w !== undefined) this.power.push({ atMs: d.lastArrivalMs, deviceId: t.deviceId, tsMs: s.tsMs, w });
+        });
+      } else if (t.leaf === 'gap') {
+        const g = JSON.parse(payload.toString()) as SignedGap;
+        verifyGap(g, domain);
+        const d = this.log(t.deviceId);
+        d.lastArrivalMs = Date.now();
+        d.gaps.push({ first: g.message.firstSeq, last: g.message.lastSeq, reason: g.message.reason });
+      }
+    } catch (e) {
+      this.bad.push(`${topic}: ${(e as Error).message}`);
+    }
+  }
+
+  async start(): Promise<void> {
+    const c = mqtt.connect(this.url, {
+      clientId: `hil-sub-${process.pid}-${Date.now()}`,
+      clean: false,
+      reconnectPeriod: 200,
+      protocolVersion: 4,
+    });
+    this.client = c;
+    c.on('message', (topic, payload) => this.onMessage(topic, payload));
+    await new Promise<void>((resolve, reject) => {
+      c.once('connect', () =>
+        c.subscribe(['ln/v1/+/batch', 'ln/v1/+/gap'], { qos: 1 }, (e) => (e ? reject(e) : resolve())),
+      );
+      c.once('error', reject);
+    });
+    // an embedded broker forgets sessions across a broker-down: subscribe again on every reconnect
+    c.on('connect', (ack) => {
+      if (!ack.sessionPresent) c.subscribe(['ln/v1/+/batch', 'ln/v1/+/gap'], { qos: 1 });
+    });
+  }
+
+  async stop(): Promise<void> {
+    const c = this.client;
+    this.client = null;
+    if (c) await new Promise<void>((r) => c.end(true, {}, () => r()));
+  }
+}
