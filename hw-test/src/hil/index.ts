@@ -2,6 +2,7 @@
 // polling helpers) and the link proxy (the runner and the other injectors come with issue 16's other parts).
 export * from './scenario.js';
 export * from './scenario-file.js';
+export * from './real-ports.js';
 export {
   agentDir,
   agentStatus,
