@@ -141,7 +141,7 @@ test('a serial path that does not exist (exists is asked, not the real /dev)', (
   t.true(isLightNodeError(e, 'HIL_REAL_PORTS_INVALID'));
   t.is(
     e.message,
-    'HIL_REAL_PORTS_INVALID: --real-ports @bench.json "m1": expected an existing serial device (m1 speaks Modbus RTU), received /dev/ttyUSB3, which does not exist',
+    'HIL_REAL_PORTS_INVALID: --real-ports @bench.json "m1": expected an existing serial device (m1 speaks Modbus RTU), received /dev/ttyUSB3, which does not exist (is the adapter plugged in? see ls /dev/serial/by-id)',
   );
   t.deepEqual(asked, ['/dev/ttyUSB3']);
   t.like(e.context, { key: 'm1', source: '--real-ports @bench.json' });

@@ -136,7 +136,7 @@ export function parseRealPorts(text: string, scenario: Scenario, o: RealPortsOpt
         throw invalid(
           key,
           `an existing serial device (${key} speaks ${link.speaks})`,
-          `${value}, which does not exist`,
+          `${value}, which does not exist (is the adapter plugged in? see ls /dev/serial/by-id)`,
         );
       ports.set(key, { kind: 'serial', path: value });
     } else {
