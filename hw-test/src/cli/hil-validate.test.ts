@@ -74,3 +74,88 @@ test('no file is a usage error (exit 2); a missing file is invalid input (exit 1
   t.is(missing.code, 1);
   t.regex(missing.out, /^HIL_SCENARIO_INVALID: no-such\.yaml:1:1: \$: expected a readable YAML file, received ENOENT/);
 });
+
+// --real-ports: the map checked against each file (a real file in the temp dir stands in for a serial device)
+const link = readFileSync(join(library, 'link-latency-loss.yaml'), 'utf8');
+writeFileSync(join(dir, 'rtu.yaml'), storm.replace('tcp: true }', 'rtu: true }'));
+writeFileSync(
+  join(dir, 'device-fault.yaml'),
+  link.replace(
+    '  - { atS: 100, do: link',
+    '  - { atS: 90, do: device-fault, device: m1, fault: timeout, forS: 5 }\n  - { atS: 100, do: link',
+  ),
+);
+writeFileSync(
+  join(dir, 'short-fault.yaml'),
+  link.replace(
+    '    - { atS: 17, do: link',
+    '    - { atS: 16, do: device-fault, device: m1, fault: timeout, forS: 1 }\n    - { atS: 17, do: link',
+  ),
+);
+const ttyFake = join(dir, 'ttyUSB0');
+writeFileSync(ttyFake, '');
+writeFileSync(join(dir, 'ports.json'), JSON.stringify({ m1: ttyFake }));
+
+test('--real-ports: a good map inline and as @FILE → exit 0, the mapped devices counted', async (t) => {
+  const inline = await lightnode(['hil', 'validate', libraryFiles[0]!, '--real-ports', '{"m1": "meter.lan:502"}']);
+  t.is(inline.code, 0, inline.err + inline.out);
+  t.regex(inline.out, /^ok \S+ \(.*, 1 on real ports\)$/m);
+  const file = await lightnode(['hil', 'validate', 'rtu.yaml', '--real-ports', '@ports.json', '--json'], dir);
+  t.is(file.code, 0, file.err + file.out);
+  t.like(JSON.parse(file.out), [{ file: 'rtu.yaml', ok: true, realPorts: 1 }]);
+});
+
+test('--real-ports: unknown id, missing serial path, serial path for a TCP device → exit 1, HIL_REAL_PORTS_INVALID', async (t) => {
+  const ports = 'HIL_REAL_PORTS_INVALID';
+  const cases: [string, string, string, RegExp][] = [
+    ['rtu.yaml', '{"m9": "/dev/ttyUSB0"}', ports, /"m9": expected a device id of scenario power-cut-storm \(m1\)/],
+    [
+      'rtu.yaml',
+      JSON.stringify({ m1: join(dir, 'ttyUSB7') }),
+      ports,
+      /"m1": expected an existing serial device .*ttyUSB7, which does not exist/,
+    ],
+    [
+      join(root, libraryFiles[0]!),
+      JSON.stringify({ m1: ttyFake }),
+      ports,
+      /"m1": expected HOST\[:PORT\] \(m1 is a meter speaking Modbus TCP\), received the serial path/,
+    ],
+    ['rtu.yaml', 'm1=/dev/ttyUSB0', ports, /expected a JSON object like/],
+    // the scenario is checked first
+    ['unknown-do.yaml', '{"m1": "/dev/ttyUSB0"}', 'HIL_SCENARIO_INVALID', /\$\.timeline\[0\]\.do/],
+  ];
+  for (const [file, map, code, message] of cases) {
+    const r = await lightnode(['hil', 'validate', '--json', file, '--real-ports', map], dir);
+    t.is(r.code, 1, r.err + r.out);
+    const [v] = JSON.parse(r.out) as { ok: boolean; error: { code: string; message: string } }[];
+    t.false(v!.ok);
+    t.is(v!.error.code, code);
+    t.regex(v!.error.message, message);
+  }
+  const gone = await lightnode(['hil', 'validate', 'rtu.yaml', '--real-ports', '@gone.json'], dir);
+  t.is(gone.code, 1);
+  t.regex(
+    gone.err,
+    /HIL_REAL_PORTS_INVALID: --real-ports @gone\.json: expected a readable JSON file .*, received ENOENT/,
+  );
+});
+
+test('--real-ports: a device-fault on a mapped device → exit 1, HIL_FAULT_NEEDS_SIMULATOR naming device, action, atS', async (t) => {
+  const r = await lightnode(['hil', 'validate', 'device-fault.yaml', '--real-ports', '{"m1": "meter.lan"}'], dir);
+  t.is(r.code, 1, r.err + r.out);
+  t.is(
+    r.out.trim(),
+    'device-fault.yaml: HIL_FAULT_NEEDS_SIMULATOR: link-latency-loss: device m1 is real (meter.lan:502) but device-fault at atS 90 ($.timeline[1]) needs its simulator; ' +
+      'on real devices kill9, stop, start, broker-down, link, clock-step, disk-full and setpoints still apply — drop m1 from --real-ports or remove the fault',
+  );
+  // unmapped, the same file is fine
+  t.is((await lightnode(['hil', 'validate', 'device-fault.yaml'], dir)).code, 0);
+  // the short variant is checked too
+  const short = await lightnode(['hil', 'validate', 'short-fault.yaml', '--real-ports', '{"m1": "meter.lan"}'], dir);
+  t.is(short.code, 1, short.err + short.out);
+  t.regex(
+    short.out,
+    /^short-fault\.yaml: HIL_FAULT_NEEDS_SIMULATOR: link-latency-loss \(with the short overrides\): device m1 is real \(meter\.lan:502\) but device-fault at atS 16 \(\$\.timeline\[1\]\)/,
+  );
+});

@@ -2,6 +2,7 @@
 // polling helpers), the link proxy, the runner and its result, the JUnit and HTML reports.
 export * from './scenario.js';
 export * from './scenario-file.js';
+export * from './real-ports.js';
 export {
   agentDir,
   agentStatus,
