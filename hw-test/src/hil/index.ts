@@ -1,5 +1,6 @@
 // The hardware-in-the-loop bench: scenario files, the harness (process agent, independent subscriber, CLI and
-// polling helpers) and the link proxy (the runner and the other injectors come with issue 16's other parts).
+// polling helpers), the link proxy and the disk-full injector (the runner and the other injectors come with issue 16's
+// other parts).
 export * from './scenario.js';
 export * from './scenario-file.js';
 export {
@@ -15,6 +16,14 @@ export {
 } from './harness.js';
 export * from './link-count.js';
 export * from './link-proxy.js';
+export {
+  startAgentOnTmpfs,
+  Tmpfs,
+  type AgentOnTmpfs,
+  type AgentOnTmpfsOptions,
+  type TmpfsOptions,
+  type TmpfsUsage,
+} from './disk.js';
 export type * from './result.js';
 export { junitXml, eventLine, suiteCounts } from './junit.js';
 export { renderHilHtml } from './html.js';
