@@ -36,14 +36,16 @@ export function agentDir(config: (dir: string) => Record<string, unknown>): { di
   return { dir, configPath };
 }
 
-/** Runs `lightnode ARGS…` to its exit: code, stdout and stderr. */
-export function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+/** Runs `lightnode ARGS…` to its exit: code, stdout and stderr; `wrap` as for `startAgent`. */
+export function cli(args: string[], wrap: string[] = []): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...wrap, process.execPath, BIN, ...args];
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     c.stdout.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    c.on('error', (e) => resolve({ code: null, out, err: `${err}${argv[0]}: ${e.message}` }));
     c.on('exit', (code) => resolve({ code, out, err }));
   });
 }
@@ -57,9 +59,14 @@ export interface AgentProcess {
   exited: Promise<number | null>;
 }
 
-/** Runs `lightnode agent --config configPath`; `env` is added to this process's (e.g. LIGHTNODE_CLOCK, test knobs). */
-export function startAgent(configPath: string, env: Record<string, string> = {}): AgentProcess {
-  const child = spawn(process.execPath, [BIN, 'agent', '--config', configPath], {
+/**
+ * Runs `lightnode agent --config configPath`; `env` is added to this process's (e.g. LIGHTNODE_CLOCK, test knobs).
+ * `wrap` is a command that execs the agent in another context (e.g. `nsenter …`, see `disk.ts`); it must exec, not
+ * fork, so that `child` is the agent itself and its signals reach it.
+ */
+export function startAgent(configPath: string, env: Record<string, string> = {}, wrap: string[] = []): AgentProcess {
+  const argv = [...wrap, process.execPath, BIN, 'agent', '--config', configPath];
+  const child = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env },
   });

@@ -1,15 +1,19 @@
-// A real full disk: the agent (a process) with its store on a 4 MiB tmpfs of its own mount namespace (`unshare -rm`
-// + `mount -t tmpfs`), filled by a ballast file, then freed. Seen from outside: the OUTBOX_WRITE_FAILED alarm in
-// `lightnode status` (state degraded, named in systemd's STATUS=), the watchdog still fed (our own NOTIFY_SOCKET
-// datagram listener, python3), polling going on, the alarm cleared once the ballast is gone, every seq delivered or
-// declared, and `lightnode buffer verify` ok on the store afterwards.
+// A real full disk: the agent (a process) with its store on a 4 MiB tmpfs of its own mount namespace (the HIL
+// disk-full injector, `startAgentOnTmpfs`: `unshare -rm` + `mount -t tmpfs`), filled by a ballast file, then freed.
+// Seen from outside: the OUTBOX_WRITE_FAILED alarm in `lightnode status` (state degraded, named in systemd's STATUS=),
+// the watchdog still fed (our own NOTIFY_SOCKET datagram listener, python3), polling going on, the alarm cleared once
+// the ballast is gone, every seq delivered or declared, and `lightnode buffer verify` ok on the store afterwards.
 import test from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { builtinProfiles, systemClock } from '@lightnode/protocols';
+import { builtinProfiles, LightNodeError, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
-import { BIN, Subscriber, agentDir, agentStatus, cli, waitFor } from '../hil/harness.js';
+import { Subscriber, agentDir, agentStatus, cli, waitFor } from '../hil/harness.js';
+import { startAgentOnTmpfs, Tmpfs, type AgentOnTmpfs } from '../hil/disk.js';
+
+const MiB = 1024 * 1024;
 
 /** A unix datagram socket at `path` that prints every datagram as one JSON line: [monotonic s, text]. */
 const LISTENER = `
@@ -61,51 +65,39 @@ test('a full disk under the store: alarm, watchdog fed, polling on, alarm cleare
     ],
   }));
   const fs = join(dir, 'fs');
-  mkdirSync(fs);
   t.is((await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')])).code, 0);
   const notify = notifyListener(join(dir, 'notify.sock'));
   await waitFor(() => notify.bound(), 10_000, 'the NOTIFY_SOCKET listener');
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const node = q(process.execPath);
-  const script = [
-    `mount -t tmpfs -o size=4m tmpfs ${q(fs)} || exit 97`,
-    `${node} ${q(BIN)} agent --config ${q(configPath)} 2> ${q(join(dir, 'agent.log'))} &`,
-    `echo $! > ${q(join(dir, 'agent.pid'))}`,
-    'wait $!',
-    `echo $? > ${q(join(dir, 'agent.rc'))}`,
-    `${node} ${q(BIN)} buffer verify --db ${q(join(fs, 'outbox.db'))} --json > ${q(join(dir, 'verify.json'))}`,
-    `echo $? > ${q(join(dir, 'verify.rc'))}`,
-  ].join('\n');
-  const ns = spawn('unshare', ['-rm', 'sh', '-c', script], {
-    stdio: 'inherit',
-    env: { ...process.env, NOTIFY_SOCKET: join(dir, 'notify.sock'), WATCHDOG_USEC: '2000000' },
-  });
-  const nsExit = new Promise<number | null>((r) => ns.on('exit', (code) => r(code)));
-  let nsCode: number | null | undefined;
-  void nsExit.then((c) => (nsCode = c));
-  const inNs = (cmd: string) =>
-    spawnSync('nsenter', ['-t', String(ns.pid), '-U', '-m', '--preserve-credentials', 'sh', '-c', cmd], {
-      encoding: 'utf8',
-    });
+  let agent: AgentOnTmpfs | undefined;
   const status = () => agentStatus(configPath);
   try {
+    agent = await startAgentOnTmpfs({
+      configPath,
+      stateDir: fs,
+      sizeMiB: 4,
+      env: { NOTIFY_SOCKET: join(dir, 'notify.sock'), WATCHDOG_USEC: '2000000' },
+    });
+    let exited: number | null | undefined;
+    void agent.exited.then((c) => (exited = c));
+    const started = agent;
     await waitFor(
       () => {
-        if (nsCode === 97) throw new Error('cannot mount a tmpfs in a mount namespace (unshare -rm + mount -t tmpfs)');
-        if (nsCode !== undefined) throw new Error(`the namespace exited early (${nsCode}): ${log(dir)}`);
+        if (exited !== undefined) throw new Error(`the agent exited early (${exited}): ${started.log().slice(-2000)}`);
         return existsSync(join(dir, 'agent.sock'));
       },
       20_000,
       'the agent status socket',
     );
-    const df = inNs(`df -k ${q(fs)} | tail -1`);
-    t.regex(df.stdout, /^tmpfs\s+4096\s/, 'the store is on the 4 MiB tmpfs');
+    t.is((await agent.usage()).sizeBytes, 4 * MiB, 'the store is on the 4 MiB tmpfs');
+    t.false(existsSync(join(fs, 'outbox.db')), 'the outbox is on the tmpfs, not on the directory under it');
     await waitFor(() => notify.messages.some((m) => m.text.startsWith('READY=1')), 10_000, 'READY=1');
     await waitFor(() => sub.batches >= 3, 20_000, 'first batches');
 
-    // fill the disk: the ballast takes every free block
-    const fill = inNs(`cat /dev/zero > ${q(join(fs, 'ballast'))}`);
-    t.regex(fill.stderr, /No space left on device/);
+    // fill the disk: the ballast takes every free block (written until ENOSPC)
+    const ballastB = await agent.fill();
+    const full = await agent.usage();
+    t.is(full.freeBytes, 0, JSON.stringify(full));
+    t.is(full.ballastBytes, ballastB);
     await waitFor(
       async () =>
         ((await status())?.status.alarms ?? []).some((a: { code: string }) => a.code === 'OUTBOX_WRITE_FAILED'),
@@ -133,7 +125,8 @@ test('a full disk under the store: alarm, watchdog fed, polling on, alarm cleare
     t.true(dogs.length >= 2, `watchdog pings while the disk is full: ${dogs.length}`);
 
     // free the disk: the held readings are committed, the alarm clears
-    t.is(inNs(`rm ${q(join(fs, 'ballast'))}`).status, 0);
+    t.is(await agent.free(), ballastB);
+    t.is((await agent.usage()).ballastBytes, 0);
     await waitFor(
       async () =>
         !((await status())?.status.alarms ?? []).some((a: { code: string }) => a.code === 'OUTBOX_WRITE_FAILED'),
@@ -154,24 +147,34 @@ test('a full disk under the store: alarm, watchdog fed, polling on, alarm cleare
       `held at most ${full2.details.loop.heldSamples} readings, ${after.details.loop.lostSamples} declared lost, ` +
         `${dogs.length} watchdog pings while full`,
     );
+    // stopped (SIGTERM: a clean exit), the outbox left on the tmpfs is sound and continuous
+    t.is(await agent.stop(), 0, agent.log().slice(-2000));
+    const verify = await agent.tmpfs.cli(['buffer', 'verify', '--db', join(fs, 'outbox.db'), '--json']);
+    t.is(verify.code, 0, verify.err);
+    const report = JSON.parse(verify.out) as { ok: boolean };
+    t.true(report.ok, verify.out);
   } finally {
-    const pid = existsSync(join(dir, 'agent.pid')) ? Number(readFileSync(join(dir, 'agent.pid'), 'utf8')) : 0;
-    if (pid > 0) spawnSync('kill', ['-TERM', String(pid)]);
-    await Promise.race([nsExit, new Promise((r) => setTimeout(r, 15_000))]);
-    if (nsCode === undefined) ns.kill('SIGKILL');
+    await agent?.dispose();
     notify.child.kill();
     await sub.stop();
     await meter.close();
     await broker.dispose();
   }
-  t.is(readFileSync(join(dir, 'agent.rc'), 'utf8').trim(), '0', log(dir));
-  const verify = JSON.parse(readFileSync(join(dir, 'verify.json'), 'utf8')) as { ok: boolean };
-  t.true(verify.ok, JSON.stringify(verify));
-  t.is(readFileSync(join(dir, 'verify.rc'), 'utf8').trim(), '0');
   rmSync(dir, { recursive: true, force: true });
 });
 
-function log(dir: string): string {
-  const p = join(dir, 'agent.log');
-  return existsSync(p) ? readFileSync(p, 'utf8').slice(-2000) : '(no agent log)';
-}
+test('the disk-full injector names why it cannot mount', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'ln-tmpfs-'));
+  try {
+    await t.throwsAsync(Tmpfs.mount({ path: join(dir, 'fs'), sizeMiB: 0 }), { message: /^USAGE: .*sizeMiB/ });
+    // a regular file where the mount point should be: the namespace is made, the mount refused (not a directory)
+    const file = join(dir, 'file');
+    writeFileSync(file, 'x');
+    const e = await t.throwsAsync(Tmpfs.mount({ path: file, sizeMiB: 1 }), { instanceOf: LightNodeError });
+    t.is(e?.code, 'IO_ERROR');
+    t.regex(e?.message ?? '', /^IO_ERROR: disk-full: cannot mount a 1 MiB tmpfs on .*file in its namespace: .+/);
+    t.is(e?.context.stage, 'mount');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

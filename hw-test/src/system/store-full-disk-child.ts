@@ -1,7 +1,7 @@
 /**
- * Child of store-full-disk.test.ts, run inside `unshare -rm` with DIR a small tmpfs: fills the file system with a
- * ballast file, writes to the store until a write fails, checks the store is still usable and consistent, frees the
- * ballast, writes again. Prints one JSON line with what happened.
+ * Child of store-full-disk.test.ts, run inside the `Tmpfs` namespace (hil/disk.ts) with DIR a small tmpfs: fills the
+ * file system with a ballast file, writes to the store until a write fails, checks the store is still usable and
+ * consistent, frees the ballast, writes again. Prints one JSON line with what happened.
  */
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';

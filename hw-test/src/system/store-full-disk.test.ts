@@ -1,22 +1,23 @@
-// The store on a real full file system: a 2 MiB tmpfs (`unshare -rm` + `mount -t tmpfs`, no root needed) filled by
-// a ballast file. A write fails with OUTBOX_WRITE_FAILED (the SQLite or errno cause kept), is rolled back, the store
-// stays usable; freed, the next write succeeds and `verify` finds the file sound and continuous.
+// The store on a real full file system: a 2 MiB tmpfs of its own mount namespace (the HIL disk-full injector's
+// `Tmpfs`: `unshare -rm` + `mount -t tmpfs`, no root needed), filled by the child with a ballast file. A write fails
+// with OUTBOX_WRITE_FAILED (the SQLite or errno cause kept), is rolled back, the store stays usable; freed, the next
+// write succeeds and `verify` finds the file sound and continuous.
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Tmpfs } from '../hil/disk.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'store-full-disk-child.js');
 
 test('store on a full tmpfs: OUTBOX_WRITE_FAILED, nothing accepted lost, writes again once space is freed', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'ln-fulldisk-'));
+  const tmpfs = await Tmpfs.mount({ path: dir, sizeMiB: 2 });
   try {
-    const script = `mount -t tmpfs -o size=2m tmpfs "$1" && exec "$2" "$3" "$1"`;
-    const child = spawn('unshare', ['-rm', 'sh', '-c', script, 'sh', dir, process.execPath, CHILD], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const argv = [...tmpfs.enter, process.execPath, CHILD, dir];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -46,6 +47,7 @@ test('store on a full tmpfs: OUTBOX_WRITE_FAILED, nothing accepted lost, writes 
     t.deepEqual(r.verify.gaps, []);
     t.is(r.verify.lastSeq, r.nextSeqAfter - 1);
   } finally {
+    await tmpfs.dispose();
     rmSync(dir, { recursive: true, force: true });
   }
 });
