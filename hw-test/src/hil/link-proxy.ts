@@ -9,9 +9,11 @@
  * - **loss as stalls**: each chunk, with a chance of `lossPct` %, holds its direction for a further 0.2–3 s (uniform;
  *   `stallMs` at the start) — what a lost segment costs a TCP stream (a retransmission after an RTO ≥ 200 ms, the
  *   Linux minimum) while nothing is lost or reordered;
- * - **blackhole**: connections are accepted and kept open, every chunk either way is swallowed (counted, then
- *   dropped — unlike TCP, nothing is retransmitted when it clears: the peers notice by their own timeouts) and a
- *   connection accepted meanwhile reaches the target only once the blackhole clears; a FIN still passes;
+ * - **blackhole**: connections are accepted and kept open, nothing is forwarded either way while it lasts; what
+ *   was sent meanwhile is held and delivered, in order, when it clears — as TCP's retransmissions get through once
+ *   the path is back (a stream never loses bytes in the middle; a peer that gives up first closes by its own
+ *   timeouts). A connection accepted meanwhile reaches the target only once the blackhole clears, with what its
+ *   client sent; a FIN still passes;
  * - **reset**: `reset()` destroys every open connection with a TCP RST on both sides.
  * Draws come from a seeded PRNG (mulberry32), one stream per connection and direction, two draws per chunk whatever
  * the settings, so a run repeats. It is a network element: real timers (`setTimeout`, `performance.now`), never an
@@ -35,7 +37,7 @@ export interface LinkShape {
 
 /** The proxy's settings: one shape for both directions, optional per-direction overrides, the blackhole. */
 export interface LinkSettings extends LinkShape {
-  /** Accept, swallow everything, forward nothing either way, keep the connections open. */
+  /** Accept, forward nothing either way (held, delivered in order when it clears), keep the connections open. */
   blackhole: boolean;
   /** Overrides for client → target. */
   up?: Partial<LinkShape>;
@@ -51,7 +53,7 @@ export interface LinkStats {
   open: number;
   /** Chunks that drew a stall. */
   stalls: { up: number; down: number };
-  /** Bytes swallowed by the blackhole. */
+  /** Bytes held by the blackhole (delivered when it cleared, unless the connection closed first). */
   swallowed: { up: number; down: number };
   /** Connections destroyed by `reset()`. */
   resets: number;
@@ -138,6 +140,8 @@ type Dir = 'up' | 'down';
 /** One direction of one connection: a FIFO of chunks, each released at its time, in order. */
 class Lane {
   private readonly queue: { at: number; data: Buffer }[] = [];
+  /** What a blackhole held (in order), delivered by `release()`. */
+  private readonly held: Buffer[] = [];
   private tail = 0;
   private timer: NodeJS.Timeout | undefined;
   private ending = false;
@@ -152,8 +156,14 @@ class Lane {
     private readonly onSwallow: (bytes: number) => void,
   ) {}
   push(data: Buffer): void {
-    if (this.blackholed()) return this.onSwallow(data.length);
     const d = chunkDelay(this.shape(), this.rng(), this.rng(), this.stallMs);
+    if (this.blackholed()) {
+      // behind what is queued, in order: drain() moves it to `held`
+      this.onSwallow(data.length);
+      this.queue.push({ at: Math.max(this.tail, performance.now()), data });
+      this.arm();
+      return;
+    }
     if (d.stallMs > 0) this.onStall();
     const now = performance.now();
     const at = Math.max(this.tail, now + d.delayMs);
@@ -162,10 +172,17 @@ class Lane {
     this.queue.push({ at, data });
     this.arm();
   }
-  /** The source ended: end the destination once what is queued has gone. */
+  /** The source ended: end the destination once what is queued (and held) has gone. */
   finish(): void {
     this.ending = true;
-    if (this.queue.length === 0 && !this.dst.destroyed) this.dst.end();
+    if (this.queue.length === 0 && this.held.length === 0 && !this.dst.destroyed) this.dst.end();
+  }
+  /** The blackhole cleared: what it held goes now, in order, ahead of anything queued after it. */
+  release(): void {
+    const held = this.held.splice(0);
+    for (const data of held) this.forward(data);
+    if (this.queue.length > 0) this.arm();
+    else if (this.ending && !this.dst.destroyed) this.dst.end();
   }
   drop(): void {
     clearTimeout(this.timer);
@@ -183,11 +200,11 @@ class Lane {
     // libuv's loop time may lag performance.now by up to a millisecond: a timer can fire that much early
     for (let head = this.queue[0]; head && head.at <= now + 1; head = this.queue[0]) {
       this.queue.shift();
-      if (this.blackholed()) this.onSwallow(head.data.length);
+      if (this.blackholed() || this.held.length) this.held.push(head.data);
       else this.forward(head.data);
     }
     if (this.queue.length > 0) this.arm();
-    else if (this.ending && !this.dst.destroyed) this.dst.end();
+    else if (this.ending && this.held.length === 0 && !this.dst.destroyed) this.dst.end();
   }
   private forward(data: Buffer): void {
     if (this.dst.destroyed || this.dst.writableEnded) return;
@@ -202,6 +219,8 @@ interface Conn {
   client: Socket;
   upstream?: Socket;
   lanes: Lane[];
+  /** What the client sent before its upstream existed (a blackhole at accept): written first once connected. */
+  early: Buffer[];
 }
 
 /** Starts the proxy on 127.0.0.1 (an ephemeral port) in front of `target` (host default 127.0.0.1). */
@@ -248,6 +267,7 @@ export async function startLinkProxy(target: LinkProxyOptions): Promise<LinkProx
     const down = lane(index, 'down', upstream, client);
     conn.lanes.push(up, down);
     client.removeAllListeners('data');
+    for (const d of conn.early.splice(0)) upstream.write(d);
     client.on('data', (d: Buffer) => {
       addChunk(count.up, d.length, mss);
       addChunk(total.up, d.length, mss);
@@ -271,14 +291,15 @@ export async function startLinkProxy(target: LinkProxyOptions): Promise<LinkProx
     const index = conns.length;
     const count = zeroCount();
     conns.push(count);
-    const conn: Conn = { client, lanes: [] };
+    const conn: Conn = { client, lanes: [], early: [] };
     open.add(conn);
     wake();
-    // until the upstream exists (a blackhole at accept time), what the client sends is counted and swallowed
+    // until the upstream exists (a blackhole at accept time), what the client sends is counted and held
     client.on('data', (d: Buffer) => {
       addChunk(count.up, d.length, mss);
       addChunk(total.up, d.length, mss);
       stats.swallowed.up += d.length;
+      conn.early.push(d);
       wake();
     });
     const endUp = (): void => {
@@ -324,6 +345,7 @@ export async function startLinkProxy(target: LinkProxyOptions): Promise<LinkProx
       if (!settings.blackhole) {
         for (const [conn, connect] of pending) if (open.has(conn)) connect();
         pending.clear();
+        for (const c of open) for (const l of c.lanes) l.release();
       }
     },
     settings: () => structuredClone(settings),
