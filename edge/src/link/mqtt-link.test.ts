@@ -210,3 +210,39 @@ test('publishing while disconnected rejects at once; reconnects follow the backo
   await up.stop();
   t.is(clock.pending, 0);
 });
+
+test('a PUBACK that never comes on a live connection: past max(60 s, 2 × keepalive) the link drops it and reconnects', async (t) => {
+  // a broker that takes the first PUBLISH and never acknowledges it (never authorizes it), then behaves
+  const aedes = await Aedes.createBroker();
+  let held = 0;
+  aedes.authorizePublish = (_client, _packet, done) => {
+    if (held++ === 0) return; // withheld: no PUBACK, ever
+    done(null);
+  };
+  const server: Server = createServer((s) => aedes.handle(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `mqtt://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const clock = new FakeClock(1_000_000);
+  const up = link(url, { clock, keepaliveS: 10, protocolVersion: 4 });
+  let connects = 0;
+  up.onConnect(() => connects++);
+  try {
+    up.start();
+    await until(() => up.state === 'connected', 'connected');
+    // its promise may stay pending (mqtt.js keeps it for a resend): the agent's shipper re-ships on every connection
+    void up.publish('status', new TextEncoder().encode('{"v":1}'), { qos: 1 }).catch(() => undefined);
+    await clock.advance(59_000);
+    t.is(up.state, 'connected', 'not before the bound');
+    t.is(connects, 1);
+    await clock.advance(1_000); // 60 s: the bound (2 × 10 s keepalive is less)
+    await until(() => up.state === 'disconnected' || connects >= 2, 'the connection dropped');
+    for (let i = 0; i < 50 && connects < 2; i++) await clock.advance(100); // the reconnect backoff (injected clock)
+    await until(() => connects >= 2 && up.state === 'connected', 'reconnected');
+    await up.publish('status', new TextEncoder().encode('{"v":1}'), { qos: 1 });
+    t.pass();
+  } finally {
+    await up.stop();
+    await new Promise<void>((resolve) => server.close(() => aedes.close(() => resolve())));
+  }
+});

@@ -277,7 +277,25 @@ export class MqttLink implements Link {
     const bytes = payload instanceof Uint8Array ? payload : topicCodecs[leaf].encode(payload);
     const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     return new Promise((resolve, reject) => {
+      // A PUBACK that never comes on a live connection (a broker that dropped the PUBLISH; a middlebox that broke
+      // the stream) would hold the in-flight window forever: MQTT resends only on a new connection. Past
+      // max(60 s, 2 × keepalive) the connection is dropped, and the shipper sends again after the reconnect.
+      const ackMs = Math.max(60_000, 2 * (this.o.keepaliveS ?? 240) * 1000);
+      let settled = false;
+      const cancel =
+        (opts.qos ?? 1) > 0
+          ? this.o.clock.setTimer(ackMs, () => {
+              if (settled || this.client !== c) return;
+              this.log.warn('no PUBACK in time: dropping the connection so that the publishes go again', {
+                topic,
+                ackMs,
+              });
+              c.stream?.destroy();
+            })
+          : () => undefined;
       c.publish(topic, buf, { qos: opts.qos ?? 1, retain: opts.retain ?? false }, (err) => {
+        settled = true;
+        cancel();
         if (!err) return resolve();
         this.s.publishFailures++;
         reject(
