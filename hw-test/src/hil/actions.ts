@@ -40,6 +40,8 @@ const unsupported = (d: DevicePeer, what: string) =>
     device: d.id,
   });
 
+const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(2);
+
 async function restart(a: ProcessAgent, c: ActionContext): Promise<void> {
   await a.start();
   c.event('restarted', a.id, `pid ${a.pid ?? '?'} status socket up`);
@@ -75,6 +77,26 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
   'clock-step'(a, c) {
     const total = agentOf(c, a.agent).clockStep(a.stepS);
     c.event('clock-step', a.agent, `clock stepped ${a.stepS > 0 ? '+' : ''}${a.stepS} s (total ${total} ms)`);
+  },
+  async 'disk-full'(a, c) {
+    const disk = agentOf(c, a.agent).tmpfs;
+    if (!disk)
+      throw new LightNodeError(
+        'USAGE',
+        `disk-full ${a.agent}: the agent has no tmpfs under its stateDir (the runner mounts one for each agent a ` +
+          'disk-full of the timeline names, before it starts)',
+        { agent: a.agent },
+      );
+    const bytes = await disk.fill();
+    c.event(
+      'disk-full',
+      a.agent,
+      `its ${disk.sizeMiB} MiB stateDir tmpfs filled with ${mib(bytes)} MiB of ballast (ENOSPC) for ${a.forS} s`,
+    );
+    c.later(a.forS, async () => {
+      const freed = await disk.free();
+      c.event('disk-free', a.agent, `the ballast removed: ${mib(freed)} MiB free again`);
+    });
   },
   'device-fault'(a, c) {
     const d = deviceOf(c, a.device);

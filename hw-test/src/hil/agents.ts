@@ -2,12 +2,15 @@
  * Process agents of a HIL run: `lightnode agent` started through the harness with a config generated from its
  * devices (deep-merged with the scenario's `config`), its failpoints in `LIGHTNODE_FAILPOINTS` and its own clock step
  * file in `LIGHTNODE_CLOCK`. Kills land only once the status socket answers; every start and exit is recorded, so the
- * invariants know when the agent was up.
+ * invariants know when the agent was up. An agent the timeline fills (`disk-full`) has its stateDir — outbox, seq
+ * marks — on a tmpfs of its own namespace (`disk.ts`), a subdirectory `fs/` of its working dir, while its key, status
+ * socket and clock step file stay in the working dir, off the tmpfs.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { LightNodeError } from '@lightnode/protocols';
+import { Tmpfs } from './disk.js';
 import { agentDir, cli, startAgent } from './harness.js';
 import { waitForStatusSocket } from './status-socket.js';
 import type { DeviceConfig } from './peers.js';
@@ -15,6 +18,11 @@ import type { ScenarioAgent } from './scenario.js';
 
 /** The PoD of an agent whose devices fix none (a meter-only site); a valid test PoD id. */
 export const DEFAULT_POD = 'IT002E61899978';
+/**
+ * The tmpfs of an agent the timeline fills, MiB, when its `tmpfsMiB` does not say: room for a few minutes of
+ * samples at 10 Hz, small enough that the ballast fills it in a moment (the size of the former system test).
+ */
+export const DEFAULT_TMPFS_MIB = 4;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -29,14 +37,24 @@ export function deepMerge(base: Obj, over: Obj): Obj {
   return out;
 }
 
-/** The agent config of `agent`: its devices' lines and Chain 2 sources on the run's broker, then its `config`. */
-export function agentConfig(agent: ScenarioAgent, devices: DeviceConfig[], brokerUrl: string, stateDir: string): Obj {
+/**
+ * The agent config of `agent`: its devices' lines and Chain 2 sources on the run's broker, then its `config`. Its key
+ * and status socket live in `dir` (the agent's working dir), its store in `stateDir` (`dir` itself, or a tmpfs in it).
+ */
+export function agentConfig(
+  agent: ScenarioAgent,
+  devices: DeviceConfig[],
+  brokerUrl: string,
+  dir: string,
+  stateDir = dir,
+): Obj {
   const generated: Obj = {
     podId: devices.find((d) => d.podId)?.podId ?? DEFAULT_POD,
     stateDir,
+    keyFile: join(dir, 'device.key'),
     batch: { windowMs: 1000 },
     uplink: { url: brokerUrl, keepaliveS: 30, reconnectBaseMs: 100, reconnectMaxMs: 1000 },
-    status: { publishEveryMs: 5000 },
+    status: { publishEveryMs: 5000, socket: join(dir, 'agent.sock') },
   };
   const lines = devices.flatMap((d) => d.lines ?? []);
   const chain2 = devices.flatMap((d) => d.chain2 ?? []);
@@ -88,6 +106,10 @@ export class ProcessAgent {
   readonly socket: string;
   readonly db: string;
   readonly stepFile: string;
+  /** The agent's stateDir (its working dir, or `fs/` in it for a tmpfs agent). */
+  readonly stateDir: string;
+  /** The tmpfs under its stateDir once `init()` mounted it (agents the timeline fills), else null. */
+  tmpfs: Tmpfs | null = null;
   /** The clock step written so far, ms. */
   stepMs = 0;
   /** When the agent was up: from its status socket answering to its exit (wall ms; `toMs` null while it is). */
@@ -99,16 +121,23 @@ export class ProcessAgent {
   private expectExit = false;
   private logs = '';
 
+  /**
+   * `config(dir, stateDir)` is the agent config; `tmpfsMiB` (a number) puts the stateDir on a tmpfs of that size,
+   * mounted by `init()`.
+   */
   constructor(
     readonly spec: ScenarioAgent,
-    config: (stateDir: string) => Obj,
+    config: (dir: string, stateDir: string) => Obj,
     private readonly speed: number,
+    private readonly tmpfsMiB: number | null = null,
   ) {
-    const d = agentDir(config);
+    const stateOf = (dir: string) => (tmpfsMiB === null ? dir : join(dir, 'fs'));
+    const d = agentDir((dir) => config(dir, stateOf(dir)));
     this.dir = d.dir;
     this.configPath = d.configPath;
+    this.stateDir = stateOf(d.dir);
     this.socket = join(d.dir, 'agent.sock');
-    this.db = join(d.dir, 'outbox.db');
+    this.db = join(this.stateDir, 'outbox.db');
     this.stepFile = join(d.dir, 'clock-step');
     writeFileSync(this.stepFile, '0\n');
   }
@@ -123,10 +152,30 @@ export class ProcessAgent {
     return this.proc !== null;
   }
 
+  /** The command prefix that runs a `lightnode` command where the agent's store is (its tmpfs namespace). */
+  get wrap(): string[] {
+    return this.tmpfs?.enter ?? [];
+  }
+
   /** Generates the device key (once, before the first start). */
   async init(): Promise<void> {
     const r = await cli(['protocol', 'keygen', '--out', join(this.dir, 'device.key')]);
     if (r.code !== 0) throw new LightNodeError('IO_ERROR', `agent ${this.id}: protocol keygen failed: ${r.err}`);
+  }
+
+  /**
+   * Mounts the tmpfs under the stateDir of an agent made with `tmpfsMiB` (once, before the first start; nothing for
+   * the others). A tmpfs that cannot be made throws the injector's IO_ERROR naming its stage.
+   */
+  async mountTmpfs(): Promise<void> {
+    if (this.tmpfsMiB !== null && !this.tmpfs)
+      this.tmpfs = await Tmpfs.mount({ path: this.stateDir, sizeMiB: this.tmpfsMiB });
+  }
+
+  /** Stops the agent, then releases its tmpfs (the store on it is gone: read it before). */
+  async dispose(): Promise<void> {
+    await this.stop();
+    await this.tmpfs?.dispose();
   }
 
   /** Starts the process and resolves once its status socket answers. */
@@ -136,7 +185,7 @@ export class ProcessAgent {
       LIGHTNODE_CLOCK: `stepFile=${this.stepFile}${this.speed !== 1 ? `,speed=${this.speed}` : ''}`,
     };
     if (this.spec.failpoints.length) env.LIGHTNODE_FAILPOINTS = this.spec.failpoints.join(',');
-    const a = startAgent(this.configPath, env);
+    const a = this.tmpfs ? this.tmpfs.startAgent(this.configPath, env) : startAgent(this.configPath, env);
     const proc: Proc = {
       pid: a.child.pid ?? -1,
       kill: (s) => a.child.kill(s),

@@ -161,9 +161,9 @@ export class Subscriber {
   }
 }
 
-/** The next seq the outbox at `db` would give (`lightnode buffer stats --json`). */
-export async function bufferNextSeq(db: string): Promise<number> {
-  const r = await cli(['buffer', 'stats', '--db', db, '--json']);
+/** The next seq the outbox at `db` would give (`lightnode buffer stats --json`); `wrap` as for `cli`. */
+export async function bufferNextSeq(db: string, wrap: string[] = []): Promise<number> {
+  const r = await cli(['buffer', 'stats', '--db', db, '--json'], wrap);
   if (r.code !== 0) throw new Error(`buffer stats failed: ${r.err}`);
   return (JSON.parse(r.out) as { nextSeq: number }).nextSeq;
 }

@@ -111,4 +111,11 @@ test('agentConfig: lines and Chain 2 sources from the devices, the scenario conf
   t.deepEqual(c.chain2, [{ name: 'g1', ws: 'ws://x' }]);
   t.like(c.uplink, { url: 'mqtt://127.0.0.1:1883' });
   t.deepEqual(deepMerge({ a: { b: 1, c: 2 } }, { a: { c: 3 } }), { a: { b: 1, c: 3 } });
+  t.like(c, { stateDir: '/tmp/x', keyFile: '/tmp/x/device.key', status: { socket: '/tmp/x/agent.sock' } });
+});
+
+test('agentConfig on a tmpfs: the store in the stateDir, the key and the status socket in the working dir', (t) => {
+  const spec = { id: 'a1', mode: 'process' as const, devices: ['m1'], config: {}, failpoints: [] };
+  const c = agentConfig(spec, [{ lines: [{ name: 'm1' }] }], 'mqtt://127.0.0.1:1883', '/tmp/x', '/tmp/x/fs');
+  t.like(c, { stateDir: '/tmp/x/fs', keyFile: '/tmp/x/device.key', status: { socket: '/tmp/x/agent.sock' } });
 });

@@ -2,14 +2,17 @@
  * The HIL runner: starts a scenario's peers (broker, simulated devices, agents, the independent subscriber), plays its
  * timeline on the real clock (simulated seconds ÷ speed), samples `lightnode status` every second, stops the agents
  * gracefully and evaluates the invariants. A peer that does not start, or an action that fails, breaks the run (named
- * by its stage); the result then carries `broke` and `passed: false`.
+ * by its stage); the result then carries `broke` and `passed: false`. An agent a `disk-full` names gets its stateDir on
+ * a tmpfs of its own (`tmpfsMiB`, default `DEFAULT_TMPFS_MIB`), mounted before it starts (a mount that fails breaks the
+ * run at stage `tmpfs AGENT`). Each alarm an agent's status raises or clears is an event (`alarm`, `alarm-cleared`):
+ * the report shows that a fault took effect.
  */
 import { rmSync } from 'node:fs';
 import { isLightNodeError } from '@lightnode/protocols';
 import { prng } from '@lightnode/protocols/testing';
 import { bufferNextSeq, cli } from './harness.js';
 import { play, unsupportedActions, type ActionContext } from './actions.js';
-import { ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
+import { DEFAULT_TMPFS_MIB, ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
 import { evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
 import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
@@ -112,8 +115,12 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       );
       links.set(a.id, proxy);
       const url = `${broker.protocol}//127.0.0.1:${proxy.port}`;
-      const agent = new ProcessAgent(a, (dir) => agentConfig(a, cfgs, url, dir), speed);
+      const filled = s.timeline.some((e) => e.do === 'disk-full' && e.agent === a.id);
+      const tmpfsMiB = filled ? (a.tmpfsMiB ?? DEFAULT_TMPFS_MIB) : null;
+      const config = (dir: string, stateDir: string) => agentConfig(a, cfgs, url, dir, stateDir);
+      const agent = new ProcessAgent(a, config, speed, tmpfsMiB);
       agents.set(a.id, agent);
+      await stage(`tmpfs ${a.id}`, () => agent.mountTmpfs());
       await stage(`agent ${a.id}`, async () => {
         await agent.init();
         await agent.start();
@@ -125,6 +132,25 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       undefined,
       `${s.name}: ${c.what}, ${devices.size} devices, ${agents.size} agents, seed ${seed}, speed ${speed}`,
     );
+    const raised = new Map<string, Set<string>>(); // agent id → alarm codes standing at its last status sample
+    const noteAlarms = (id: string, status: Record<string, unknown>, details: Record<string, unknown>) => {
+      const now = new Map(
+        (Array.isArray(status.alarms) ? (status.alarms as { code?: unknown; message?: unknown }[]) : [])
+          .filter((x) => typeof x.code === 'string')
+          .map((x) => {
+            const code = x.code as string;
+            const msg = typeof x.message === 'string' ? x.message : '';
+            return [code, msg.startsWith(`${code}: `) ? msg.slice(code.length + 2) : msg] as const;
+          }),
+      );
+      const before = raised.get(id) ?? new Set<string>();
+      const held = (details.loop as { heldSamples?: unknown } | undefined)?.heldSamples;
+      const state = `state ${String(status.state)}${typeof held === 'number' ? `, ${held} readings held` : ''}`;
+      for (const [code, msg] of now)
+        if (!before.has(code)) event('alarm', id, `${code} raised (${state})${msg ? `: ${msg}` : ''}`);
+      for (const code of before) if (!now.has(code)) event('alarm-cleared', id, `${code} cleared (${state})`);
+      raised.set(id, new Set(now.keys()));
+    };
     const sampleOnce = async () => {
       const tS = Math.round(simS() * 10) / 10;
       for (const a of agents.values()) {
@@ -146,6 +172,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         }
         const link = st.details.link as { state?: string } | undefined;
         if (link?.state) series.link.push({ tS, agent: a.id, state: link.state });
+        noteAlarms(a.id, st.status, st.details);
       }
     };
     let sampling = false;
@@ -193,8 +220,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       event('stop', a.id, `end of the run: SIGTERM, exit ${code}`);
     }
     for (const a of agents.values()) {
-      committed.set(a.id, await stage(`buffer stats ${a.id}`, () => bufferNextSeq(a.db)));
-      const v = await cli(['buffer', 'verify', '--db', a.db]);
+      committed.set(a.id, await stage(`buffer stats ${a.id}`, () => bufferNextSeq(a.db, a.wrap)));
+      const v = await cli(['buffer', 'verify', '--db', a.db], a.wrap);
       verified.set(a.id, v.code === 0 ? null : `exit ${v.code}: ${(v.out + v.err).trim()}`);
     }
     // the last deliveries reach the subscriber a moment after the agents acknowledged them: wait for them (bounded)
@@ -211,7 +238,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     event('broke', b.stage, b.message);
   } finally {
     clearInterval(sampler);
-    for (const a of agents.values()) await a.stop().catch(() => null);
+    for (const a of agents.values()) await a.dispose().catch(() => undefined);
     await Promise.allSettled(pending);
     await subscriber?.stop();
     for (const p of links.values()) await p.close().catch(() => undefined);

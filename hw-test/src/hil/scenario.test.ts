@@ -176,6 +176,14 @@ const BROKEN: [string, string, string, string, string, RegExp][] = [
     /one of outbox.ackBeforeCommit/,
   ],
   [
+    'tmpfsMiB on an agent no disk-full fills',
+    'devices: [m1, c1, e1] }',
+    'devices: [m1, c1, e1], tmpfsMiB: 8 }',
+    '14:63',
+    '$.agents[0].tmpfsMiB',
+    /tmpfsMiB only for an agent a disk-full of the timeline fills/,
+  ],
+  [
     'unknown error code',
     '{ setpointAppliedWithinS: 10 }',
     '{ rejectedWith: [NOPE] }',

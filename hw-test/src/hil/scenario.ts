@@ -181,6 +181,8 @@ const Agent = strict({
   /** Deep-merged over the agent config the runner generates from the devices. */
   config: z.record(z.string(), z.unknown()).default({}),
   failpoints: z.array(z.enum(HIL_FAILPOINTS, { error: oneOf(HIL_FAILPOINTS) })).default([]),
+  /** The size of the tmpfs under its stateDir, MiB, for an agent the timeline fills (`disk-full`); default 4. */
+  tmpfsMiB: z.int().min(1).max(1024).optional(),
 });
 
 const at = { atS: Seconds };
@@ -321,6 +323,10 @@ function crossCheck(s: z.output<typeof Base>, ctx: z.RefinementCtx): void {
     if (!used.has(d.id)) fail(['devices', i, 'id'], "expected a device listed in an agent's devices");
   });
   const agents = s.agents.map((a) => a.id);
+  s.agents.forEach((a, i) => {
+    if (a.tmpfsMiB !== undefined && !s.timeline.some((e) => e.do === 'disk-full' && e.agent === a.id))
+      fail(['agents', i, 'tmpfsMiB'], `expected tmpfsMiB only for an agent a disk-full of the timeline fills`);
+  });
   let last = 0;
   s.timeline.forEach((e, i) => {
     const p = (k: string) => ['timeline', i, k];
