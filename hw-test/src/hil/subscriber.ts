@@ -28,6 +28,8 @@ export interface DeviceLog {
   /** seq → times received. */
   received: Map<number, number>;
   gaps: { first: number; last: number; reason: string }[];
+  /** Seqs whose sample carried a measurement (overall quality good or stale, not invalid: a dead meter's polls). */
+  valid?: Set<number>;
   /** Wall ms when the last batch or gap arrived. */
   lastArrivalMs: number;
 }
@@ -45,7 +47,11 @@ export class RunSubscriber {
 
   private log(deviceId: string): DeviceLog {
     let d = this.devices.get(deviceId);
-    if (!d) this.devices.set(deviceId, (d = { leaves: new Map(), received: new Map(), gaps: [], lastArrivalMs: 0 }));
+    if (!d)
+      this.devices.set(
+        deviceId,
+        (d = { leaves: new Map(), received: new Map(), gaps: [], valid: new Set(), lastArrivalMs: 0 }),
+      );
     return d;
   }
 
@@ -69,6 +75,7 @@ export class RunSubscriber {
           set.add(leaf);
           d.leaves.set(s.seq, set);
           d.received.set(s.seq, (d.received.get(s.seq) ?? 0) + 1);
+          if (s.quality !== 'invalid') d.valid?.add(s.seq);
           const w = s.quantities.activePowerW;
           if (w !== undefined) this.power.push({ atMs: d.lastArrivalMs, deviceId: t.deviceId, tsMs: s.tsMs, w });
         });

@@ -4,15 +4,43 @@
 // `outbox.ackBeforeCommit` failpoint must fail noSeqConflict or noSampleLost.
 // power-cut-storm replaces the former kill loop of agent-crash.test.ts (its `buffer verify` now in batchesVerify).
 // every library scenario's short variant runs here (the link action through each agent's link proxy).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { loadScenario, runScenario, type HilRunResult } from '../index.js';
 import { ROOT } from '../hil/harness.js';
 
-const LIBRARY = ['power-cut-storm', 'link-latency-loss'];
+const LIBRARY = ['power-cut-storm', 'link-latency-loss', 'cellular-outage-24h', 'rs485-dead-and-noisy', 'clock-step'];
+/** What a scenario's faults must visibly have done (the faults prove themselves), beyond its invariants. */
+const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
+  'cellular-outage-24h'(t, r) {
+    t.true(r.figures.maxOutboxDepth >= 50, `a backlog built up while the broker was down: ${r.figures.maxOutboxDepth}`);
+    t.truthy(r.events.find((e) => e.do === 'broker-up'));
+  },
+  'rs485-dead-and-noisy'(t, r) {
+    const meters = r.events.find((e) => e.do === 'meters')?.detail ?? '';
+    const failed = (id: string) => Number(new RegExp(`${id} \\w+ \\((\\d+) failed`).exec(meters)?.[1] ?? NaN);
+    t.regex(meters, /m4 invalid/, 'the dead meter never gave a reading');
+    t.true(failed('m4') > 0, meters);
+    t.true(failed('m3') > 0, `the noisy meter's corrupted replies were seen: ${meters}`);
+    t.regex(meters, /m1 good.*m2 good.*m3 (good|stale)/);
+  },
+  'clock-step'(t, r) {
+    const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
+    t.is(steps.length, 2);
+    t.regex(steps[0]!, /status shows stepMs -300000/);
+    t.regex(steps[1]!, /status shows stepMs 0\b/);
+    const behind = steps.map((d) => Number(/its clock (-?\d+) ms behind/.exec(d)?.[1]));
+    t.true(Math.abs(behind[0]! - 300_000) < 5000, `the agent's clock went back 300 s: ${steps[0]}`);
+    t.true(Math.abs(behind[1]!) < 5000, `and forward again: ${steps[1]}`);
+  },
+};
 const file = (name: string) => join(ROOT, 'hw-test', 'scenarios', `${name}.yaml`);
 const summary = (r: HilRunResult) =>
-  JSON.stringify({ broke: r.broke, invariants: r.invariants, figures: r.figures, wallS: r.wallS }, null, 1);
+  JSON.stringify(
+    { broke: r.broke, invariants: r.invariants, figures: r.figures, wallS: r.wallS, events: r.events.slice(-6) },
+    null,
+    1,
+  );
 
 for (const name of LIBRARY)
   test(`${name} (short) through the runner: every invariant holds`, async (t) => {
@@ -25,6 +53,7 @@ for (const name of LIBRARY)
     t.true(r.figures.samples > 0);
     t.is(r.figures.lost, 0);
     t.is(r.figures.conflicts, 0);
+    CHECKS[name]?.(t, r);
   });
 
 test('mutation: power-cut-storm (short) with failpoints [outbox.ackBeforeCommit] fails noSeqConflict or noSampleLost', async (t) => {
