@@ -69,6 +69,27 @@ export function conflictingSeqs(log: DeviceLog): number[] {
 const sample = (xs: number[]) => xs.slice(0, 10).join(', ') + (xs.length > 10 ? ` … (${xs.length})` : '');
 const logOf = (i: EvalInput, a: AgentOutcome) => (a.deviceId ? (i.sub.devices.get(a.deviceId) ?? EMPTY) : EMPTY);
 
+/** How one device's batches arrived: first arrivals out of seq order, and the largest step back of their windows. */
+export interface ArrivalSummary {
+  batches: number;
+  /** First arrivals whose first seq is below the one before (a resend of an earlier batch is not one). */
+  outOfOrder: number;
+  /** The largest drop of window start between consecutive first arrivals, ms (0: windows never went back). */
+  maxWindowBackMs: number;
+}
+
+export function arrivalSummary(arrivals: readonly { firstSeq: number; windowStartMs: number }[]): ArrivalSummary {
+  const seen = new Set<number>();
+  const firsts = arrivals.filter((a) => !seen.has(a.firstSeq) && seen.add(a.firstSeq));
+  let outOfOrder = 0;
+  let maxWindowBackMs = 0;
+  for (let k = 1; k < firsts.length; k++) {
+    if (firsts[k]!.firstSeq < firsts[k - 1]!.firstSeq) outOfOrder++;
+    maxWindowBackMs = Math.max(maxWindowBackMs, firsts[k - 1]!.windowStartMs - firsts[k]!.windowStartMs);
+  }
+  return { batches: firsts.length, outOfOrder, maxWindowBackMs };
+}
+
 /** The time from the last fault's end until every agent's outbox had nothing sealed left to deliver, s. */
 export function drainSeconds(
   outbox: readonly OutboxSample[],

@@ -103,6 +103,9 @@ export async function startDevice(
   );
 }
 
+/** The baud of a simulated RS-485 line (both ends; the simulator keeps the wire's timing at it). */
+const RTU_BAUD = 19200;
+
 type MeterSpec = Extract<ScenarioDevice, { kind: 'meter' }>;
 
 /** The RTU meters on the same line as `d`: those of the first agent that lists it (just `d` when none does). */
@@ -173,11 +176,12 @@ async function startRtuLine(group: MeterSpec[], seed: number, s?: Pick<Scenario,
   const meters = group.map((d) => meterSim(d, seed));
   const pty = await createPtyPair();
   try {
+    // the wire's timing at the line's baud (characters, the 3.5-character silence, a turnaround), as on a real bus
     const server = await serveRtu(
       meters.map((m) => m.sim),
-      { path: pty.a },
+      { path: pty.a, baud: RTU_BAUD, wireTiming: true, turnaroundMs: 5 },
     );
-    const transport = { rtu: { path: pty.b } };
+    const transport = { rtu: { path: pty.b, baud: RTU_BAUD, parity: 'none' } };
     const name = rtuLineName(group, s);
     let stopped: Promise<void> | null = null;
     const stop = () =>

@@ -10,7 +10,7 @@ import { prng } from '@lightnode/protocols/testing';
 import { bufferNextSeq, cli } from './harness.js';
 import { play, unsupportedActions, type ActionContext } from './actions.js';
 import { ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
-import { evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
+import { arrivalSummary, evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
 import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
 import type { Scenario, ScenarioAction } from './scenario.js';
@@ -223,6 +223,16 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         return log !== undefined && missingSeqs(log, committed.get(a.id) ?? null).length === 0;
       });
     while (!allIn() && Date.now() < until) await sleep(50);
+    // how the batches arrived: in seq order, and how far their windows went back (a clock step shows here)
+    for (const a of agents.values()) {
+      const log = subscriber.devices.get(deviceIds.get(a.id) ?? '');
+      const x = arrivalSummary(log?.arrivals ?? []);
+      event(
+        'arrivals',
+        a.id,
+        `${x.batches} batches, ${x.outOfOrder} first arrivals out of seq order, windows went back at most ${x.maxWindowBackMs} ms`,
+      );
+    }
   } catch (e) {
     const b = e instanceof Broke ? e : new Broke('run', message(e));
     broke = { stage: b.stage, message: b.message };

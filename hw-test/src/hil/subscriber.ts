@@ -30,6 +30,8 @@ export interface DeviceLog {
   gaps: { first: number; last: number; reason: string }[];
   /** Seqs whose sample carried a measurement (overall quality good or stale, not invalid: a dead meter's polls). */
   valid?: Set<number>;
+  /** Each batch's first seq and window start, in arrival order (resends included). */
+  arrivals?: { firstSeq: number; windowStartMs: number }[];
   /** Wall ms when the last batch or gap arrived. */
   lastArrivalMs: number;
 }
@@ -50,7 +52,7 @@ export class RunSubscriber {
     if (!d)
       this.devices.set(
         deviceId,
-        (d = { leaves: new Map(), received: new Map(), gaps: [], valid: new Set(), lastArrivalMs: 0 }),
+        (d = { leaves: new Map(), received: new Map(), gaps: [], valid: new Set(), arrivals: [], lastArrivalMs: 0 }),
       );
     return d;
   }
@@ -69,6 +71,7 @@ export class RunSubscriber {
         this.batches++;
         const d = this.log(t.deviceId);
         d.lastArrivalMs = Date.now();
+        d.arrivals?.push({ firstSeq: b.header.firstSeq, windowStartMs: b.header.windowStartMs });
         b.samples.forEach((s, i) => {
           const leaf = toHex(leafHashes[i]!);
           const set = d.leaves.get(s.seq) ?? new Set<string>();

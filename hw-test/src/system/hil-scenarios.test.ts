@@ -10,11 +10,15 @@ import { loadScenario, runScenario, type HilRunResult } from '../index.js';
 import { ROOT } from '../hil/harness.js';
 
 const LIBRARY = ['power-cut-storm', 'link-latency-loss', 'cellular-outage-24h', 'rs485-dead-and-noisy', 'clock-step'];
+const arrivals = (r: HilRunResult) => r.events.find((e) => e.do === 'arrivals')?.detail ?? '';
 /** What a scenario's faults must visibly have done (the faults prove themselves), beyond its invariants. */
 const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
   'cellular-outage-24h'(t, r) {
     t.true(r.figures.maxOutboxDepth >= 50, `a backlog built up while the broker was down: ${r.figures.maxOutboxDepth}`);
     t.truthy(r.events.find((e) => e.do === 'broker-up'));
+    const offline = r.series.link.filter((l) => l.tS > 8 && l.tS < 28);
+    t.true(offline.length > 0 && offline.every((l) => l.state !== 'connected'), 'the agent saw the link down');
+    t.regex(arrivals(r), / 0 first arrivals out of seq order/, 'the backlog drains in seq order');
   },
   'rs485-dead-and-noisy'(t, r) {
     const meters = r.events.find((e) => e.do === 'meters')?.detail ?? '';
@@ -32,6 +36,9 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     const behind = steps.map((d) => Number(/its clock (-?\d+) ms behind/.exec(d)?.[1]));
     t.true(Math.abs(behind[0]! - 300_000) < 5000, `the agent's clock went back 300 s: ${steps[0]}`);
     t.true(Math.abs(behind[1]!) < 5000, `and forward again: ${steps[1]}`);
+    t.regex(arrivals(r), / 0 first arrivals out of seq order/);
+    const back = Number(/went back at most (\d+) ms/.exec(arrivals(r))?.[1]);
+    t.true(Math.abs(back - 300_000) < 5000, `a batch after the step has a window 300 s earlier: ${arrivals(r)}`);
   },
 };
 const file = (name: string) => join(ROOT, 'hw-test', 'scenarios', `${name}.yaml`);
