@@ -3,7 +3,7 @@
  * seconds). An action without an entry here is refused before anything starts (the run breaks, named).
  */
 import { LightNodeError } from '@lightnode/protocols';
-import type { ProcessAgent } from './agents.js';
+import { readStatus, type ProcessAgent } from './agents.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { CloudPeer, DevicePeer } from './peers.js';
 import type { ScenarioAction } from './scenario.js';
@@ -74,9 +74,31 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
       c.event('broker-up', undefined, `${c.cloud.what} restarted`);
     });
   },
-  'clock-step'(a, c) {
-    const total = agentOf(c, a.agent).clockStep(a.stepS);
-    c.event('clock-step', a.agent, `clock stepped ${a.stepS > 0 ? '+' : ''}${a.stepS} s (total ${total} ms)`);
+  async 'clock-step'(a, c) {
+    const agent = agentOf(c, a.agent);
+    const total = agent.clockStep(a.stepS);
+    // the fault proves itself: the agent re-reads its step file every second; wait until its status shows the step
+    const until = Date.now() + 5000;
+    let seen: unknown;
+    let behindMs = NaN; // how far the agent's clock is behind the system's (its status' atMs)
+    while (Date.now() < until) {
+      const st = await readStatus(agent.socket, 900);
+      seen = (st?.details.clock as { stepMs?: unknown } | undefined)?.stepMs;
+      behindMs = Date.now() - Number(st?.status.atMs);
+      if (seen === total) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (seen !== total)
+      throw new LightNodeError(
+        'IO_ERROR',
+        `clock-step ${a.agent}: the agent's status still shows stepMs ${String(seen)} 5 s after ${total} was written to its step file`,
+        { agent: a.agent },
+      );
+    c.event(
+      'clock-step',
+      a.agent,
+      `clock stepped ${a.stepS > 0 ? '+' : ''}${a.stepS} s (total ${total} ms, status shows stepMs ${total}, its clock ${Math.round(behindMs)} ms behind the system's)`,
+    );
   },
   async 'disk-full'(a, c) {
     const disk = agentOf(c, a.agent).tmpfs;

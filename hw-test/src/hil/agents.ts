@@ -56,7 +56,13 @@ export function agentConfig(
     uplink: { url: brokerUrl, keepaliveS: 30, reconnectBaseMs: 100, reconnectMaxMs: 1000 },
     status: { publishEveryMs: 5000, socket: join(dir, 'agent.sock') },
   };
-  const lines = devices.flatMap((d) => d.lines ?? []);
+  // lines of the same name are one bus (the RTU meters of an agent share one RS-485 line): their meters are merged
+  const lines: Obj[] = [];
+  for (const l of devices.flatMap((d) => d.lines ?? [])) {
+    const same = lines.find((x) => x.name === l.name);
+    if (same) same.meters = [...(same.meters as unknown[]), ...(l.meters as unknown[])];
+    else lines.push({ ...l });
+  }
   const chain2 = devices.flatMap((d) => d.chain2 ?? []);
   if (lines.length) generated.lines = lines;
   if (chain2.length) generated.chain2 = chain2;

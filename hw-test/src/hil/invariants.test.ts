@@ -2,7 +2,14 @@
 // included), conflicting leaves, the drain time, coverage; and the agent config the runner generates.
 import test from 'ava';
 import { agentConfig, deepMerge } from './agents.js';
-import { conflictingSeqs, drainSeconds, evaluate, missingSeqs, type AgentOutcome } from './invariants.js';
+import {
+  arrivalSummary,
+  conflictingSeqs,
+  drainSeconds,
+  evaluate,
+  missingSeqs,
+  type AgentOutcome,
+} from './invariants.js';
 import { RunSubscriber, type DeviceLog } from './subscriber.js';
 
 function log(seqs: number[], gaps: [number, number][] = [], conflicts: number[] = []): DeviceLog {
@@ -32,6 +39,21 @@ test('missingSeqs: holes between received seqs unless in a signed gap; committed
   t.deepEqual(missingSeqs(log([0, 1, 2, 5], [[3, 4]]), null), []);
   t.deepEqual(missingSeqs(log([0, 1, 2]), 5), [3, 4]);
   t.deepEqual(missingSeqs(log([1, 2]), 3), [0]);
+});
+
+test('arrivalSummary: first arrivals out of seq order (resends ignored) and the largest step back of the windows', (t) => {
+  const a = (firstSeq: number, windowStartMs: number) => ({ firstSeq, windowStartMs });
+  t.deepEqual(arrivalSummary([a(0, 1000), a(5, 2000), a(5, 2000), a(10, 3000)]), {
+    batches: 3,
+    outOfOrder: 0,
+    maxWindowBackMs: 0,
+  });
+  t.deepEqual(arrivalSummary([a(0, 301_000), a(5, 302_000), a(10, 3000), a(0, 301_000), a(15, 4000)]), {
+    batches: 4,
+    outOfOrder: 0,
+    maxWindowBackMs: 299_000,
+  });
+  t.is(arrivalSummary([a(5, 2000), a(0, 1000)]).outOfOrder, 1);
 });
 
 test('conflictingSeqs: a seq received with two different leaves', (t) => {

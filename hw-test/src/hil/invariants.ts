@@ -18,8 +18,10 @@ export interface AgentOutcome {
   upS: number;
   /** The shortest poll period of its meters, ms (null: no polled meter, coverage not defined). */
   pollMs: number | null;
-  /** Polled meters it reads each cycle. */
+  /** Polled meters it reads each cycle, dead ones excluded (coverage counts only what a live meter can give). */
   meters: number;
+  /** Its meters left out of coverage: dead for the whole run (a `timeout` fault that always fires). */
+  deadMeters?: string[];
   /** Exits nobody asked for. */
   crashes: string[];
   /** `lightnode buffer verify` of its outbox after the final stop: null when it passed, else what it said. */
@@ -66,6 +68,27 @@ export function conflictingSeqs(log: DeviceLog): number[] {
 
 const sample = (xs: number[]) => xs.slice(0, 10).join(', ') + (xs.length > 10 ? ` … (${xs.length})` : '');
 const logOf = (i: EvalInput, a: AgentOutcome) => (a.deviceId ? (i.sub.devices.get(a.deviceId) ?? EMPTY) : EMPTY);
+
+/** How one device's batches arrived: first arrivals out of seq order, and the largest step back of their windows. */
+export interface ArrivalSummary {
+  batches: number;
+  /** First arrivals whose first seq is below the one before (a resend of an earlier batch is not one). */
+  outOfOrder: number;
+  /** The largest drop of window start between consecutive first arrivals, ms (0: windows never went back). */
+  maxWindowBackMs: number;
+}
+
+export function arrivalSummary(arrivals: readonly { firstSeq: number; windowStartMs: number }[]): ArrivalSummary {
+  const seen = new Set<number>();
+  const firsts = arrivals.filter((a) => !seen.has(a.firstSeq) && seen.add(a.firstSeq));
+  let outOfOrder = 0;
+  let maxWindowBackMs = 0;
+  for (let k = 1; k < firsts.length; k++) {
+    if (firsts[k]!.firstSeq < firsts[k - 1]!.firstSeq) outOfOrder++;
+    maxWindowBackMs = Math.max(maxWindowBackMs, firsts[k - 1]!.windowStartMs - firsts[k]!.windowStartMs);
+  }
+  return { batches: firsts.length, outOfOrder, maxWindowBackMs };
+}
 
 /** The time from the last fault's end until every agent's outbox had nothing sealed left to deliver, s. */
 export function drainSeconds(
@@ -159,8 +182,12 @@ export function evaluate(i: EvalInput): { invariants: InvariantResult[]; figures
       const per = i.agents
         .filter((a) => a.pollMs !== null && a.upS > 0)
         .map((a) => {
+          // samples with a measurement (a poll that failed is an `invalid` sample, not coverage) over the polls of
+          // its live meters while it was up
           const expected = (a.upS * 1000 * a.meters) / a.pollMs!;
-          return { a, pct: Math.min(100, (100 * logOf(i, a).received.size) / expected) };
+          const log = logOf(i, a);
+          const got = log.valid ? log.valid.size : log.received.size;
+          return { a, pct: expected > 0 ? Math.min(100, (100 * got) / expected) : 0 };
         });
       const worst = per.reduce((m, x) => Math.min(m, x.pct), 100);
       const pct = Math.round(worst * 10) / 10;
@@ -170,7 +197,11 @@ export function evaluate(i: EvalInput): { invariants: InvariantResult[]; figures
         value: pct,
         detail: per.length
           ? per
-              .map((x) => `${x.a.id}: ${x.pct.toFixed(1)} % of poll periods while up ${x.a.upS.toFixed(1)} s`)
+              .map(
+                (x) =>
+                  `${x.a.id}: ${x.pct.toFixed(1)} % of poll periods of ${x.a.meters} live meters while up ${x.a.upS.toFixed(1)} s` +
+                  (x.a.deadMeters?.length ? ` (dead, not counted: ${x.a.deadMeters.join(', ')})` : ''),
+              )
               .join('; ') + ` (≥ ${inv.coveragePct} % asked)`
           : 'no agent with a polled meter was up',
       };

@@ -83,10 +83,19 @@ export interface DevicePeer {
   stop(): Promise<void>;
 }
 
-/** Starts one simulated device. `seed` fixes its load model. */
-export async function startDevice(d: ScenarioDevice, seed: number): Promise<DevicePeer> {
-  if (d.kind === 'meter') return startMeter(d, seed);
-  if (d.kind === 'chain2') return startChain2(d, seed);
+/**
+ * Starts one simulated device — or, for an RTU meter, the whole RS-485 line it is on: the RTU meters of the agent that
+ * lists it share one pty pair and one `serveRtu` (several units on one bus, one master, as on a real line). Returns
+ * every device it started. `seed` fixes the load models.
+ */
+export async function startDevice(
+  d: ScenarioDevice,
+  seed: number,
+  s?: Pick<Scenario, 'agents' | 'devices'>,
+): Promise<DevicePeer[]> {
+  if (d.kind === 'meter' && d.rtu) return startRtuLine(rtuGroup(d, s), seed, s);
+  if (d.kind === 'meter') return [await startTcpMeter(d, seed)];
+  if (d.kind === 'chain2') return [await startChain2(d, seed)];
   throw new LightNodeError(
     'USAGE',
     `device ${d.id}: ess devices are not wired into this runner yet (they come with the setpoint actions)`,
@@ -94,9 +103,40 @@ export async function startDevice(d: ScenarioDevice, seed: number): Promise<Devi
   );
 }
 
-async function startMeter(d: Extract<ScenarioDevice, { kind: 'meter' }>, seed: number): Promise<DevicePeer> {
+/** The baud of a simulated RS-485 line (both ends; the simulator keeps the wire's timing at it). */
+const RTU_BAUD = 19200;
+
+type MeterSpec = Extract<ScenarioDevice, { kind: 'meter' }>;
+
+/** The RTU meters on the same line as `d`: those of the first agent that lists it (just `d` when none does). */
+function rtuGroup(d: MeterSpec, s?: Pick<Scenario, 'agents' | 'devices'>): MeterSpec[] {
+  const agent = s?.agents.find((a) => a.devices.includes(d.id));
+  if (!agent || !s) return [d];
+  const group = agent.devices.flatMap((id) => {
+    const x = s.devices.find((y) => y.id === id);
+    return x?.kind === 'meter' && x.rtu ? [x] : [];
+  });
+  const units = group.map((m) => m.unit);
+  const dup = units.find((u, i) => units.indexOf(u) !== i);
+  if (dup !== undefined)
+    throw new LightNodeError(
+      'USAGE',
+      `agent ${agent.id}: two RTU meters with unit ${dup} on its one RS-485 line (give each meter its own unit)`,
+      { agent: agent.id, unit: dup },
+    );
+  return group;
+}
+
+/** The line name the RTU meters of one agent share (the agent config merges lines by name). */
+const rtuLineName = (group: MeterSpec[], s?: Pick<Scenario, 'agents'>) =>
+  `rs485-${s?.agents.find((a) => a.devices.includes(group[0]!.id))?.id ?? group[0]!.id}`;
+
+function meterSim(d: MeterSpec, seed: number) {
   const profile = builtinProfiles().get(d.profile);
-  const loadOptions: { seed: number; phases: 1 | 3; constantLoadW?: number } = { seed, phases: profile.phases ?? 3 };
+  const loadOptions: { seed: number; phases: 1 | 3; constantLoadW?: number } = {
+    seed: seed + d.unit - 1, // meters on one line differ
+    phases: profile.phases ?? 3,
+  };
   const load = new LoadModel(loadOptions); // keeps the options object: `load` changes its constant load
   const faults: Fault[] = d.faults.map(parseFault);
   const sim = new MeterSimulator({
@@ -122,23 +162,34 @@ async function startMeter(d: Extract<ScenarioDevice, { kind: 'meter' }>, seed: n
       loadOptions.constantLoadW = powerW;
     },
   };
-  if (d.tcp) {
-    const server = await serveTcp([sim]);
-    const transport = { tcp: { host: '127.0.0.1', port: server.port } };
-    return { ...common, config: { lines: [{ name: d.id, transport, meters: [meter] }] }, stop: () => server.close() };
-  }
+  return { sim, meter, common };
+}
+
+async function startTcpMeter(d: MeterSpec, seed: number): Promise<DevicePeer> {
+  const { sim, meter, common } = meterSim(d, seed);
+  const server = await serveTcp([sim]);
+  const transport = { tcp: { host: '127.0.0.1', port: server.port } };
+  return { ...common, config: { lines: [{ name: d.id, transport, meters: [meter] }] }, stop: () => server.close() };
+}
+
+async function startRtuLine(group: MeterSpec[], seed: number, s?: Pick<Scenario, 'agents'>): Promise<DevicePeer[]> {
+  const meters = group.map((d) => meterSim(d, seed));
   const pty = await createPtyPair();
   try {
-    const server = await serveRtu([sim], { path: pty.a });
-    const transport = { rtu: { path: pty.b } };
-    return {
-      ...common,
-      config: { lines: [{ name: d.id, transport, meters: [meter] }] },
-      stop: async () => {
+    // the wire's timing at the line's baud (characters, the 3.5-character silence, a turnaround), as on a real bus
+    const server = await serveRtu(
+      meters.map((m) => m.sim),
+      { path: pty.a, baud: RTU_BAUD, wireTiming: true, turnaroundMs: 5 },
+    );
+    const transport = { rtu: { path: pty.b, baud: RTU_BAUD, parity: 'none' } };
+    const name = rtuLineName(group, s);
+    let stopped: Promise<void> | null = null;
+    const stop = () =>
+      (stopped ??= (async () => {
         await server.close();
         await pty.stop();
-      },
-    };
+      })());
+    return meters.map((m) => ({ ...m.common, config: { lines: [{ name, transport, meters: [m.meter] }] }, stop }));
   } catch (e) {
     await pty.stop();
     throw e;

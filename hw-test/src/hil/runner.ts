@@ -13,7 +13,7 @@ import { prng } from '@lightnode/protocols/testing';
 import { bufferNextSeq, cli } from './harness.js';
 import { play, unsupportedActions, type ActionContext } from './actions.js';
 import { DEFAULT_TMPFS_MIB, ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
-import { evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
+import { arrivalSummary, evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
 import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
 import type { Scenario, ScenarioAction } from './scenario.js';
@@ -29,6 +29,14 @@ export interface RunOptions {
   onEvent?: (e: HilEvent) => void;
 }
 
+/** One meter in `lightnode status` (`status.meters[]`). */
+interface MeterHealth {
+  id: string;
+  quality: string;
+  /** Failed requests to it since the agent started. */
+  errors: number;
+}
+
 class Broke extends Error {
   constructor(
     readonly stage: string,
@@ -40,6 +48,9 @@ class Broke extends Error {
 
 const message = (e: unknown) => (isLightNodeError(e) || e instanceof Error ? e.message : String(e));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** A meter fault that makes it dead for the whole run: `timeout` that always fires (no `@p`, no `every`). */
+export const isDeadFault = (spec: string): boolean => /^timeout(@1(\.0*)?)?$/.test(spec);
 
 /** When the last fault of the timeline is planned to end, simulated seconds (null: no fault). */
 export function lastFaultEnd(timeline: readonly ScenarioAction[]): number | null {
@@ -83,6 +94,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   let faultEndS: number | null = null; // when the last fault really ended (a kill waits for the agent to be up)
   const faultEnded = () => (faultEndS = Math.max(faultEndS ?? 0, simS()));
   const committed = new Map<string, number | null>();
+  const meterHealth = new Map<string, MeterHealth[]>(); // agent id → its meters in its last status
   const verified = new Map<string, string | null>(); // agent id → null (buffer verify passed) or what it said
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -103,7 +115,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       );
     cloud = await stage('cloud', () => startCloudPeer(s.cloud));
     const c = cloud;
-    for (const d of s.devices) devices.set(d.id, await stage(`device ${d.id}`, () => startDevice(d, seed)));
+    for (const d of s.devices)
+      if (!devices.has(d.id))
+        for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, s))) devices.set(p.id, p);
     subscriber = new RunSubscriber(c.url);
     await stage('subscriber', () => subscriber!.start());
     for (const a of s.agents) {
@@ -163,6 +177,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         const st = await readStatus(a.socket, 900);
         if (!st) continue;
         if (typeof st.status.deviceId === 'string') deviceIds.set(a.id, st.status.deviceId.toLowerCase());
+        if (Array.isArray(st.status.meters)) meterHealth.set(a.id, st.status.meters as MeterHealth[]);
         const ob = st.details.outbox as
           { undeliveredSamples?: number; undeliveredBatches?: number; undeliveredGaps?: number } | undefined;
         if (ob) {
@@ -215,6 +230,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     await sleep(t0 + (s.durationS * 1000) / speed - Date.now());
     await sampleOnce();
     clearInterval(sampler);
+    // what each meter went through, as the agent saw it (a dead or noisy meter's faults show as failed requests)
+    for (const [id, ms] of meterHealth)
+      event('meters', id, ms.map((m) => `${m.id} ${m.quality} (${m.errors} failed requests)`).join(', '));
     for (const a of agents.values()) {
       const code = await a.stop();
       event('stop', a.id, `end of the run: SIGTERM, exit ${code}`);
@@ -232,6 +250,16 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         return log !== undefined && missingSeqs(log, committed.get(a.id) ?? null).length === 0;
       });
     while (!allIn() && Date.now() < until) await sleep(50);
+    // how the batches arrived: in seq order, and how far their windows went back (a clock step shows here)
+    for (const a of agents.values()) {
+      const log = subscriber.devices.get(deviceIds.get(a.id) ?? '');
+      const x = arrivalSummary(log?.arrivals ?? []);
+      event(
+        'arrivals',
+        a.id,
+        `${x.batches} batches, ${x.outOfOrder} first arrivals out of seq order, windows went back at most ${x.maxWindowBackMs} ms`,
+      );
+    }
   } catch (e) {
     const b = e instanceof Broke ? e : new Broke('run', message(e));
     broke = { stage: b.stage, message: b.message };
@@ -264,10 +292,12 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   series.power = [...buckets.values()].map((b) => ({ tS: b.tS, meter: b.meter, w: Math.round(b.sum / b.n) }));
   const outcomes: AgentOutcome[] = s.agents.map((spec) => {
     const a = agents.get(spec.id);
-    const polled = spec.devices.flatMap((id) => {
+    const meters = spec.devices.flatMap((id) => {
       const d = s.devices.find((x) => x.id === id);
-      return d?.kind === 'meter' ? [d.pollMs] : [];
+      return d?.kind === 'meter' ? [d] : [];
     });
+    const dead = meters.filter((d) => d.faults.some(isDeadFault)).map((d) => d.id);
+    const polled = meters.filter((d) => !dead.includes(d.id)).map((d) => d.pollMs);
     const end = Date.now();
     const upS = (a?.up ?? []).reduce((n, u) => n + ((u.toMs ?? end) - u.fromMs) / 1000, 0) * speed;
     return {
@@ -277,6 +307,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       upS,
       pollMs: polled.length ? Math.min(...polled) : null,
       meters: polled.length,
+      deadMeters: dead,
       crashes: a?.crashes ?? [],
       outboxVerify: verified.has(spec.id)
         ? verified.get(spec.id)!

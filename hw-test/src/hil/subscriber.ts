@@ -28,6 +28,10 @@ export interface DeviceLog {
   /** seq → times received. */
   received: Map<number, number>;
   gaps: { first: number; last: number; reason: string }[];
+  /** Seqs whose sample carried a measurement (overall quality good or stale, not invalid: a dead meter's polls). */
+  valid?: Set<number>;
+  /** Each batch's first seq and window start, in arrival order (resends included). */
+  arrivals?: { firstSeq: number; windowStartMs: number }[];
   /** Wall ms when the last batch or gap arrived. */
   lastArrivalMs: number;
 }
@@ -45,7 +49,11 @@ export class RunSubscriber {
 
   private log(deviceId: string): DeviceLog {
     let d = this.devices.get(deviceId);
-    if (!d) this.devices.set(deviceId, (d = { leaves: new Map(), received: new Map(), gaps: [], lastArrivalMs: 0 }));
+    if (!d)
+      this.devices.set(
+        deviceId,
+        (d = { leaves: new Map(), received: new Map(), gaps: [], valid: new Set(), arrivals: [], lastArrivalMs: 0 }),
+      );
     return d;
   }
 
@@ -63,12 +71,14 @@ export class RunSubscriber {
         this.batches++;
         const d = this.log(t.deviceId);
         d.lastArrivalMs = Date.now();
+        d.arrivals?.push({ firstSeq: b.header.firstSeq, windowStartMs: b.header.windowStartMs });
         b.samples.forEach((s, i) => {
           const leaf = toHex(leafHashes[i]!);
           const set = d.leaves.get(s.seq) ?? new Set<string>();
           set.add(leaf);
           d.leaves.set(s.seq, set);
           d.received.set(s.seq, (d.received.get(s.seq) ?? 0) + 1);
+          if (s.quality !== 'invalid') d.valid?.add(s.seq);
           const w = s.quantities.activePowerW;
           if (w !== undefined) this.power.push({ atMs: d.lastArrivalMs, deviceId: t.deviceId, tsMs: s.tsMs, w });
         });

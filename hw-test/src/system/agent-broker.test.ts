@@ -1,83 +1,11 @@
-// Against a real Mosquitto: the broker stops while the agent samples (LN_OUTAGE_S, 60 s by default in CI), comes back,
-// and everything arrives, in order; a broker refusing the credentials is reported (status alarm) while metering goes on.
+// Against a real Mosquitto: a broker refusing the credentials is reported (status alarm) while metering goes on; a tiny
+// disk quota, bad input, mutual TLS. The broker outage is the scenario cellular-outage-24h (hil-scenarios.test.ts).
 import test from 'ava';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, makeTestPki, serveTcp, startMosquitto } from '../index.js';
-import { Subscriber, agentDir, agentStatus, bufferNextSeq, cli, startAgent, waitFor } from '../hil/harness.js';
-
-const OUTAGE_S = Number(process.env.LN_OUTAGE_S ?? 60);
-
-test(`broker outage of ${OUTAGE_S} s: nothing lost, everything arrives in order after the broker returns`, async (t) => {
-  const broker = await startMosquitto();
-  const sim = new MeterSimulator({
-    profile: builtinProfiles().get('carlo-gavazzi/em24'),
-    unit: 1,
-    clock: systemClock,
-    load: { seed: 3 },
-  });
-  const meter = await serveTcp([sim]);
-  const sub = new Subscriber(broker.url);
-  await sub.start();
-  const { dir, configPath } = agentDir((d) => ({
-    podId: 'IT002E61899978',
-    stateDir: d,
-    batch: { windowMs: 1000 },
-    uplink: { url: broker.url, keepaliveS: 10, reconnectBaseMs: 200, reconnectMaxMs: 2000 },
-    lines: [
-      {
-        name: 'l1',
-        transport: { tcp: { host: '127.0.0.1', port: meter.port } },
-        meters: [{ id: 'grid', profile: 'carlo-gavazzi/em24', pollMs: 100 }],
-      },
-    ],
-  }));
-  t.is((await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')])).code, 0);
-  const agent = startAgent(configPath);
-  try {
-    await waitFor(() => sub.batches >= 2, 15_000, 'first batches');
-    await broker.stop();
-    const down = Date.now();
-    await new Promise((r) => setTimeout(r, OUTAGE_S * 1000));
-    const during = await agentStatus(configPath);
-    t.truthy(during);
-    t.not(during!.status.link.state, 'connected');
-    t.true(
-      during!.status.outbox.depthSamples >= OUTAGE_S * 5,
-      `backlog ${during!.status.outbox.depthSamples} samples after ${OUTAGE_S} s offline`,
-    );
-    await broker.start();
-    t.log(
-      `broker down for ${Math.round((Date.now() - down) / 1000)} s; backlog ${during!.status.outbox.depthSamples} samples`,
-    );
-    await waitFor(
-      async () =>
-        ((await agentStatus(configPath))?.status.outbox.depthBatches ?? 1) === 0 &&
-        (await agentStatus(configPath))?.status.link.state === 'connected',
-      60_000,
-      'backlog drained',
-    );
-    agent.child.kill('SIGTERM');
-    t.is(await agent.exited, 0, agent.log().slice(-1500));
-    const n = await bufferNextSeq(join(dir, 'outbox.db'));
-    await waitFor(() => sub.missing(n).length === 0, 10_000, 'all samples at the subscriber').catch(() => undefined);
-    t.deepEqual(sub.missing(n).slice(0, 20), [], `of ${n}`);
-    t.deepEqual(sub.bad, []);
-    // in order: batches arrive with increasing firstSeq (a resend after the reconnect may repeat the last ones)
-    const firstArrivals = sub.order.filter((s, i) => sub.order.indexOf(s) === i);
-    t.deepEqual(
-      firstArrivals,
-      [...firstArrivals].sort((a, b) => a - b),
-    );
-  } finally {
-    agent.child.kill('SIGKILL');
-    await sub.stop();
-    await meter.close();
-    await broker.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+import { agentDir, agentStatus, cli, startAgent, waitFor } from '../hil/harness.js';
 
 test('a broker that refuses the credentials: UPLINK_AUTH alarm in status, metering goes on, data kept', async (t) => {
   const broker = await startMosquitto({ users: { device: 'right-password' } });

@@ -1,25 +1,13 @@
-// The agent's test knobs as a process: LIGHTNODE_CLOCK's step file steps a running agent −300 s (its seq keeps
-// increasing, its batches verify with ethers, the step shows in `lightnode status --json`) against Mosquitto;
-// LIGHTNODE_FAILPOINTS raises FAILPOINTS_ACTIVE; bad knobs exit 1 before anything starts.
+// The agent's test knobs as a process: LIGHTNODE_FAILPOINTS raises FAILPOINTS_ACTIVE; bad knobs exit 1 before
+// anything starts. The clock step of a running agent (−300 s, then +300 s) is the scenario clock-step
+// (hil-scenarios.test.ts: seq, ethers, the step in status, windows back by the step).
 import test from 'ava';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { builtinProfiles, decodeBatchWire, systemClock } from '@lightnode/protocols';
-import { MeterSimulator, serveTcp, startMosquitto } from '../index.js';
-import {
-  Subscriber,
-  agentDir,
-  agentStatus,
-  bufferNextSeq,
-  cli,
-  startAgent,
-  waitFor,
-  waitUntil,
-} from '../hil/harness.js';
+import { builtinProfiles, systemClock } from '@lightnode/protocols';
+import { MeterSimulator, serveTcp } from '../index.js';
+import { agentDir, agentStatus, cli, startAgent } from '../hil/harness.js';
 import { waitForStatusSocket } from '../hil/status-socket.js';
-
-const STEP_MS = -300_000;
 
 function meterConfig(url: string, port: number | undefined) {
   return (d: string) => ({
@@ -36,93 +24,6 @@ function meterConfig(url: string, port: number | undefined) {
     ],
   });
 }
-
-/** Each batch's first seq and window start, in arrival order (the Subscriber verifies them; this records time). */
-async function batchTimes(
-  url: string,
-): Promise<{ seen: { firstSeq: number; windowStartMs: number }[]; stop: () => Promise<void> }> {
-  const seen: { firstSeq: number; windowStartMs: number }[] = [];
-  const c = mqtt.connect(url, { clientId: `times-${process.pid}`, reconnectPeriod: 200, protocolVersion: 4 });
-  c.on('message', (_topic, payload) => {
-    const h = decodeBatchWire(payload).header;
-    seen.push({ firstSeq: h.firstSeq, windowStartMs: h.windowStartMs });
-  });
-  await new Promise<void>((resolve, reject) => {
-    c.once('connect', () => c.subscribe('ln/v1/+/batch', { qos: 1 }, (e) => (e ? reject(e) : resolve())));
-    c.once('error', reject);
-  });
-  return { seen, stop: () => new Promise<void>((r) => c.end(true, {}, () => r())) };
-}
-
-test('clock step: an agent stepped −300 s while running keeps its seq increasing, its batches verifying, the step in status', async (t) => {
-  const broker = await startMosquitto();
-  const sim = new MeterSimulator({
-    profile: builtinProfiles().get('eastron/sdm630'),
-    unit: 1,
-    clock: systemClock,
-    load: { seed: 11 },
-  });
-  const meter = await serveTcp([sim]);
-  const sub = new Subscriber(broker.url);
-  await sub.start();
-  const times = await batchTimes(broker.url);
-  const { dir, configPath } = agentDir(meterConfig(broker.url, meter.port));
-  t.is((await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')])).code, 0);
-  const stepFile = join(dir, 'clock-step');
-  writeFileSync(stepFile, '0\n');
-  const agent = startAgent(configPath, { LIGHTNODE_CLOCK: `stepFile=${stepFile}` });
-  try {
-    await waitForStatusSocket(join(dir, 'agent.sock'), agent.exited).catch((e: Error) => {
-      throw new Error(`${e.message}\n${agent.log().slice(-2000)}`);
-    });
-    await waitFor(() => sub.batches >= 3, 20_000, 'first batches');
-    const before = (await agentStatus(configPath))!;
-    t.deepEqual(before.details.clock, { offsetMs: 0, speed: 1, stepMs: 0, stepFile });
-    t.true(Math.abs(Date.now() - before.status.atMs) < 5000, 'unstepped: the agent runs on the system time');
-    const stepAtSeq = before.details.nextSeq as number;
-    writeFileSync(stepFile, `${STEP_MS}\n`);
-    const after = await waitUntil(
-      async () => {
-        const s = await agentStatus(configPath);
-        return s?.details.clock?.stepMs === STEP_MS ? s : undefined;
-      },
-      10_000,
-      'the step in lightnode status --json',
-    );
-    const skew = Date.now() - (after.status.atMs as number);
-    t.true(Math.abs(skew + STEP_MS) < 5000, `the agent's clock is ${skew} ms behind the system's`);
-    t.true((after.details.nextSeq as number) >= stepAtSeq);
-    const batchesAtStep = sub.batches;
-    await waitFor(() => sub.batches >= batchesAtStep + 5, 20_000, 'batches after the step');
-    const later = (await agentStatus(configPath))!;
-    t.true((later.details.nextSeq as number) > (after.details.nextSeq as number), 'the seq keeps increasing');
-    agent.child.kill('SIGTERM');
-    t.is(await agent.exited, 0, agent.log().slice(-1500));
-    t.regex(agent.log(), /LIGHTNODE_CLOCK: the clock steps/);
-    const n = await bufferNextSeq(join(dir, 'outbox.db'));
-    await waitFor(() => sub.missing(n).length === 0, 10_000, 'all samples at the subscriber').catch(() => undefined);
-    t.deepEqual(sub.missing(n).slice(0, 20), [], `of ${n}`);
-    t.deepEqual(sub.bad, [], 'every batch verifies (ethers), before and after the step');
-    // seqs increase across the jump while the windows go back by the step
-    const firsts = times.seen.filter((b, i) => times.seen.findIndex((x) => x.firstSeq === b.firstSeq) === i);
-    t.deepEqual(
-      firsts.map((b) => b.firstSeq),
-      [...firsts].map((b) => b.firstSeq).sort((a, b) => a - b),
-      'batches arrive in seq order',
-    );
-    const jump = firsts.findIndex((b, i) => i > 0 && b.windowStartMs < firsts[i - 1]!.windowStartMs);
-    t.true(jump > 0, 'a batch after the step has an earlier window than the one before it');
-    const back = firsts[jump - 1]!.windowStartMs - firsts[jump]!.windowStartMs;
-    t.true(Math.abs(back + STEP_MS) < 5000, `windows went back by ${back} ms`);
-  } finally {
-    agent.child.kill('SIGKILL');
-    await times.stop();
-    await sub.stop();
-    await meter.close();
-    await broker.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
 
 test('LIGHTNODE_FAILPOINTS: a warning at start and FAILPOINTS_ACTIVE in lightnode status', async (t) => {
   const meter = await serveTcp([

@@ -5,24 +5,71 @@
 // power-cut-storm replaces the former kill loop of agent-crash.test.ts (its `buffer verify` now in batchesVerify).
 // every library scenario's short variant runs here (the link action through each agent's link proxy; disk-full on
 // the agent's own tmpfs — it replaces agent-disk-full.test.ts, its alarm seen as events from status).
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { loadScenario, runScenario, type HilRunResult } from '../index.js';
 import { ROOT } from '../hil/harness.js';
 
-const LIBRARY = ['power-cut-storm', 'link-latency-loss', 'disk-full'];
-/** Events a scenario's run must show besides its invariants: that its fault took effect (the alarm in status). */
-const EXPECT_EVENTS: Record<string, { do: string; detail: RegExp }[]> = {
-  'disk-full': [
-    { do: 'disk-full', detail: /filled with .* MiB of ballast \(ENOSPC\)/ },
-    { do: 'alarm', detail: /^OUTBOX_WRITE_FAILED raised \(state degraded, \d+ readings held\)/ },
-    { do: 'disk-free', detail: /ballast removed/ },
-    { do: 'alarm-cleared', detail: /^OUTBOX_WRITE_FAILED cleared/ },
-  ],
+const LIBRARY = [
+  'power-cut-storm',
+  'link-latency-loss',
+  'disk-full',
+  'cellular-outage-24h',
+  'rs485-dead-and-noisy',
+  'clock-step',
+];
+/** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
+const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
+  { do: 'disk-full', detail: /filled with .* MiB of ballast \(ENOSPC\)/ },
+  { do: 'alarm', detail: /^OUTBOX_WRITE_FAILED raised \(state degraded, \d+ readings held\)/ },
+  { do: 'disk-free', detail: /ballast removed/ },
+  { do: 'alarm-cleared', detail: /^OUTBOX_WRITE_FAILED cleared/ },
+];
+const arrivals = (r: HilRunResult) => r.events.find((e) => e.do === 'arrivals')?.detail ?? '';
+/** What a scenario's faults must visibly have done (the faults prove themselves), beyond its invariants. */
+const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
+  'disk-full'(t, r) {
+    for (const want of DISK_FULL_EVENTS)
+      t.true(
+        r.events.some((e) => e.do === want.do && e.target === 'a1' && want.detail.test(e.detail)),
+        `an event ${want.do} a1 matching ${want.detail}: ${JSON.stringify(r.events)}`,
+      );
+  },
+  'cellular-outage-24h'(t, r) {
+    t.true(r.figures.maxOutboxDepth >= 50, `a backlog built up while the broker was down: ${r.figures.maxOutboxDepth}`);
+    t.truthy(r.events.find((e) => e.do === 'broker-up'));
+    const offline = r.series.link.filter((l) => l.tS > 8 && l.tS < 28);
+    t.true(offline.length > 0 && offline.every((l) => l.state !== 'connected'), 'the agent saw the link down');
+    t.regex(arrivals(r), / 0 first arrivals out of seq order/, 'the backlog drains in seq order');
+  },
+  'rs485-dead-and-noisy'(t, r) {
+    const meters = r.events.find((e) => e.do === 'meters')?.detail ?? '';
+    const failed = (id: string) => Number(new RegExp(`${id} \\w+ \\((\\d+) failed`).exec(meters)?.[1] ?? NaN);
+    t.regex(meters, /m4 invalid/, 'the dead meter never gave a reading');
+    t.true(failed('m4') > 0, meters);
+    t.true(failed('m3') > 0, `the noisy meter's corrupted replies were seen: ${meters}`);
+    t.regex(meters, /m1 good.*m2 good.*m3 (good|stale)/);
+  },
+  'clock-step'(t, r) {
+    const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
+    t.is(steps.length, 2);
+    t.regex(steps[0]!, /status shows stepMs -300000/);
+    t.regex(steps[1]!, /status shows stepMs 0\b/);
+    const behind = steps.map((d) => Number(/its clock (-?\d+) ms behind/.exec(d)?.[1]));
+    t.true(Math.abs(behind[0]! - 300_000) < 5000, `the agent's clock went back 300 s: ${steps[0]}`);
+    t.true(Math.abs(behind[1]!) < 5000, `and forward again: ${steps[1]}`);
+    t.regex(arrivals(r), / 0 first arrivals out of seq order/);
+    const back = Number(/went back at most (\d+) ms/.exec(arrivals(r))?.[1]);
+    t.true(Math.abs(back - 300_000) < 5000, `a batch after the step has a window 300 s earlier: ${arrivals(r)}`);
+  },
 };
 const file = (name: string) => join(ROOT, 'hw-test', 'scenarios', `${name}.yaml`);
 const summary = (r: HilRunResult) =>
-  JSON.stringify({ broke: r.broke, invariants: r.invariants, figures: r.figures, wallS: r.wallS }, null, 1);
+  JSON.stringify(
+    { broke: r.broke, invariants: r.invariants, figures: r.figures, wallS: r.wallS, events: r.events.slice(-6) },
+    null,
+    1,
+  );
 
 for (const name of LIBRARY)
   test(`${name} (short) through the runner: every invariant holds`, async (t) => {
@@ -35,11 +82,7 @@ for (const name of LIBRARY)
     t.true(r.figures.samples > 0);
     t.is(r.figures.lost, 0);
     t.is(r.figures.conflicts, 0);
-    for (const want of EXPECT_EVENTS[name] ?? [])
-      t.true(
-        r.events.some((e) => e.do === want.do && e.target === 'a1' && want.detail.test(e.detail)),
-        `an event ${want.do} a1 matching ${want.detail}: ${JSON.stringify(r.events)}`,
-      );
+    CHECKS[name]?.(t, r);
   });
 
 test('mutation: power-cut-storm (short) with failpoints [outbox.ackBeforeCommit] fails noSeqConflict or noSampleLost', async (t) => {
