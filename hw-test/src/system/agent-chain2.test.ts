@@ -49,7 +49,9 @@ test('Chain 2 over WebSocket: signed batches, and a WebSocket drop plus a gatewa
     await waitFor(() => quarters.size >= 4, 30_000, 'first quarters');
     gw.drop(); // the WebSocket drops: the agent reconnects with backoff
     await waitFor(() => quarters.size >= 8, 30_000, 'quarters after the drop');
-    gw.reboot(); // the gateway restarts: its next CF1 reads 0
+    // the gateway restarts: its CF1s read 0 for 3 quarters (4.5 s here) — longer than the agent's WebSocket
+    // reconnect on a busy machine, so the agent sees the counters drop (a real gateway takes far longer to resync)
+    gw.reboot(3);
     await waitFor(() => quarters.size >= 14, 40_000, 'quarters after the reboot');
     const st = (await agentStatus(configPath))!;
     const c2 = st.details.chain2.gw as {

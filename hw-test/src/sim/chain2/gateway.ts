@@ -16,7 +16,8 @@ export interface Chain2Gateway {
   now(): number;
   sent: number;
   drop(): void;
-  reboot(): void;
+  /** Drops every connection; the counters read 0 for `zeroQuarters` quarters (default 1). */
+  reboot(zeroQuarters?: number): void;
   close(): Promise<void>;
 }
 
@@ -46,8 +47,8 @@ export async function serveChain2Ws(
     drop: () => {
       for (const c of clients) c.terminate();
     },
-    reboot: () => {
-      sim.reboot(1);
+    reboot: (zeroQuarters = 1) => {
+      sim.reboot(zeroQuarters);
       for (const c of clients) c.terminate();
     },
     close: async () => {
