@@ -41,6 +41,8 @@ const ZERO_HASH = '0x' + '0'.repeat(64);
 
 export class ConfigFiles {
   readonly dir: string;
+  /** status() as last read: the agent's status asks every cycle; only this object's writes change it. */
+  private cached: ConfigStatus | null = null;
   constructor(
     stateDir: string,
     private readonly historySize = 50,
@@ -76,11 +78,13 @@ export class ConfigFiles {
   }
 
   setPending(doc: SignedConfig, atMs: number): void {
+    this.cached = null;
     this.write('pending.json', { doc, atMs } satisfies StoredConfig);
   }
 
   /** pending → current by rename (atomic), stamped with the time it was applied. */
   promotePending(atMs: number): void {
+    this.cached = null;
     const p = this.pending();
     if (!p) return;
     this.write('pending.json', { doc: p.doc, atMs });
@@ -88,6 +92,7 @@ export class ConfigFiles {
   }
 
   dropPending(): void {
+    this.cached = null;
     rmSync(this.path('pending.json'), { force: true });
   }
 
@@ -135,10 +140,11 @@ export class ConfigFiles {
 
   /** The configuration the pipeline runs on: the pending revision while under its health check. */
   status(): ConfigStatus {
+    if (this.cached) return structuredClone(this.cached);
     const c = this.current();
     const p = this.pending();
     const running = p ?? c;
-    return {
+    this.cached = {
       revision: running?.doc.message.revision ?? 0,
       configHash: running?.doc.message.configHash ?? ZERO_HASH,
       state: p ? 'pending' : c ? 'applied' : 'base',
@@ -153,5 +159,6 @@ export class ConfigFiles {
           }
         : null,
     };
+    return structuredClone(this.cached);
   }
 }

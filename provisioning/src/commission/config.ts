@@ -148,13 +148,16 @@ export function writeConfig(path: string, doc: Record<string, unknown>): { backu
  */
 export function reportStoreOf(doc: Record<string, unknown>, inputs: CommissionInputs): ReportStoreConfig {
   const s = AgentConfigSchema.shape;
-  const part = <T>(schema: { safeParse(x: unknown): { success: boolean; data?: T } }, x: unknown, dflt: unknown): T =>
-    (schema.safeParse(x).success ? schema.safeParse(x).data : schema.safeParse(dflt).data) as T;
+  // each key as the planned document has it when valid, else its schema default
+  const part = <T>(schema: { safeParse(x: unknown): { success: boolean; data?: T } }, x: unknown): T => {
+    const r = schema.safeParse(x);
+    return (r.success ? r.data : schema.safeParse(undefined).data) as T;
+  };
   return {
     podId: inputs.podId,
     stateDir: inputs.stateDir,
-    chain: part(s.chain, doc.chain, undefined),
-    outbox: part(s.outbox, doc.outbox, undefined),
-    batch: part(s.batch, doc.batch, undefined),
+    chain: part(s.chain, doc.chain),
+    outbox: part(s.outbox, doc.outbox),
+    batch: part(s.batch, doc.batch),
   };
 }
