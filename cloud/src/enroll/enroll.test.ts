@@ -102,7 +102,7 @@ test('a token: issued by an installer for its aggregator, ttl 1–900 s (default
   const now = w.clock.now();
   const issued = await w.svc.issueToken(w.installer, { serial: SERIAL, podId: POD });
   t.like(issued, { serial: SERIAL, podId: POD, expiresAtMs: now + 900_000, domain });
-  t.regex(issued.token, /^[A-Za-z0-9_-]{32}$/);
+  t.regex(issued.token, /^lne_[A-Za-z0-9_-]{32}$/);
   t.is((await w.svc.issueToken(w.installer, { serial: SERIAL, podId: POD, ttlS: 1 })).expiresAtMs, now + 1000);
   for (const ttlS of [0, 901, 1.5])
     await t.throwsAsync(w.svc.issueToken(w.installer, { serial: SERIAL, podId: POD, ttlS }), {

@@ -117,7 +117,8 @@ export class EnrollService {
       );
     // a PoD of another aggregator is refused now, not when the device comes
     await this.o.scd.bindDevice(this.enroller, b.podId, { aggregator: caller.aggregator }, true);
-    const token = randomBytes(24).toString('base64url');
+    // the prefix keeps a token from starting with '-', which a command line would take for a flag
+    const token = `lne_${randomBytes(24).toString('base64url')}`;
     const now = this.o.clock.now();
     const expiresAtMs = now + ttlS * 1000;
     await this.o.store.insert({
