@@ -1,6 +1,6 @@
-// `lightnode hil run` through the real bin, on the inputs it must refuse: an invalid
-// scenario (HIL_SCENARIO_INVALID at file:line:column, nothing started), bad flags, and an action that cannot be played (the run
-// breaks, named, exit 1). The runs themselves are system tests (src/system/hil-scenarios.test.ts).
+// `lightnode hil run` through the real bin, on the inputs it must refuse: an invalid scenario (HIL_SCENARIO_INVALID
+// at file:line:column, nothing started), bad flags, and an action that cannot be played (the run breaks, named,
+// exit 1). The runs themselves are system tests (src/system/hil-scenarios.test.ts).
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
