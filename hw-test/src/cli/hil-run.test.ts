@@ -1,6 +1,6 @@
-// `lightnode hil run` through the real bin, on the inputs that must stop before anything starts: an invalid
-// scenario (HIL_SCENARIO_INVALID at file:line:column), bad flags, and a timeline the runner cannot play (the run
-// breaks, named, exit 1). The runs themselves are system tests (src/system/hil-scenarios.test.ts).
+// `lightnode hil run` through the real bin, on the inputs it must refuse: an invalid scenario (HIL_SCENARIO_INVALID
+// at file:line:column, nothing started), bad flags, and an action that cannot be played (the run breaks, named,
+// exit 1). The runs themselves are system tests (src/system/hil-scenarios.test.ts).
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,19 +44,19 @@ test('bad flags: exit 2 (a usage error) naming the flag', async (t) => {
   t.regex(none.err, /expected exactly one SCENARIO file/);
 });
 
-test('a timeline the runner cannot play: exit 1, --json says the run broke at the timeline, named', async (t) => {
+test('an action that cannot be played: exit 1, --json says the run broke at that timeline entry, named', async (t) => {
   const f = join(dir, 'setpoint-replay.yaml');
-  // a battery beside the meter (a setpoint action needs one): the setpoint actions have no handler yet
+  // a battery beside the meter (a setpoint action needs one), and a replay with no setpoint sent before it
   const head = storm
     .slice(0, storm.indexOf('timeline:'))
     .replace('tcp: true }\n', 'tcp: true }\n  - { id: e1, kind: ess, sunspec: true }\n')
     .replace('devices: [m1]', 'devices: [m1, e1]');
-  writeFileSync(f, `${head}timeline:\n  - { atS: 5, do: setpoint-replay, agent: a1 }\ninvariants: [noSampleLost]\n`);
+  writeFileSync(f, `${head}timeline:\n  - { atS: 1, do: setpoint-replay, agent: a1 }\ninvariants: [noSampleLost]\n`);
   const r = await lightnode(['hil', 'run', f, '--json']);
   t.is(r.code, 1, r.err);
   const j = JSON.parse(r.out) as { passed: boolean; broke?: { stage: string; message: string }; events: unknown[] };
   t.false(j.passed);
-  t.is(j.broke?.stage, 'timeline');
-  t.regex(j.broke?.message ?? '', /setpoint-replay, not supported by this runner yet/);
-  t.regex(r.err, /\[t=0s\] broke timeline: /);
+  t.is(j.broke?.stage, 'timeline[0] setpoint-replay');
+  t.regex(j.broke?.message ?? '', /setpoint-replay a1: no setpoint was sent to it before/);
+  t.regex(r.err, /\] broke timeline\[0\] setpoint-replay: /);
 });

@@ -12,6 +12,8 @@ const library = join(root, 'hw-test', 'scenarios');
 const libraryFiles = readdirSync(library)
   .filter((f) => f.endsWith('.yaml'))
   .map((f) => join('hw-test', 'scenarios', f));
+/** A library file whose m1 is a Modbus TCP meter (the --real-ports cases map it). */
+const meterFile = libraryFiles.find((f) => f.endsWith('cellular-outage-24h.yaml'))!;
 
 function lightnode(args: string[], cwd = root): Promise<{ code: number; out: string; err: string }> {
   return new Promise((resolve) => {
@@ -39,7 +41,7 @@ test('one invalid file among valid ones: exit 1, its line names file:line:column
   const bad = join(dir, 'unknown-do.yaml');
   const line = storm.split('\n').findIndex((l) => l.includes('do: kill9')) + 1;
   const column = storm.split('\n')[line - 1]!.indexOf('kill9') + 1;
-  const r = await lightnode(['hil', 'validate', libraryFiles[0]!, bad]);
+  const r = await lightnode(['hil', 'validate', meterFile, bad]);
   t.is(r.code, 1, r.err);
   const lines = r.out.trim().split('\n');
   t.true(lines[0]!.startsWith('ok '), lines[0]);
@@ -50,7 +52,7 @@ test('one invalid file among valid ones: exit 1, its line names file:line:column
 });
 
 test('--json: an array, one verdict per file, the file named as given', async (t) => {
-  const r = await lightnode(['hil', 'validate', '--json', 'syntax.yaml', join(root, libraryFiles[0]!)], dir);
+  const r = await lightnode(['hil', 'validate', '--json', 'syntax.yaml', join(root, meterFile)], dir);
   t.is(r.code, 1, r.err);
   const v = JSON.parse(r.out) as {
     file: string;
@@ -97,7 +99,7 @@ writeFileSync(ttyFake, '');
 writeFileSync(join(dir, 'ports.json'), JSON.stringify({ m1: ttyFake }));
 
 test('--real-ports: a good map inline and as @FILE → exit 0, the mapped devices counted', async (t) => {
-  const inline = await lightnode(['hil', 'validate', libraryFiles[0]!, '--real-ports', '{"m1": "meter.lan:502"}']);
+  const inline = await lightnode(['hil', 'validate', meterFile, '--real-ports', '{"m1": "meter.lan:502"}']);
   t.is(inline.code, 0, inline.err + inline.out);
   t.regex(inline.out, /^ok \S+ \(.*, 1 on real ports\)$/m);
   const file = await lightnode(['hil', 'validate', 'rtu.yaml', '--real-ports', '@ports.json', '--json'], dir);
@@ -116,7 +118,7 @@ test('--real-ports: unknown id, missing serial path, serial path for a TCP devic
       /"m1": expected an existing serial device .*ttyUSB7, which does not exist/,
     ],
     [
-      join(root, libraryFiles[0]!),
+      join(root, meterFile),
       JSON.stringify({ m1: ttyFake }),
       ports,
       /"m1": expected HOST\[:PORT\] \(m1 is a meter speaking Modbus TCP\), received the serial path/,

@@ -7,6 +7,7 @@ import { readStatus, type ProcessAgent } from './agents.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { CloudPeer, DevicePeer } from './peers.js';
 import type { ScenarioAction } from './scenario.js';
+import { setpointsOf, type SetpointRun } from './setpoints.js';
 
 export interface ActionContext {
   agents: ReadonlyMap<string, ProcessAgent>;
@@ -20,6 +21,8 @@ export interface ActionContext {
   event(what: string, target: string | undefined, detail: string): void;
   /** Runs `fn` after `simS` simulated seconds; the runner waits for it before stopping. */
   later(simS: number, fn: () => Promise<void> | void): void;
+  /** The run's operator and what it sent (runs with an ess device). */
+  setpoints?: SetpointRun;
 }
 
 type Of<D extends ScenarioAction['do']> = Extract<ScenarioAction, { do: D }>;
@@ -47,7 +50,7 @@ async function restart(a: ProcessAgent, c: ActionContext): Promise<void> {
   c.event('restarted', a.id, `pid ${a.pid ?? '?'} status socket up`);
 }
 
-/** The handlers by `do` (the setpoint actions come with the ESS devices). */
+/** The handlers by `do` (the setpoint ones in setpoints.ts). */
 export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
   async kill9(a, c) {
     const agent = agentOf(c, a.agent);
@@ -162,6 +165,9 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
     d.setLoad(a.powerW);
     c.event('load', a.device, `site load ${a.powerW} W`);
   },
+  setpoint: (a, c) => setpointsOf(c, 'setpoint').setpoint(a, c),
+  'setpoint-forged': (a, c) => setpointsOf(c, 'setpoint-forged').forged(a, c),
+  'setpoint-replay': (a, c) => setpointsOf(c, 'setpoint-replay').replay(a, c),
 };
 
 /** Why the runner cannot play this timeline (actions without a handler), or null. */

@@ -38,8 +38,15 @@ export function deepMerge(base: Obj, over: Obj): Obj {
 }
 
 /**
- * The agent config of `agent`: its devices' lines and Chain 2 sources on the run's broker, then its `config`. Its key
- * and status socket live in `dir` (the agent's working dir), its store in `stateDir` (`dir` itself, or a tmpfs in it).
+ * The setpoint options of an agent with a battery: the run's operator as the one issuer, and quick timings — the
+ * battery's own revert timer 10 s, a rewrite every 4 s (≤ revertS · 500), the readback within 3 s to ±150 W.
+ */
+export const HIL_SETPOINTS = { revertS: 10, refreshMs: 4000, readbackTimeoutMs: 3000, readbackToleranceW: 150 };
+
+/**
+ * The agent config of `agent`: its devices' lines, Chain 2 sources and assets on the run's broker, then its
+ * `config`. Its key and status socket live in `dir` (the agent's working dir), its store in `stateDir` (`dir`
+ * itself, or a tmpfs in it). An agent with an asset accepts setpoints from `o.operator` (the run's issuer address).
  */
 export function agentConfig(
   agent: ScenarioAgent,
@@ -47,6 +54,7 @@ export function agentConfig(
   brokerUrl: string,
   dir: string,
   stateDir = dir,
+  o: { operator?: string } = {},
 ): Obj {
   const generated: Obj = {
     podId: devices.find((d) => d.podId)?.podId ?? DEFAULT_POD,
@@ -66,6 +74,9 @@ export function agentConfig(
   const chain2 = devices.flatMap((d) => d.chain2 ?? []);
   if (lines.length) generated.lines = lines;
   if (chain2.length) generated.chain2 = chain2;
+  const assets = devices.flatMap((d) => d.assets ?? []);
+  if (assets.length) generated.assets = assets;
+  if (assets.length && o.operator) generated.setpoints = { issuers: [o.operator], ...HIL_SETPOINTS };
   return deepMerge(generated, agent.config);
 }
 

@@ -1,10 +1,11 @@
 /**
  * The invariants of a HIL run, evaluated after the agents stopped, from what the run's subscriber received, what each
  * agent's outbox committed and what `lightnode status` said every second. Each yields an `InvariantResult` named by
- * its key, and the run's figures.
+ * its key, and the run's figures. The setpoint invariants (and `fallbackS`) are in setpoint-invariants.ts.
  */
 import type { HilFigures, InvariantResult } from './result.js';
 import type { ScenarioInvariant } from './scenario.js';
+import { evaluateSetpointInvariant, fallbackSeconds, type SetpointFacts } from './setpoint-invariants.js';
 import type { DeviceLog, RunSubscriber } from './subscriber.js';
 
 /** What the runner knows of one agent at the end. */
@@ -46,6 +47,8 @@ export interface EvalInput {
   /** Run seconds when the last fault ended (null: no fault). */
   lastFaultEndS: number | null;
   rssMaxMB: number | null;
+  /** What the run's setpoints did (runs with an ess device). */
+  setpoints?: SetpointFacts;
 }
 
 const EMPTY: DeviceLog = { leaves: new Map(), received: new Map(), gaps: [], lastArrivalMs: 0 };
@@ -125,7 +128,7 @@ export function evaluate(i: EvalInput): { invariants: InvariantResult[]; figures
     gaps,
     maxOutboxDepth: i.outbox.reduce((m, o) => Math.max(m, o.samples), 0),
     drainS,
-    fallbackS: null,
+    fallbackS: i.setpoints ? fallbackSeconds(i.setpoints) : null,
     rssMaxMB: i.rssMaxMB === null ? null : Math.round(i.rssMaxMB * 10) / 10,
   };
   const results = i.invariants.map((inv): InvariantResult => {
@@ -227,11 +230,9 @@ export function evaluate(i: EvalInput): { invariants: InvariantResult[]; figures
             : `agent RSS peaked at ${figures.rssMaxMB} MB (≤ ${inv.rssMaxMB} MB asked)`,
       };
     const key = Object.keys(inv)[0]!;
-    return {
-      name: key,
-      passed: false,
-      detail: `${key} is not evaluated by this runner yet (it needs the setpoint actions)`,
-    };
+    if (i.setpoints && (inv.setpointAppliedWithinS ?? inv.autonomousWithinS ?? inv.rejectedWith) !== undefined)
+      return evaluateSetpointInvariant(inv as Parameters<typeof evaluateSetpointInvariant>[0], i.setpoints);
+    return { name: key, passed: false, detail: `${key}: this run has no ess device, so no setpoint facts` };
   });
   const crashes = i.agents.flatMap((a) => a.crashes.map((c) => `${a.id}: ${c}`));
   if (crashes.length)

@@ -1,7 +1,7 @@
 /**
  * The peers a HIL run starts from its scenario: the cloud's broker (Debian's Mosquitto, the embedded aedes broker, or
  * an external URL) and the simulated devices (meters over Modbus TCP or RTU on a pty pair, Chain 2 gateways over
- * WebSocket or HTTP), each with the part of the agent config that reaches it.
+ * WebSocket or HTTP, batteries in peers-ess.ts), each with the part of the agent config that reaches it.
  */
 import { LightNodeError, builtinProfiles, systemClock } from '@lightnode/protocols';
 import { freePort, startEmbeddedBroker, type EmbeddedBroker } from '@lightnode/cloud';
@@ -11,6 +11,7 @@ import { LoadModel } from '../sim/load-model.js';
 import { MeterSimulator, parseFault, type Fault } from '../sim/modbus/simulator.js';
 import { serveRtu, serveTcp } from '../sim/modbus/servers.js';
 import { createPtyPair } from '../sim/serial/pty-pair.js';
+import { startEss, type EssEventAt } from './peers-ess.js';
 import type { Scenario, ScenarioDevice } from './scenario.js';
 
 /** The broker of a run; `down` / `up` stop and restart it on the same port (broker-down). */
@@ -65,6 +66,8 @@ async function noBrokerDown(): Promise<void> {
 export interface DeviceConfig {
   lines?: Record<string, unknown>[];
   chain2?: Record<string, unknown>[];
+  /** Controllable assets (an ESS device's battery). */
+  assets?: Record<string, unknown>[];
   /** The PoD id the device fixes (a Chain 2 gateway's). */
   podId?: string;
 }
@@ -78,6 +81,10 @@ export interface DevicePeer {
   addFault?(spec: string): () => void;
   /** Sets the site's load, W (import positive). */
   setLoad?(powerW: number): void;
+  /** The site's house load now, W (an ESS device's: the setpoint's baseline). */
+  loadW?(): number;
+  /** An ESS device's battery events so far (command, revert, release, fault), with the wall time of each. */
+  essEvents?: readonly EssEventAt[];
   /** Restarts the gateway (its connections drop, its counters read 0 for a quarter). */
   reboot?(): void;
   stop(): Promise<void>;
@@ -96,11 +103,7 @@ export async function startDevice(
   if (d.kind === 'meter' && d.rtu) return startRtuLine(rtuGroup(d, s), seed, s);
   if (d.kind === 'meter') return [await startTcpMeter(d, seed)];
   if (d.kind === 'chain2') return [await startChain2(d, seed)];
-  throw new LightNodeError(
-    'USAGE',
-    `device ${d.id}: ess devices are not wired into this runner yet (they come with the setpoint actions)`,
-    { device: d.id },
-  );
+  return [await startEss(d, seed)];
 }
 
 /** The baud of a simulated RS-485 line (both ends; the simulator keeps the wire's timing at it). */

@@ -19,6 +19,7 @@ import type { HilEvent, HilRunResult, HilSeries } from './result.js';
 import type { Scenario, ScenarioAction } from './scenario.js';
 import { RunSubscriber } from './subscriber.js';
 import { startLinkProxy, type LinkProxy } from './link-proxy.js';
+import { SetpointRun } from './setpoints.js';
 
 export interface RunOptions {
   /** Simulated seconds per wall second (default the scenario's). */
@@ -87,6 +88,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   const deviceIds = new Map<string, string>(); // agent id → device id (its key's address)
   const sub = new RunSubscriber('');
   let subscriber: RunSubscriber | null = null;
+  let setpoints: SetpointRun | undefined; // the run's operator, when a device is a battery
   let rssMax: number | null = null;
   let sampler: NodeJS.Timeout | undefined;
   const pending: Promise<void>[] = [];
@@ -120,6 +122,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, s))) devices.set(p.id, p);
     subscriber = new RunSubscriber(c.url);
     await stage('subscriber', () => subscriber!.start());
+    if (s.devices.some((d) => d.kind === 'ess'))
+      setpoints = new SetpointRun({ speed, runS: (w) => ((w - t0) / 1000) * speed, sub: subscriber, brokerUrl: c.url });
+    const operator = setpoints ? { operator: setpoints.operator } : {};
     for (const a of s.agents) {
       const cfgs = a.devices.map((id) => devices.get(id)!.config);
       // the agent's uplink through its own link proxy (the `link` action), seeded from the run's seed
@@ -131,7 +136,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       const url = `${broker.protocol}//127.0.0.1:${proxy.port}`;
       const filled = s.timeline.some((e) => e.do === 'disk-full' && e.agent === a.id);
       const tmpfsMiB = filled ? (a.tmpfsMiB ?? DEFAULT_TMPFS_MIB) : null;
-      const config = (dir: string, stateDir: string) => agentConfig(a, cfgs, url, dir, stateDir);
+      const config = (dir: string, stateDir: string) => agentConfig(a, cfgs, url, dir, stateDir, operator);
       const agent = new ProcessAgent(a, config, speed, tmpfsMiB);
       agents.set(a.id, agent);
       await stage(`tmpfs ${a.id}`, () => agent.mountTmpfs());
@@ -205,6 +210,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       cloud: c,
       random,
       event,
+      ...(setpoints ? { setpoints } : {}),
       later: (after, fn) => {
         const due = simS() + after;
         pending.push(
@@ -272,6 +278,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     for (const p of links.values()) await p.close().catch(() => undefined);
     for (const d of devices.values()) await d.stop().catch(() => undefined);
     await cloud?.stop().catch(() => undefined);
+    setpoints?.dispose();
   }
   const sb = subscriber ?? sub;
   const meterOf = (deviceId: string) => {
@@ -321,7 +328,17 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     outbox,
     lastFaultEndS: faultEndS ?? lastFaultEnd(s.timeline),
     rssMaxMB: rssMax,
+    ...(setpoints
+      ? {
+          setpoints: setpoints.facts(
+            devices.values(),
+            (id) => deviceIds.get(s.agents.find((a) => a.devices.includes(id))?.id ?? ''),
+            s.durationS,
+          ),
+        }
+      : {}),
   });
+  if (setpoints) series.setpoint = setpoints.series();
   const passed = !broke && invariants.every((i) => i.passed);
   // a failed run keeps the end of each agent's log (stderr) for whoever reads the report
   if (!passed) for (const a of agents.values()) notes.push(`agent ${a.id} log (end):\n${a.log().slice(-1500)}`);

@@ -2,7 +2,9 @@
  * The run's independent subscriber: every batch and gap from the broker, each batch's leaves and root re-hashed and —
  * with ethers' EIP-712 implementation, not ours — its signature recovered; per `(deviceId, seq)` the set of leaf
  * hashes seen (two different ones are a conflict: a seq signed twice), the signed gaps, and the power per batch.
- * Like the harness's `Subscriber` (which keeps no leaves), with what the HIL invariants need.
+ * Like the harness's `Subscriber` (which keeps no leaves), with what the HIL invariants need. Also each device's
+ * setpoint acks (`ln/v1/+/ack`, verified the same way: ethers recovers the device's address) and every setpoint
+ * published to a device (`ln/v1/+/setpoint`, its bytes kept as the broker delivered them: the replay's source).
  */
 import mqtt from 'mqtt';
 import { verifyTypedData } from 'ethers';
@@ -16,6 +18,8 @@ import {
   verifyGap,
   VECTOR_CHAIN_ID,
   VECTOR_VERIFYING_CONTRACT,
+  type AckState,
+  type SignedAck,
   type SignedGap,
 } from '@lightnode/protocols';
 
@@ -36,6 +40,35 @@ export interface DeviceLog {
   lastArrivalMs: number;
 }
 
+/** One device-signed setpoint ack that verified (ethers), with the wall ms it arrived. */
+export interface AckSeen {
+  deviceId: string;
+  setpointId: string;
+  state: AckState;
+  reason: string;
+  appliedPowerW: number;
+  /** The device's own time of the ack (its clock), ms. */
+  atMs: number;
+  seq: number;
+  arrivedMs: number;
+}
+
+/** A setpoint seen on a device's `setpoint` topic: its bytes as delivered, the first time its id was seen. */
+export interface SetpointSeen {
+  deviceId: string;
+  id: string;
+  payload: Buffer;
+  arrivedMs: number;
+}
+
+const TOPICS = ['ln/v1/+/batch', 'ln/v1/+/gap', 'ln/v1/+/ack', 'ln/v1/+/setpoint'];
+
+/** The signer ethers recovers from a signed ack (lowercase), its EIP-712 typed data built from the message. */
+export function ackSigner(a: SignedAck): string {
+  const td = typedDataFor('Ack', a.message as never, domain);
+  return verifyTypedData(td.domain, td.types, td.message, a.signature).toLowerCase();
+}
+
 export class RunSubscriber {
   readonly devices = new Map<string, DeviceLog>();
   /** Batches or gaps that did not verify (topic: reason). */
@@ -43,6 +76,12 @@ export class RunSubscriber {
   batches = 0;
   /** Active power of each received sample: wall ms of arrival, the device, the sample time, W. */
   readonly power: { atMs: number; deviceId: string; tsMs: number; w: number }[] = [];
+  /** Verified setpoint acks, in arrival order. */
+  readonly acks: AckSeen[] = [];
+  /** Acks that did not verify (topic: reason). */
+  readonly badAcks: string[] = [];
+  /** Setpoints published to devices, by id (lowercase). */
+  readonly setpoints = new Map<string, SetpointSeen>();
   private client: mqtt.MqttClient | null = null;
 
   constructor(private readonly url: string) {}
@@ -82,6 +121,35 @@ export class RunSubscriber {
           const w = s.quantities.activePowerW;
           if (w !== undefined) this.power.push({ atMs: d.lastArrivalMs, deviceId: t.deviceId, tsMs: s.tsMs, w });
         });
+      } else if (t.leaf === 'ack') {
+        try {
+          const a = JSON.parse(payload.toString()) as SignedAck;
+          const signer = ackSigner(a);
+          if (signer !== t.deviceId || a.message.deviceId.toLowerCase() !== t.deviceId)
+            throw new Error(`ethers recovers ${signer}, topic says ${t.deviceId}, ack says ${a.message.deviceId}`);
+          const m = a.message;
+          this.acks.push({
+            deviceId: t.deviceId,
+            setpointId: m.setpointId.toLowerCase(),
+            state: m.state,
+            reason: m.reason,
+            appliedPowerW: m.appliedPowerW,
+            atMs: m.atMs,
+            seq: m.seq,
+            arrivedMs: Date.now(),
+          });
+        } catch (e) {
+          this.badAcks.push(`${topic}: ${(e as Error).message}`);
+        }
+      } else if (t.leaf === 'setpoint') {
+        const id = (JSON.parse(payload.toString()) as { message?: { id?: unknown } }).message?.id;
+        if (typeof id === 'string' && !this.setpoints.has(id.toLowerCase()))
+          this.setpoints.set(id.toLowerCase(), {
+            deviceId: t.deviceId,
+            id: id.toLowerCase(),
+            payload: Buffer.from(payload),
+            arrivedMs: Date.now(),
+          });
       } else if (t.leaf === 'gap') {
         const g = JSON.parse(payload.toString()) as SignedGap;
         verifyGap(g, domain);
@@ -104,15 +172,19 @@ export class RunSubscriber {
     this.client = c;
     c.on('message', (topic, payload) => this.onMessage(topic, payload));
     await new Promise<void>((resolve, reject) => {
-      c.once('connect', () =>
-        c.subscribe(['ln/v1/+/batch', 'ln/v1/+/gap'], { qos: 1 }, (e) => (e ? reject(e) : resolve())),
-      );
+      c.once('connect', () => c.subscribe(TOPICS, { qos: 1 }, (e) => (e ? reject(e) : resolve())));
       c.once('error', reject);
     });
     // an embedded broker forgets sessions across a broker-down: subscribe again on every reconnect
     c.on('connect', (ack) => {
-      if (!ack.sessionPresent) c.subscribe(['ln/v1/+/batch', 'ln/v1/+/gap'], { qos: 1 });
+      if (!ack.sessionPresent) c.subscribe(TOPICS, { qos: 1 });
     });
+  }
+
+  /** Publishes `payload` QoS 1 on `topic` as it is (a replay, a tampered setpoint); resolves on the PUBACK. */
+  async publish(topic: string, payload: Buffer): Promise<void> {
+    if (!this.client) throw new Error('the run subscriber is not connected');
+    await this.client.publishAsync(topic, payload, { qos: 1 });
   }
 
   async stop(): Promise<void> {

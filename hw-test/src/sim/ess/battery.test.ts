@@ -180,3 +180,19 @@ test('a trickle far from the bounds keeps its wake-up timer within an hour (no t
   t.is(clock.pending, 1, 'woke up once and re-armed');
   t.is(b.state().essPowerW, 1);
 });
+
+test('addFault at run time: a silent revert from the next command on, removed again by its function', async (t) => {
+  const { clock, b, events } = battery();
+  b.setCommand(1000, 0);
+  const remove = b.addFault({ kind: 'silent-revert', afterS: 2 });
+  await clock.advance(5000);
+  t.is(b.state().essPowerW, 1000, 'the command in force when it was added is not affected');
+  b.setCommand(1000, 0);
+  await clock.advance(2000);
+  t.like(b.state(), { essPowerW: 0, mode: 'remote', setpointW: 1000 });
+  t.like(events.at(-1), { event: 'fault', fault: 'silent-revert' });
+  remove();
+  b.setCommand(1000, 0);
+  await clock.advance(5000);
+  t.is(b.state().essPowerW, 1000);
+});

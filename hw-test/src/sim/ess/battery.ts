@@ -91,6 +91,8 @@ export class Battery {
   private cancelBound: () => void = () => undefined;
   private readonly listeners: ((e: EssEvent) => void)[] = [];
   private readonly random: () => number;
+  /** The faults in force: those of the options, and those added at run time (`addFault`). */
+  private readonly faultList: EssFault[];
 
   constructor(private readonly o: BatteryOptions) {
     const positive = (name: string, v: number | undefined, dflt: number, max = Infinity): number => {
@@ -107,6 +109,7 @@ export class Battery {
     this.roundTripEfficiency = positive('roundTripEfficiency', o.roundTripEfficiency, 0.92, 1);
     if (this.roundTripEfficiency === 0) throw invalidField('USAGE', 'roundTripEfficiency', 'η in (0, 1]', 0);
     this.random = o.random ?? Math.random;
+    this.faultList = [...(o.faults ?? [])];
     this.lastMs = o.clock.now();
     this.settle();
   }
@@ -195,7 +198,19 @@ export class Battery {
   }
 
   faults<K extends EssFault['kind']>(kind: K): Extract<EssFault, { kind: K }>[] {
-    return (this.o.faults ?? []).filter((f): f is Extract<EssFault, { kind: K }> => f.kind === kind);
+    return this.faultList.filter((f): f is Extract<EssFault, { kind: K }> => f.kind === kind);
+  }
+
+  /**
+   * Adds a fault at run time (the HIL bench's `device-fault`); the returned function removes it. It applies from the
+   * next command on (a `silent-revert` arms with each command, `fake-mode` decides at each command).
+   */
+  addFault(f: EssFault): () => void {
+    this.faultList.push(f);
+    return () => {
+      const i = this.faultList.indexOf(f);
+      if (i >= 0) this.faultList.splice(i, 1);
+    };
   }
 
   /** Stops the timers (the simulator's end). */

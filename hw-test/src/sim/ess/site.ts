@@ -5,7 +5,7 @@
  * its energy counters integrate the net (import and export separately) like the real one.
  */
 import { builtinProfiles, type Clock, type ProfileLookup, type QuantityName } from '@lightnode/protocols';
-import { LoadModel } from '../load-model.js';
+import { LoadModel, type LoadModelOptions } from '../load-model.js';
 import { MeterSimulator } from '../modbus/simulator.js';
 import { Battery, type BatteryOptions, type BatteryState, type EssEvent } from './battery.js';
 import type { EssFault } from './faults.js';
@@ -39,6 +39,8 @@ export class EssSimulator {
   readonly battery: Battery;
   readonly meter: MeterSimulator;
   private readonly load: LoadModel;
+  /** The load model's options, kept: `setLoad` changes its constant load. */
+  private readonly loadOptions: LoadModelOptions;
   private cancelTick: () => void = () => undefined;
   private stopped = false;
   private lastValues: Partial<Record<QuantityName, number>> = {};
@@ -52,13 +54,14 @@ export class EssSimulator {
     });
     const profiles = o.profiles ?? builtinProfiles();
     const profile = profiles.get(o.meterProfile ?? 'eastron/sdm630');
-    this.load = new LoadModel({
+    this.loadOptions = {
       phases: profile.phases ?? 3,
       baseLoadW: o.baseLoadW ?? 3000,
       pvPeakW: o.pvPeakW ?? 0,
       seed: o.seed ?? 42,
       ...(o.loadW !== undefined ? { constantLoadW: o.loadW } : {}),
-    });
+    };
+    this.load = new LoadModel(this.loadOptions);
     this.siteValues(o.clock.now());
     this.meter = new MeterSimulator({
       profile,
@@ -76,6 +79,18 @@ export class EssSimulator {
     this.battery.setSiteNet(this.load.last.loadW - this.load.last.pvW);
     this.lastValues = q;
     return q;
+  }
+
+  /** Sets a constant house load from now on, W ≥ 0 (the HIL bench's `load`); the battery settles on it at once. */
+  setLoad(w: number): void {
+    this.siteValues(this.o.clock.now()); // integrate up to now at the old load
+    this.loadOptions.constantLoadW = w;
+    this.siteValues(this.o.clock.now());
+  }
+
+  /** The constant house load, W, or undefined under the daily load model. */
+  get constantLoadW(): number | undefined {
+    return this.loadOptions.constantLoadW;
   }
 
   /** The meter's last reading (PoD convention): what `activePowerW`, `energyImportWh`, … read now. */
