@@ -9,6 +9,12 @@ import test, { type ExecutionContext } from 'ava';
 import { join } from 'node:path';
 import { loadScenario, runScenario, type HilRunResult } from '../index.js';
 import { ROOT } from '../hil/harness.js';
+import { batterySize } from '../demo/field-test/agents.js';
+import { fieldScenario } from '../demo/field-test/scenario.js';
+import { TDV_SLOT, TOR_DI_VALLE } from '../demo/tor-di-valle/scenario.js';
+
+/** The PoD of the field test that tor-di-valle-activation plays (ACEAE's −1000 kW offer, accepted by the DSO). */
+const TDV_POD = 'IT002E61899978';
 
 const LIBRARY = [
   'power-cut-storm',
@@ -19,6 +25,7 @@ const LIBRARY = [
   'clock-step',
   'setpoint-forged-replayed',
   'battery-silent-revert',
+  'tor-di-valle-activation',
 ];
 /** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
 const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
@@ -110,6 +117,26 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     t.regex(auto, /window-end [\d.]+ s \(expired ack \+ battery release\)/);
     t.true(r.figures.fallbackS !== null && r.figures.fallbackS <= 3, `fallbackS ${r.figures.fallbackS}`);
     podFollowed(t, r, -1000);
+  },
+  'tor-di-valle-activation'(t, r) {
+    // the scenario's numbers are still the field test's: the PoD's baseline at the slot, its battery, the accepted level
+    const s = loadScenario(file('tor-di-valle-activation'));
+    const pod = fieldScenario().pods.find((p) => p.pod === TDV_POD)!;
+    const e1 = s.devices.find((d) => d.id === 'e1');
+    t.like(e1, { kind: 'ess', loadW: pod.baselinesW[TDV_SLOT], ...batterySize(pod) });
+    t.like(s.agents[0]!.config, { podId: TDV_POD });
+    const level = Math.round(TOR_DI_VALLE.expected[TDV_POD].acceptedPValue * 1000);
+    for (const v of [s, loadScenario(file('tor-di-valle-activation'), { short: true })])
+      t.like(
+        v.timeline.find((e) => e.do === 'setpoint'),
+        { targetW: level },
+      );
+    t.regex(
+      r.events.find((e) => e.do === 'setpoint')!.detail,
+      new RegExp(`at PoD ${TDV_POD} .*baseline ${pod.baselinesW[TDV_SLOT]} W`),
+    );
+    t.regex(invariant(r, 'autonomousWithinS')!.detail, /window-end [\d.]+ s \(expired ack \+ battery release\)/);
+    podFollowed(t, r, level);
   },
 };
 const file = (name: string) => join(ROOT, 'hw-test', 'scenarios', `${name}.yaml`);
