@@ -74,6 +74,8 @@ export interface DevicePeer {
   id: string;
   kind: ScenarioDevice['kind'];
   config: DeviceConfig;
+  /** Where the real device is (`--real-ports`; nothing simulated, see real-devices.ts); absent for a simulator. */
+  real?: string;
   /** Adds a fault in the simulator's own syntax at run time; the returned function removes it. */
   addFault?(spec: string): () => void;
   /** Sets the site's load, W (import positive). */

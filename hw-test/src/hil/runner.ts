@@ -18,6 +18,8 @@ import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
 import type { Scenario, ScenarioAction } from './scenario.js';
 import { RunSubscriber } from './subscriber.js';
+import { checkRealLines, checkRealPorts, realDevicePeers, simulatedPart } from './real-devices.js';
+import type { RealPorts } from './real-ports.js';
 import { startLinkProxy, type LinkProxy } from './link-proxy.js';
 
 export interface RunOptions {
@@ -27,6 +29,11 @@ export interface RunOptions {
   seed?: number;
   /** Sees each event as it happens (the CLI prints one stderr line each). */
   onEvent?: (e: HilEvent) => void;
+  /**
+   * Devices that are real (`--real-ports`): not simulated, their agents pointed at these ports. Checked before
+   * anything starts (`HIL_REAL_PORTS_INVALID`, `HIL_FAULT_NEEDS_SIMULATOR`: the promise rejects, nothing started).
+   */
+  realPorts?: RealPorts;
 }
 
 /** One meter in `lightnode status` (`status.meters[]`). */
@@ -66,11 +73,18 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   const speed = o.speed ?? s.speed;
   const seed = o.seed ?? s.seed;
   const random = prng(seed);
+  const realPorts = o.realPorts ?? new Map();
+  checkRealPorts(s, realPorts);
+  const realPeers = realDevicePeers(s, realPorts);
+  checkRealLines(realPeers);
+  const simulated = simulatedPart(s, realPorts);
   const startedAtMs = Date.now();
   const events: HilEvent[] = [];
   const series: HilSeries = { power: [], setpoint: [], outbox: [], link: [] };
   const outbox: OutboxSample[] = [];
   const notes = ['MQTT keepalive and TCP run in real time'];
+  if (realPeers.length)
+    notes.push(`real devices (not simulated): ${realPeers.map((p) => `${p.id} at ${p.real}`).join(', ')}`);
   if (speed !== 1)
     notes.push(`speed ${speed}: process agents through LIGHTNODE_CLOCK, the simulators on the system clock`);
   const simS = () => ((Date.now() - t0) / 1000) * speed;
@@ -115,9 +129,10 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       );
     cloud = await stage('cloud', () => startCloudPeer(s.cloud));
     const c = cloud;
-    for (const d of s.devices)
+    for (const d of simulated.devices)
       if (!devices.has(d.id))
-        for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, s))) devices.set(p.id, p);
+        for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, simulated))) devices.set(p.id, p);
+    for (const p of realPeers) devices.set(p.id, p);
     subscriber = new RunSubscriber(c.url);
     await stage('subscriber', () => subscriber!.start());
     for (const a of s.agents) {
@@ -144,8 +159,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     event(
       'run',
       undefined,
-      `${s.name}: ${c.what}, ${devices.size} devices, ${agents.size} agents, seed ${seed}, speed ${speed}`,
+      `${s.name}: ${c.what}, ${devices.size} devices${realPeers.length ? ` (${realPeers.length} real)` : ''}, ${agents.size} agents, seed ${seed}, speed ${speed}`,
     );
+    for (const p of realPeers) event('real', p.id, `not simulated: the agent talks to the real device at ${p.real}`);
     const raised = new Map<string, Set<string>>(); // agent id → alarm codes standing at its last status sample
     const noteAlarms = (id: string, status: Record<string, unknown>, details: Record<string, unknown>) => {
       const now = new Map(
