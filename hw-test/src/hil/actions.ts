@@ -133,8 +133,13 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
   'gateway-reboot'(a, c) {
     const d = deviceOf(c, a.device);
     if (!d.reboot) throw unsupported(d, 'gateway-reboot');
-    d.reboot();
-    c.event('gateway-reboot', a.device, 'connections dropped, counters read 0 for a quarter');
+    const n = a.zeroQuarters ?? 1;
+    d.reboot(n);
+    c.event(
+      'gateway-reboot',
+      a.device,
+      `connections dropped, counters read 0 for ${n === 1 ? 'a quarter' : `${n} quarters`}`,
+    );
   },
   link(a, c) {
     const proxy = c.links.get(a.agent);

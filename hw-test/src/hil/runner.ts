@@ -20,6 +20,7 @@ import type { Scenario, ScenarioAction } from './scenario.js';
 import { RunSubscriber } from './subscriber.js';
 import { checkRealLines, checkRealPorts, realDevicePeers, simulatedPart } from './real-devices.js';
 import type { RealPorts } from './real-ports.js';
+import { chain2HealthLine, quarterLine, type Chain2Health } from './chain2-report.js';
 import { startLinkProxy, type LinkProxy } from './link-proxy.js';
 
 export interface RunOptions {
@@ -109,6 +110,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   const faultEnded = () => (faultEndS = Math.max(faultEndS ?? 0, simS()));
   const committed = new Map<string, number | null>();
   const meterHealth = new Map<string, MeterHealth[]>(); // agent id → its meters in its last status
+  const chain2Health = new Map<string, Record<string, Chain2Health>>(); // agent id → its Chain 2 sources, last status
   const verified = new Map<string, string | null>(); // agent id → null (buffer verify passed) or what it said
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -194,6 +196,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         if (!st) continue;
         if (typeof st.status.deviceId === 'string') deviceIds.set(a.id, st.status.deviceId.toLowerCase());
         if (Array.isArray(st.status.meters)) meterHealth.set(a.id, st.status.meters as MeterHealth[]);
+        if (st.details.chain2) chain2Health.set(a.id, st.details.chain2 as Record<string, Chain2Health>);
         const ob = st.details.outbox as
           { undeliveredSamples?: number; undeliveredBatches?: number; undeliveredGaps?: number } | undefined;
         if (ob) {
@@ -249,6 +252,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     // what each meter went through, as the agent saw it (a dead or noisy meter's faults show as failed requests)
     for (const [id, ms] of meterHealth)
       event('meters', id, ms.map((m) => `${m.id} ${m.quality} (${m.errors} failed requests)`).join(', '));
+    for (const [id, sources] of chain2Health)
+      for (const [name, h] of Object.entries(sources)) event('chain2', id, chain2HealthLine(name, h));
     for (const a of agents.values()) {
       const code = await a.stop();
       event('stop', a.id, `end of the run: SIGTERM, exit ${code}`);
@@ -275,6 +280,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         a.id,
         `${x.batches} batches, ${x.outOfOrder} first arrivals out of seq order, windows went back at most ${x.maxWindowBackMs} ms`,
       );
+      const q = subscriber.quarters.get(deviceIds.get(a.id) ?? '');
+      if (q) event('quarters', a.id, quarterLine(q));
     }
   } catch (e) {
     const b = e instanceof Broke ? e : new Broke('run', message(e));

@@ -17,6 +17,7 @@ const LIBRARY = [
   'cellular-outage-24h',
   'rs485-dead-and-noisy',
   'clock-step',
+  'chain2-gateway-reboot',
 ];
 /** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
 const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
@@ -25,6 +26,9 @@ const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
   { do: 'disk-free', detail: /ballast removed/ },
   { do: 'alarm-cleared', detail: /^OUTBOX_WRITE_FAILED cleared/ },
 ];
+/** The numbers of an event's detail matching `re` (NaN when it does not match). */
+const num = (r: HilRunResult, what: string, re: RegExp) =>
+  Number(re.exec(r.events.find((e) => e.do === what)?.detail ?? '')?.[1] ?? NaN);
 const arrivals = (r: HilRunResult) => r.events.find((e) => e.do === 'arrivals')?.detail ?? '';
 /** What a scenario's faults must visibly have done (the faults prove themselves), beyond its invariants. */
 const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
@@ -49,6 +53,22 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     t.true(failed('m4') > 0, meters);
     t.true(failed('m3') > 0, `the noisy meter's corrupted replies were seen: ${meters}`);
     t.regex(meters, /m1 good.*m2 good.*m3 (good|stale)/);
+  },
+  'chain2-gateway-reboot'(t, r) {
+    const health = r.events.find((e) => e.do === 'chain2')?.detail ?? '';
+    const quarters = r.events.find((e) => e.do === 'quarters')?.detail ?? '';
+    t.log(health, quarters);
+    t.true(num(r, 'chain2', / (\d+) connects/) >= 3, `the agent reconnected after each restart: ${health}`);
+    t.true(num(r, 'chain2', /CHAIN2_TOTAL_DECREASED (\d+)/) >= 1, `it saw the totals drop: ${health}`);
+    t.true(num(r, 'quarters', /^(\d+) quarters/) >= 14, quarters);
+    // every quarter between the first and the last received: a sample with its energy, an untrusted one, or missing
+    // and inside a reported gap
+    const missing = num(r, 'quarters', /; (\d+) not received/);
+    const untrusted = num(r, 'quarters', /\((\d+) untrusted\)/);
+    t.is(missing + untrusted, num(r, 'chain2', /, (\d+) missed quarters/), `${quarters} / ${health}`);
+    t.true(untrusted >= 1, quarters);
+    const energies = /missed quarters \(([\d., ]+) Wh\)/.exec(health)?.[1]?.split(', ').map(Number) ?? [];
+    t.true(energies.length > 0 && energies.every((wh) => wh > 0), `every gap carries its energy: ${health}`);
   },
   'clock-step'(t, r) {
     const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
