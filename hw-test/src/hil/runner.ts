@@ -280,6 +280,10 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         a.id,
         `${x.batches} batches, ${x.outOfOrder} first arrivals out of seq order, windows went back at most ${x.maxWindowBackMs} ms`,
       );
+      const reasons = new Map<string, number>();
+      for (const g of log?.gaps ?? []) reasons.set(g.reason, (reasons.get(g.reason) ?? 0) + 1);
+      if (reasons.size)
+        event('gaps', a.id, `signed gaps received: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')}`);
       const q = subscriber.quarters.get(deviceIds.get(a.id) ?? '');
       if (q) event('quarters', a.id, quarterLine(q));
     }

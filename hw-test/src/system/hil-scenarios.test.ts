@@ -18,6 +18,7 @@ const LIBRARY = [
   'rs485-dead-and-noisy',
   'clock-step',
   'chain2-gateway-reboot',
+  'outbox-quota',
 ];
 /** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
 const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
@@ -69,6 +70,16 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     t.true(untrusted >= 1, quarters);
     const energies = /missed quarters \(([\d., ]+) Wh\)/.exec(health)?.[1]?.split(', ').map(Number) ?? [];
     t.true(energies.length > 0 && energies.every((wh) => wh > 0), `every gap carries its energy: ${health}`);
+  },
+  'outbox-quota'(t, r) {
+    t.true(
+      r.events.some((e) => e.do === 'alarm' && /^OUTBOX_FULL raised \(state degraded/.test(e.detail)),
+      `the agent said its outbox was full: ${JSON.stringify(r.events.filter((e) => e.do.startsWith('alarm')))}`,
+    );
+    t.true(num(r, 'gaps', /(\d+) disk_quota/) >= 1, 'the oldest batches evicted as signed disk_quota gaps');
+    t.true(r.figures.gaps >= 1);
+    // the quota bounds the outbox: 15 s offline at 10 Hz would pile up ~150 samples without it
+    t.true(r.figures.maxOutboxDepth < 75, `outbox bounded by its quota: ${r.figures.maxOutboxDepth} samples at most`);
   },
   'clock-step'(t, r) {
     const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
