@@ -58,8 +58,11 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
     else c.later(a.restartAfterS, () => restart(agent, c));
   },
   async stop(a, c) {
-    const code = await agentOf(c, a.agent).stop();
-    c.event('stop', a.agent, `SIGTERM, exit ${code}`);
+    const agent = agentOf(c, a.agent);
+    if (agent.running) await agent.start(); // a running agent: waits for a start in progress, starts nothing
+    const t0 = Date.now(); // from the SIGTERM: how long the agent took to drain and exit
+    const code = await agent.stop();
+    c.event('stop', a.agent, `SIGTERM, exit ${code} after ${Date.now() - t0} ms`);
   },
   async start(a, c) {
     const agent = agentOf(c, a.agent);

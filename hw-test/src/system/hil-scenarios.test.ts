@@ -19,6 +19,7 @@ const LIBRARY = [
   'clock-step',
   'chain2-gateway-reboot',
   'outbox-quota',
+  'sigterm-in-flight',
 ];
 /** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
 const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
@@ -80,6 +81,16 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     t.true(r.figures.gaps >= 1);
     // the quota bounds the outbox: 15 s offline at 10 Hz would pile up ~150 samples without it
     t.true(r.figures.maxOutboxDepth < 75, `outbox bounded by its quota: ${r.figures.maxOutboxDepth} samples at most`);
+  },
+  'sigterm-in-flight'(t, r) {
+    const stops = r.events.filter((e) => e.do === 'stop' && e.target === 'a1' && !e.detail.startsWith('end of'));
+    t.is(stops.length, 5);
+    for (const e of stops) {
+      t.regex(e.detail, /^SIGTERM, exit 0 after \d+ ms$/);
+      const ms = Number(/after (\d+) ms/.exec(e.detail)?.[1]);
+      t.true(ms < 5000, `exits within 5 s of SIGTERM with a poll in flight: ${e.detail}`);
+    }
+    t.log(stops.map((e) => e.detail).join('; '));
   },
   'clock-step'(t, r) {
     const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
