@@ -4,7 +4,7 @@
 // agent's requests), a kill -9 still applies, every invariant holds, and the events and notes say which were real.
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -65,7 +65,8 @@ test('hil run --real-ports: a tty meter and a TCP meter the runner did not start
   const tcp = await startRealMeter(['--tcp', '127.0.0.1:0']);
   try {
     const map = JSON.stringify({ m1: rtu.port, m2: tcp.port });
-    const r = await cli(['hil', 'run', file, '--real-ports', map, '--json']);
+    const junit = join(dir, 'junit.xml');
+    const r = await cli(['hil', 'run', file, '--real-ports', map, '--json', '--junit', junit]);
     const out = JSON.parse(r.out) as {
       passed: boolean;
       invariants: { name: string; passed: boolean; detail: string }[];
@@ -89,6 +90,12 @@ test('hil run --real-ports: a tty meter and a TCP meter the runner did not start
       'the kill still applies',
     );
     t.regex(out.events.find((e) => e.do === 'meters')?.detail ?? '', /m1 good .*m2 good .*m3 good/);
+    // the reports carry it as a note (JUnit: a property of the suite)
+    t.true(
+      readFileSync(junit, 'utf8').includes(
+        `<property name="note" value="real devices (not simulated): m1 at ${rtu.port}, m2 at ${tcp.port}"/>`,
+      ),
+    );
   } finally {
     const served = [await rtu.stop(), await tcp.stop()];
     t.true(
