@@ -60,3 +60,41 @@ test('an action that cannot be played: exit 1, --json says the run broke at that
   t.regex(j.broke?.message ?? '', /setpoint-replay a1: no setpoint was sent to it before/);
   t.regex(r.err, /\] broke timeline\[0\] setpoint-replay: /);
 });
+
+test('--real-ports: an unknown id, a missing tty, a fault on a mapped device → exit 1, nothing started', async (t) => {
+  const tcp = join(dir, 'real-tcp.yaml');
+  writeFileSync(tcp, storm);
+  const rtu = join(dir, 'real-rtu.yaml');
+  writeFileSync(rtu, storm.replace('tcp: true', 'rtu: true'));
+  const faulty = join(dir, 'real-faulty.yaml');
+  const first = '  - { atS: 10.0, do: kill9';
+  writeFileSync(
+    faulty,
+    storm.replace(first, `  - { atS: 2, do: device-fault, device: m1, fault: timeout, forS: 1 }\n${first}`),
+  );
+  const cases: [string, string, RegExp][] = [
+    [
+      tcp,
+      '{"m9": "127.0.0.1:502"}',
+      /HIL_REAL_PORTS_INVALID: --real-ports "m9": expected a device id of scenario power-cut-storm/,
+    ],
+    [
+      rtu,
+      `{"m1": "${join(dir, 'ttyUSB9')}"}`,
+      /HIL_REAL_PORTS_INVALID: --real-ports "m1": expected an existing serial device/,
+    ],
+    [tcp, '{"m1": "/dev/ttyUSB0"}', /HIL_REAL_PORTS_INVALID: --real-ports "m1": expected HOST\[:PORT\]/],
+    [
+      faulty,
+      '{"m1": "127.0.0.1:502"}',
+      /HIL_FAULT_NEEDS_SIMULATOR: power-cut-storm: device m1 is real \(127\.0\.0\.1:502\) but device-fault at atS 2/,
+    ],
+  ];
+  for (const [f, map, want] of cases) {
+    const r = await lightnode(['hil', 'run', f, '--real-ports', map, '--json']);
+    t.is(r.code, 1, r.err);
+    t.regex(r.err, want);
+    t.notRegex(r.err, /\[t=/, 'no event: nothing started');
+    t.is(r.out, '');
+  }
+});

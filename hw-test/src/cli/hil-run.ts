@@ -14,12 +14,17 @@ import { renderHilHtml } from '../hil/html.js';
 import { writeAtomic } from '../demo/report/html.js';
 import { loadScenario } from '../hil/scenario-file.js';
 import { runScenario } from '../hil/runner.js';
+import { checkFaultsNeedSimulator, parseRealPorts, realPortsText } from '../hil/real-ports.js';
 import type { HilRunResult } from '../hil/result.js';
 
-const USAGE = `Usage: lightnode hil run SCENARIO [--speed N] [--seed N] [--short] [--junit FILE] [--html FILE] [--json]
+const USAGE = `Usage: lightnode hil run SCENARIO [--real-ports MAP] [--speed N] [--seed N] [--short] [--junit FILE]
+                        [--html FILE] [--json]
 
 Runs the scenario file: starts its broker, simulated devices and agents, plays its timeline (simulated seconds ÷
 speed), stops the agents and checks its invariants. Progress on stderr, one line per event ("[t=12.3s] kill9 a1 …").
+  --real-ports MAP  devices that are real, not simulated: JSON {"m1": "/dev/ttyUSB0", "m2": "meter.lan:502"} or
+              @FILE; an RS-485 meter is polled at its profile's baud and parity. Link, kill, clock and disk faults
+              still apply; a simulator fault on a mapped device is refused (HIL_FAULT_NEEDS_SIMULATOR)
   --speed N   simulated seconds per wall second (default the scenario's speed); MQTT keepalive and TCP stay real
   --seed N    overrides the scenario's seed (fault draws)
   --short     the scenario's short variant (CI)
@@ -27,9 +32,10 @@ speed), stops the agents and checks its invariants. Progress on stderr, one line
   --html F    one self-contained page: charts (power, setpoint vs PoD, outbox, link, faults), invariants, events
   --json      {scenario, passed, seed, speed, durationS, invariants, figures, events} on stdout
 Exit 0 when every invariant holds; 1 when one fails, the run breaks (a peer that did not start is named) or the
-input is invalid (HIL_SCENARIO_INVALID names FILE:LINE:COLUMN); 2 on a usage error.`;
+input is invalid (HIL_SCENARIO_INVALID names FILE:LINE:COLUMN, HIL_REAL_PORTS_INVALID the map's key: nothing
+started); 2 on a usage error.`;
 
-const FLAGS = flagSpec({ string: ['speed', 'seed', 'junit', 'html'], boolean: ['short', 'json'] });
+const FLAGS = flagSpec({ string: ['speed', 'seed', 'junit', 'html', 'real-ports'], boolean: ['short', 'json'] });
 
 /** The `--json` projection of a run's result. */
 export function runJson(r: HilRunResult): Record<string, unknown> {
@@ -58,8 +64,18 @@ const hilRun: Command = {
       });
     const speed = flagNumber(p, 'speed', USAGE, 0.001, 100_000);
     const seed = flagInt(p, 'seed', USAGE, 0, 2 ** 31);
-    const s = loadScenario(resolve(io.cwd, p.positionals[0]!), { short: p.values.short === true });
+    const short = p.values.short === true;
+    const s = loadScenario(resolve(io.cwd, p.positionals[0]!), { short });
+    const portsArg = flagString(p, 'real-ports', USAGE);
+    const realPorts =
+      portsArg === undefined
+        ? undefined
+        : parseRealPorts(realPortsText(portsArg, io.cwd), s, {
+            source: portsArg.startsWith('@') ? `--real-ports ${portsArg}` : '--real-ports',
+          });
+    if (realPorts) checkFaultsNeedSimulator(s, realPorts, short ? { variant: 'short' } : {});
     const r = await runScenario(s, {
+      ...(realPorts ? { realPorts } : {}),
       ...(speed !== undefined ? { speed } : {}),
       ...(seed !== undefined ? { seed } : {}),
       onEvent: (e) => io.stderr(`[t=${e.atS}s] ${e.do}${e.target ? ` ${e.target}` : ''}: ${e.detail}`),

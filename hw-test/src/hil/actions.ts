@@ -61,8 +61,11 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
     else c.later(a.restartAfterS, () => restart(agent, c));
   },
   async stop(a, c) {
-    const code = await agentOf(c, a.agent).stop();
-    c.event('stop', a.agent, `SIGTERM, exit ${code}`);
+    const agent = agentOf(c, a.agent);
+    if (agent.running) await agent.start(); // a running agent: waits for a start in progress, starts nothing
+    const t0 = Date.now(); // from the SIGTERM: how long the agent took to drain and exit
+    const code = await agent.stop();
+    c.event('stop', a.agent, `SIGTERM, exit ${code} after ${Date.now() - t0} ms`);
   },
   async start(a, c) {
     const agent = agentOf(c, a.agent);
@@ -136,8 +139,13 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
   'gateway-reboot'(a, c) {
     const d = deviceOf(c, a.device);
     if (!d.reboot) throw unsupported(d, 'gateway-reboot');
-    d.reboot();
-    c.event('gateway-reboot', a.device, 'connections dropped, counters read 0 for a quarter');
+    const n = a.zeroQuarters ?? 1;
+    d.reboot(n);
+    c.event(
+      'gateway-reboot',
+      a.device,
+      `connections dropped, counters read 0 for ${n === 1 ? 'a quarter' : `${n} quarters`}`,
+    );
   },
   link(a, c) {
     const proxy = c.links.get(a.agent);

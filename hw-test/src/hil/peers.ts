@@ -77,6 +77,8 @@ export interface DevicePeer {
   id: string;
   kind: ScenarioDevice['kind'];
   config: DeviceConfig;
+  /** Where the real device is (`--real-ports`; nothing simulated, see real-devices.ts); absent for a simulator. */
+  real?: string;
   /** Adds a fault in the simulator's own syntax at run time; the returned function removes it. */
   addFault?(spec: string): () => void;
   /** Sets the site's load, W (import positive). */
@@ -85,8 +87,8 @@ export interface DevicePeer {
   loadW?(): number;
   /** An ESS device's battery events so far (command, revert, release, fault), with the wall time of each. */
   essEvents?: readonly EssEventAt[];
-  /** Restarts the gateway (its connections drop, its counters read 0 for a quarter). */
-  reboot?(): void;
+  /** Restarts the gateway (its connections drop, its counters read 0 for `zeroQuarters` quarters, default 1). */
+  reboot?(zeroQuarters?: number): void;
   stop(): Promise<void>;
 }
 
@@ -98,11 +100,11 @@ export interface DevicePeer {
 export async function startDevice(
   d: ScenarioDevice,
   seed: number,
-  s?: Pick<Scenario, 'agents' | 'devices'>,
+  s?: Pick<Scenario, 'agents' | 'devices' | 'durationS' | 'speed'>,
 ): Promise<DevicePeer[]> {
   if (d.kind === 'meter' && d.rtu) return startRtuLine(rtuGroup(d, s), seed, s);
   if (d.kind === 'meter') return [await startTcpMeter(d, seed)];
-  if (d.kind === 'chain2') return [await startChain2(d, seed)];
+  if (d.kind === 'chain2') return [await startChain2(d, seed, s)];
   return [await startEss(d, seed)];
 }
 
@@ -199,15 +201,30 @@ async function startRtuLine(group: MeterSpec[], seed: number, s?: Pick<Scenario,
   }
 }
 
-async function startChain2(d: Extract<ScenarioDevice, { kind: 'chain2' }>, seed: number): Promise<DevicePeer> {
-  const o = { pod: d.pod, startMs: Date.now(), seed, ...parseChain2Faults(d.faults) };
+/**
+ * The gateway's start: now at its own speed 1; a faster gateway starts as far back as the run takes at its speed, on
+ * a quarter, so that its meter's time ends about now (never in the future of the agent's clock).
+ */
+function chain2StartMs(gatewaySpeed: number, s?: Pick<Scenario, 'durationS' | 'speed'>): number {
+  if (gatewaySpeed === 1 || !s) return Date.now();
+  const runMs = (s.durationS / s.speed) * 1000 * gatewaySpeed;
+  return Math.floor((Date.now() - runMs) / 900_000) * 900_000;
+}
+
+async function startChain2(
+  d: Extract<ScenarioDevice, { kind: 'chain2' }>,
+  seed: number,
+  s?: Pick<Scenario, 'durationS' | 'speed'>,
+): Promise<DevicePeer> {
+  const speed = d.speed ?? 1;
+  const o = { pod: d.pod, startMs: chain2StartMs(speed, s), speed, seed, ...parseChain2Faults(d.faults) };
   if (d.transport === 'ws') {
     const gw = await serveChain2Ws(o);
     return {
       id: d.id,
       kind: d.kind,
       config: { podId: d.pod, chain2: [{ name: d.id, ws: gw.url }] },
-      reboot: () => gw.reboot(),
+      reboot: (n) => gw.reboot(n),
       stop: () => gw.close(),
     };
   }
@@ -217,7 +234,7 @@ async function startChain2(d: Extract<ScenarioDevice, { kind: 'chain2' }>, seed:
       id: d.id,
       kind: d.kind,
       config: { podId: d.pod, chain2: [{ name: d.id, http: gw.address, pollMs: 1000 }] },
-      reboot: () => gw.sim.reboot(1),
+      reboot: (n) => gw.sim.reboot(n ?? 1),
       stop: () => gw.close(),
     };
   }

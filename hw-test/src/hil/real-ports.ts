@@ -211,6 +211,7 @@ export function checkFaultsNeedSimulator(scenario: Scenario, realPorts: RealPort
   );
 }
 
-function portText(p: RealPort): string {
+/** Where a real device is, as messages and the report say it: the serial path or `host:port` (`[v6]:port`). */
+export function portText(p: RealPort): string {
   return p.kind === 'serial' ? p.path : `${p.host.includes(':') ? `[${p.host}]` : p.host}:${p.port}`;
 }

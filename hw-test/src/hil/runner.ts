@@ -18,6 +18,9 @@ import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
 import type { Scenario, ScenarioAction } from './scenario.js';
 import { RunSubscriber } from './subscriber.js';
+import { checkRealLines, checkRealPorts, realDevicePeers, simulatedPart } from './real-devices.js';
+import type { RealPorts } from './real-ports.js';
+import { chain2HealthLine, quarterLine, type Chain2Health } from './chain2-report.js';
 import { startLinkProxy, type LinkProxy } from './link-proxy.js';
 import { SetpointRun } from './setpoints.js';
 
@@ -28,6 +31,11 @@ export interface RunOptions {
   seed?: number;
   /** Sees each event as it happens (the CLI prints one stderr line each). */
   onEvent?: (e: HilEvent) => void;
+  /**
+   * Devices that are real (`--real-ports`): not simulated, their agents pointed at these ports. Checked before
+   * anything starts (`HIL_REAL_PORTS_INVALID`, `HIL_FAULT_NEEDS_SIMULATOR`: the promise rejects, nothing started).
+   */
+  realPorts?: RealPorts;
 }
 
 /** One meter in `lightnode status` (`status.meters[]`). */
@@ -67,11 +75,18 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   const speed = o.speed ?? s.speed;
   const seed = o.seed ?? s.seed;
   const random = prng(seed);
+  const realPorts = o.realPorts ?? new Map();
+  checkRealPorts(s, realPorts);
+  const realPeers = realDevicePeers(s, realPorts);
+  checkRealLines(realPeers);
+  const simulated = simulatedPart(s, realPorts);
   const startedAtMs = Date.now();
   const events: HilEvent[] = [];
   const series: HilSeries = { power: [], setpoint: [], outbox: [], link: [] };
   const outbox: OutboxSample[] = [];
   const notes = ['MQTT keepalive and TCP run in real time'];
+  if (realPeers.length)
+    notes.push(`real devices (not simulated): ${realPeers.map((p) => `${p.id} at ${p.real}`).join(', ')}`);
   if (speed !== 1)
     notes.push(`speed ${speed}: process agents through LIGHTNODE_CLOCK, the simulators on the system clock`);
   const simS = () => ((Date.now() - t0) / 1000) * speed;
@@ -97,6 +112,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   const faultEnded = () => (faultEndS = Math.max(faultEndS ?? 0, simS()));
   const committed = new Map<string, number | null>();
   const meterHealth = new Map<string, MeterHealth[]>(); // agent id → its meters in its last status
+  const chain2Health = new Map<string, Record<string, Chain2Health>>(); // agent id → its Chain 2 sources, last status
   const verified = new Map<string, string | null>(); // agent id → null (buffer verify passed) or what it said
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     try {
@@ -117,9 +133,10 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       );
     cloud = await stage('cloud', () => startCloudPeer(s.cloud));
     const c = cloud;
-    for (const d of s.devices)
+    for (const d of simulated.devices)
       if (!devices.has(d.id))
-        for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, s))) devices.set(p.id, p);
+        for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, simulated))) devices.set(p.id, p);
+    for (const p of realPeers) devices.set(p.id, p);
     subscriber = new RunSubscriber(c.url);
     await stage('subscriber', () => subscriber!.start());
     if (s.devices.some((d) => d.kind === 'ess'))
@@ -149,8 +166,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     event(
       'run',
       undefined,
-      `${s.name}: ${c.what}, ${devices.size} devices, ${agents.size} agents, seed ${seed}, speed ${speed}`,
+      `${s.name}: ${c.what}, ${devices.size} devices${realPeers.length ? ` (${realPeers.length} real)` : ''}, ${agents.size} agents, seed ${seed}, speed ${speed}`,
     );
+    for (const p of realPeers) event('real', p.id, `not simulated: the agent talks to the real device at ${p.real}`);
     const raised = new Map<string, Set<string>>(); // agent id → alarm codes standing at its last status sample
     const noteAlarms = (id: string, status: Record<string, unknown>, details: Record<string, unknown>) => {
       const now = new Map(
@@ -183,6 +201,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         if (!st) continue;
         if (typeof st.status.deviceId === 'string') deviceIds.set(a.id, st.status.deviceId.toLowerCase());
         if (Array.isArray(st.status.meters)) meterHealth.set(a.id, st.status.meters as MeterHealth[]);
+        if (st.details.chain2) chain2Health.set(a.id, st.details.chain2 as Record<string, Chain2Health>);
         const ob = st.details.outbox as
           { undeliveredSamples?: number; undeliveredBatches?: number; undeliveredGaps?: number } | undefined;
         if (ob) {
@@ -239,6 +258,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     // what each meter went through, as the agent saw it (a dead or noisy meter's faults show as failed requests)
     for (const [id, ms] of meterHealth)
       event('meters', id, ms.map((m) => `${m.id} ${m.quality} (${m.errors} failed requests)`).join(', '));
+    for (const [id, sources] of chain2Health)
+      for (const [name, h] of Object.entries(sources)) event('chain2', id, chain2HealthLine(name, h));
     for (const a of agents.values()) {
       const code = await a.stop();
       event('stop', a.id, `end of the run: SIGTERM, exit ${code}`);
@@ -265,6 +286,12 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
         a.id,
         `${x.batches} batches, ${x.outOfOrder} first arrivals out of seq order, windows went back at most ${x.maxWindowBackMs} ms`,
       );
+      const reasons = new Map<string, number>();
+      for (const g of log?.gaps ?? []) reasons.set(g.reason, (reasons.get(g.reason) ?? 0) + 1);
+      if (reasons.size)
+        event('gaps', a.id, `signed gaps received: ${[...reasons].map(([r, n]) => `${n} ${r}`).join(', ')}`);
+      const q = subscriber.quarters.get(deviceIds.get(a.id) ?? '');
+      if (q) event('quarters', a.id, quarterLine(q));
     }
   } catch (e) {
     const b = e instanceof Broke ? e : new Broke('run', message(e));

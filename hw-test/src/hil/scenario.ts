@@ -110,6 +110,11 @@ const Chain2 = strict({
       });
   }),
   transport: z.enum(['ws', 'http', 'serial']),
+  /**
+   * The gateway's own time runs this many times faster than the wall clock (`lightnode sim chain2 --speed`: 600 = a
+   * quarter every 1.5 s); its meter's time, not the run's (the agent just receives the frames). Default 1.
+   */
+  speed: z.int().min(1).max(100_000).optional(),
   faults: z.array(Chain2FaultSpec).default([]),
 });
 
@@ -217,7 +222,13 @@ const Action = z.discriminatedUnion(
     }),
     strict({ ...at, do: z.literal('disk-full'), ...agent, forS: ForS }),
     strict({ ...at, do: z.literal('device-fault'), device: Id, fault: z.string().min(1), forS: ForS }),
-    strict({ ...at, do: z.literal('gateway-reboot'), device: Id }),
+    strict({
+      ...at,
+      do: z.literal('gateway-reboot'),
+      device: Id,
+      /** How many quarters its counters read 0 after the restart (default 1). */
+      zeroQuarters: z.int().min(1).max(96).optional(),
+    }),
     strict({ ...at, do: z.literal('load'), device: Id, powerW: z.number() }),
     strict({ ...at, do: z.literal('setpoint'), ...agent, targetW: z.number(), forS: ForS }),
     strict({ ...at, do: z.literal('setpoint-forged'), ...agent }),

@@ -82,6 +82,8 @@ export class RunSubscriber {
   readonly badAcks: string[] = [];
   /** Setpoints published to devices, by id (lowercase). */
   readonly setpoints = new Map<string, SetpointSeen>();
+  /** Chain 2 quarters per device: quarter end (UTC ms) → its quarterEnergyImportWh (null: marked untrusted). */
+  readonly quarters = new Map<string, Map<number, number | null>>();
   private client: mqtt.MqttClient | null = null;
 
   constructor(private readonly url: string) {}
@@ -120,6 +122,11 @@ export class RunSubscriber {
           if (s.quality !== 'invalid') d.valid?.add(s.seq);
           const w = s.quantities.activePowerW;
           if (w !== undefined) this.power.push({ atMs: d.lastArrivalMs, deviceId: t.deviceId, tsMs: s.tsMs, w });
+          if (s.source === 'chain2' && s.quantities.tariffBand !== undefined) {
+            const q = this.quarters.get(t.deviceId) ?? new Map<number, number | null>();
+            q.set(s.tsMs, s.quantities.quarterEnergyImportWh ?? null);
+            this.quarters.set(t.deviceId, q);
+          }
         });
       } else if (t.leaf === 'ack') {
         try {

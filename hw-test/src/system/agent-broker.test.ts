@@ -1,5 +1,6 @@
-// Against a real Mosquitto: a broker refusing the credentials is reported (status alarm) while metering goes on; a tiny
-// disk quota, bad input, mutual TLS. The broker outage is the scenario cellular-outage-24h (hil-scenarios.test.ts).
+// Against a real Mosquitto: a broker refusing the credentials is reported (status alarm) while metering goes on; bad
+// input, mutual TLS. The broker outage is the scenario cellular-outage-24h, the tiny outbox quota the scenario
+// outbox-quota (hil-scenarios.test.ts).
 import test from 'ava';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,54 +50,6 @@ test('a broker that refuses the credentials: UPLINK_AUTH alarm in status, meteri
     agent.child.kill('SIGKILL');
     await meter.close();
     await broker.dispose();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('disk full: a tiny quota fills, the declared policy applies (signed gaps), the agent keeps sampling and says so', async (t) => {
-  const sim = new MeterSimulator({ profile: builtinProfiles().get('eastron/sdm630'), unit: 1, clock: systemClock });
-  const meter = await serveTcp([sim]);
-  const { dir, configPath } = agentDir((d) => ({
-    podId: 'IT002E61899978',
-    stateDir: d,
-    batch: { windowMs: 500 },
-    outbox: { quotaBytes: 4096 },
-    uplink: { url: 'mqtt://127.0.0.1:1', reconnectBaseMs: 500, reconnectMaxMs: 2000 },
-    lines: [
-      {
-        name: 'l1',
-        transport: { tcp: { host: '127.0.0.1', port: meter.port } },
-        meters: [{ id: 'main', profile: 'eastron/sdm630', pollMs: 50 }],
-      },
-    ],
-  }));
-  t.is((await cli(['protocol', 'keygen', '--out', join(dir, 'device.key')])).code, 0);
-  const agent = startAgent(configPath);
-  try {
-    await waitFor(
-      async () =>
-        ((await agentStatus(configPath))?.status.alarms ?? []).some((a: { code: string }) => a.code === 'OUTBOX_FULL'),
-      60_000,
-      'OUTBOX_FULL alarm',
-    );
-    const s1 = (await agentStatus(configPath))!;
-    await new Promise((r) => setTimeout(r, 1500));
-    const s2 = (await agentStatus(configPath))!;
-    t.true((s2.details.nextSeq as number) > (s1.details.nextSeq as number), 'still sampling');
-    // the quota is enforced when a window is sealed: the open window's samples (< 300 B each) come on top
-    const open = (s2.details.outbox as { unsealedSamples: number }).unsealedSamples;
-    t.true(
-      s2.status.outbox.bytes <= 4096 + open * 300 + 1024,
-      `outbox ${s2.status.outbox.bytes} B with ${open} samples in the open window`,
-    );
-    t.is(s2.status.state, 'degraded');
-    const v = await cli(['buffer', 'verify', '--db', join(dir, 'outbox.db'), '--json']);
-    const r = JSON.parse(v.out) as { ok: boolean; gaps: { declared: boolean; reason?: string }[] };
-    t.true(r.ok, v.out);
-    t.true(r.gaps.some((g) => g.declared && g.reason === 'disk_quota'));
-  } finally {
-    agent.child.kill('SIGKILL');
-    await meter.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -26,6 +26,9 @@ const LIBRARY = [
   'setpoint-forged-replayed',
   'battery-silent-revert',
   'tor-di-valle-activation',
+  'chain2-gateway-reboot',
+  'outbox-quota',
+  'sigterm-in-flight',
 ];
 /** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
 const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
@@ -48,6 +51,9 @@ function podFollowed(t: ExecutionContext, r: HilRunResult, targetW: number): voi
     'and points outside the window',
   );
 }
+/** The numbers of an event's detail matching `re` (NaN when it does not match). */
+const num = (r: HilRunResult, what: string, re: RegExp) =>
+  Number(re.exec(r.events.find((e) => e.do === what)?.detail ?? '')?.[1] ?? NaN);
 const arrivals = (r: HilRunResult) => r.events.find((e) => e.do === 'arrivals')?.detail ?? '';
 /** What a scenario's faults must visibly have done (the faults prove themselves), beyond its invariants. */
 const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
@@ -72,6 +78,42 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     t.true(failed('m4') > 0, meters);
     t.true(failed('m3') > 0, `the noisy meter's corrupted replies were seen: ${meters}`);
     t.regex(meters, /m1 good.*m2 good.*m3 (good|stale)/);
+  },
+  'chain2-gateway-reboot'(t, r) {
+    const health = r.events.find((e) => e.do === 'chain2')?.detail ?? '';
+    const quarters = r.events.find((e) => e.do === 'quarters')?.detail ?? '';
+    t.log(health, quarters);
+    t.true(num(r, 'chain2', / (\d+) connects/) >= 3, `the agent reconnected after each restart: ${health}`);
+    t.true(num(r, 'chain2', /CHAIN2_TOTAL_DECREASED (\d+)/) >= 1, `it saw the totals drop: ${health}`);
+    t.true(num(r, 'quarters', /^(\d+) quarters/) >= 14, quarters);
+    // every quarter between the first and the last received: a sample with its energy, an untrusted one, or missing
+    // and inside a reported gap
+    const missing = num(r, 'quarters', /; (\d+) not received/);
+    const untrusted = num(r, 'quarters', /\((\d+) untrusted\)/);
+    t.is(missing + untrusted, num(r, 'chain2', /, (\d+) missed quarters/), `${quarters} / ${health}`);
+    t.true(untrusted >= 1, quarters);
+    const energies = /missed quarters \(([\d., ]+) Wh\)/.exec(health)?.[1]?.split(', ').map(Number) ?? [];
+    t.true(energies.length > 0 && energies.every((wh) => wh > 0), `every gap carries its energy: ${health}`);
+  },
+  'outbox-quota'(t, r) {
+    t.true(
+      r.events.some((e) => e.do === 'alarm' && /^OUTBOX_FULL raised \(state degraded/.test(e.detail)),
+      `the agent said its outbox was full: ${JSON.stringify(r.events.filter((e) => e.do.startsWith('alarm')))}`,
+    );
+    t.true(num(r, 'gaps', /(\d+) disk_quota/) >= 1, 'the oldest batches evicted as signed disk_quota gaps');
+    t.true(r.figures.gaps >= 1);
+    // the quota bounds the outbox: 15 s offline at 10 Hz would pile up ~150 samples without it
+    t.true(r.figures.maxOutboxDepth < 75, `outbox bounded by its quota: ${r.figures.maxOutboxDepth} samples at most`);
+  },
+  'sigterm-in-flight'(t, r) {
+    const stops = r.events.filter((e) => e.do === 'stop' && e.target === 'a1' && !e.detail.startsWith('end of'));
+    t.is(stops.length, 5);
+    for (const e of stops) {
+      t.regex(e.detail, /^SIGTERM, exit 0 after \d+ ms$/);
+      const ms = Number(/after (\d+) ms/.exec(e.detail)?.[1]);
+      t.true(ms < 5000, `exits within 5 s of SIGTERM with a poll in flight: ${e.detail}`);
+    }
+    t.log(stops.map((e) => e.detail).join('; '));
   },
   'clock-step'(t, r) {
     const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
