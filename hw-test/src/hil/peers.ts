@@ -3,7 +3,7 @@
  * an external URL) and the simulated devices (meters over Modbus TCP or RTU on a pty pair, Chain 2 gateways over
  * WebSocket or HTTP), each with the part of the agent config that reaches it.
  */
-import { LightNodeError, builtinProfiles, systemClock } from '@lightnode/protocols';
+import { LightNodeError, builtinProfiles, systemClock, type Clock } from '@lightnode/protocols';
 import { freePort, startEmbeddedBroker, type EmbeddedBroker } from '@lightnode/cloud';
 import { startMosquitto } from '../peers/mosquitto.js';
 import { serveChain2Http, serveChain2Ws, parseChain2Faults } from '../sim/chain2/index.js';
@@ -83,19 +83,27 @@ export interface DevicePeer {
   stop(): Promise<void>;
 }
 
+/** The simulators' time: the run's clock (a scaledClock) and its speed (the Chain 2 gateways take the speed). */
+export interface SimTime {
+  clock: Clock;
+  speed: number;
+}
+
 /**
  * Starts one simulated device — or, for an RTU meter, the whole RS-485 line it is on: the RTU meters of the agent that
  * lists it share one pty pair and one `serveRtu` (several units on one bus, one master, as on a real line). Returns
- * every device it started. `seed` fixes the load models.
+ * every device it started. `seed` fixes the load models; `time` is the simulators' (the run's scaledClock at its
+ * speed: the meters' load models and faults, the Chain 2 gateways' frames run in simulated time).
  */
 export async function startDevice(
   d: ScenarioDevice,
   seed: number,
   s?: Pick<Scenario, 'agents' | 'devices'>,
+  time: SimTime = { clock: systemClock, speed: 1 },
 ): Promise<DevicePeer[]> {
-  if (d.kind === 'meter' && d.rtu) return startRtuLine(rtuGroup(d, s), seed, s);
-  if (d.kind === 'meter') return [await startTcpMeter(d, seed)];
-  if (d.kind === 'chain2') return [await startChain2(d, seed)];
+  if (d.kind === 'meter' && d.rtu) return startRtuLine(rtuGroup(d, s), seed, s, time.clock);
+  if (d.kind === 'meter') return [await startTcpMeter(d, seed, time.clock)];
+  if (d.kind === 'chain2') return [await startChain2(d, seed, time)];
   throw new LightNodeError(
     'USAGE',
     `device ${d.id}: ess devices are not wired into this runner yet (they come with the setpoint actions)`,
@@ -131,7 +139,7 @@ function rtuGroup(d: MeterSpec, s?: Pick<Scenario, 'agents' | 'devices'>): Meter
 const rtuLineName = (group: MeterSpec[], s?: Pick<Scenario, 'agents'>) =>
   `rs485-${s?.agents.find((a) => a.devices.includes(group[0]!.id))?.id ?? group[0]!.id}`;
 
-function meterSim(d: MeterSpec, seed: number) {
+function meterSim(d: MeterSpec, seed: number, clock: Clock) {
   const profile = builtinProfiles().get(d.profile);
   const loadOptions: { seed: number; phases: 1 | 3; constantLoadW?: number } = {
     seed: seed + d.unit - 1, // meters on one line differ
@@ -142,7 +150,7 @@ function meterSim(d: MeterSpec, seed: number) {
   const sim = new MeterSimulator({
     profile,
     unit: d.unit,
-    clock: systemClock,
+    clock,
     faults,
     values: (nowMs) => load.at(nowMs),
   });
@@ -165,15 +173,20 @@ function meterSim(d: MeterSpec, seed: number) {
   return { sim, meter, common };
 }
 
-async function startTcpMeter(d: MeterSpec, seed: number): Promise<DevicePeer> {
-  const { sim, meter, common } = meterSim(d, seed);
+async function startTcpMeter(d: MeterSpec, seed: number, clock: Clock): Promise<DevicePeer> {
+  const { sim, meter, common } = meterSim(d, seed, clock);
   const server = await serveTcp([sim]);
   const transport = { tcp: { host: '127.0.0.1', port: server.port } };
   return { ...common, config: { lines: [{ name: d.id, transport, meters: [meter] }] }, stop: () => server.close() };
 }
 
-async function startRtuLine(group: MeterSpec[], seed: number, s?: Pick<Scenario, 'agents'>): Promise<DevicePeer[]> {
-  const meters = group.map((d) => meterSim(d, seed));
+async function startRtuLine(
+  group: MeterSpec[],
+  seed: number,
+  s: Pick<Scenario, 'agents'> | undefined,
+  clock: Clock,
+): Promise<DevicePeer[]> {
+  const meters = group.map((d) => meterSim(d, seed, clock));
   const pty = await createPtyPair();
   try {
     // the wire's timing at the line's baud (characters, the 3.5-character silence, a turnaround), as on a real bus
@@ -196,8 +209,13 @@ async function startRtuLine(group: MeterSpec[], seed: number, s?: Pick<Scenario,
   }
 }
 
-async function startChain2(d: Extract<ScenarioDevice, { kind: 'chain2' }>, seed: number): Promise<DevicePeer> {
-  const o = { pod: d.pod, startMs: Date.now(), seed, ...parseChain2Faults(d.faults) };
+async function startChain2(
+  d: Extract<ScenarioDevice, { kind: 'chain2' }>,
+  seed: number,
+  time: SimTime,
+): Promise<DevicePeer> {
+  // the gateway's own time: the run's simulated time from now on, at its speed
+  const o = { pod: d.pod, startMs: time.clock.now(), speed: time.speed, seed, ...parseChain2Faults(d.faults) };
   if (d.transport === 'ws') {
     const gw = await serveChain2Ws(o);
     return {
