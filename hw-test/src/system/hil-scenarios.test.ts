@@ -17,6 +17,7 @@ const LIBRARY = [
   'cellular-outage-24h',
   'rs485-dead-and-noisy',
   'clock-step',
+  'inprocess-speed',
 ];
 /** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
 const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
@@ -49,6 +50,13 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     t.true(failed('m4') > 0, meters);
     t.true(failed('m3') > 0, `the noisy meter's corrupted replies were seen: ${meters}`);
     t.regex(meters, /m1 good.*m2 good.*m3 (good|stale)/);
+  },
+  'inprocess-speed'(t, r) {
+    // the agent in the runner's process (hil-inprocess.test.ts runs it at speed 5 and its kill9 mutation)
+    t.regex(r.events.find((e) => e.do === 'clock-step')?.detail ?? '', /status shows stepMs -60000/);
+    t.regex(arrivals(r), /windows went back at most 6\d{4} ms/, 'a batch after the step has a window 60 s earlier');
+    t.true(r.notes.some((n) => /rssMaxMB is the runner's own RSS/.test(n)));
+    t.truthy(r.figures.rssMaxMB);
   },
   'clock-step'(t, r) {
     const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
