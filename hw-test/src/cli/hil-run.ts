@@ -20,7 +20,8 @@ const USAGE = `Usage: lightnode hil run SCENARIO [--speed N] [--seed N] [--short
 
 Runs the scenario file: starts its broker, simulated devices and agents, plays its timeline (simulated seconds ÷
 speed), stops the agents and checks its invariants. Progress on stderr, one line per event ("[t=12.3s] kill9 a1 …").
-  --speed N   simulated seconds per wall second (default the scenario's speed); MQTT keepalive and TCP stay real
+  --speed N   simulated seconds per wall second (default the scenario's speed): the simulators and in-process
+              agents on a scaledClock, process agents through LIGHTNODE_CLOCK; MQTT keepalive and TCP stay real
   --seed N    overrides the scenario's seed (fault draws)
   --short     the scenario's short variant (CI)
   --junit F   JUnit XML (a testcase per invariant, a setup error when the run broke, the events in system-out)
