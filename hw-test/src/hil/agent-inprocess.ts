@@ -10,8 +10,9 @@
  *   `outbox.ackBeforeCommit` failpoint's delayed commit) rolled back, so only what SQLite had committed stays, as
  *   after a SIGKILL; from then on the store takes no write (no last commit, no seal, no delivery mark, nothing more
  *   shipped) — then the rest is torn down: sources, link, status socket. Unlike a SIGKILL, its MQTT connection ends
- *   with a DISCONNECT after the in-flight publishes (the broker does not publish its last will) and the Modbus
- *   connections close cleanly; nothing of it runs on after the kill;
+ *   with a DISCONNECT after the in-flight publishes (the broker does not publish its last will), the Modbus
+ *   connections close cleanly and a setpoint controller releases its battery (its AGENT_STOP ack is refused by the
+ *   store); once `kill9` resolves nothing of that pipeline runs on;
  * - disk-full is refused for it (the scenario's cross-check): the tmpfs lives in its own mount namespace, which a
  *   process agent enters and the runner's process cannot;
  * - `rssMB` is the runner's own resident set; `pid` is null; an exception it does not catch ends the runner.

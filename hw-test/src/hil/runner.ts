@@ -5,7 +5,9 @@
  * by its stage); the result then carries `broke` and `passed: false`. An agent a `disk-full` names gets its stateDir on
  * a tmpfs of its own (`tmpfsMiB`, default `DEFAULT_TMPFS_MIB`), mounted before it starts (a mount that fails breaks the
  * run at stage `tmpfs AGENT`). Each alarm an agent's status raises or clears is an event (`alarm`, `alarm-cleared`):
- * the report shows that a fault took effect.
+ * the report shows that a fault took effect. Agents by mode: `process` (agents.ts) or `inprocess` (agent-inprocess.ts),
+ * both `HilAgent`s; `systemd` breaks the run (not wired yet). The simulators and in-process agents keep the run's
+ * simulated time on one `scaledClock`; process agents get the speed through LIGHTNODE_CLOCK.
  */
 import { rmSync } from 'node:fs';
 import { isLightNodeError, scaledClock } from '@lightnode/protocols';
