@@ -25,7 +25,8 @@ speed), stops the agents and checks its invariants. Progress on stderr, one line
   --real-ports MAP  devices that are real, not simulated: JSON {"m1": "/dev/ttyUSB0", "m2": "meter.lan:502"} or
               @FILE; an RS-485 meter is polled at its profile's baud and parity. Link, kill, clock and disk faults
               still apply; a simulator fault on a mapped device is refused (HIL_FAULT_NEEDS_SIMULATOR)
-  --speed N   simulated seconds per wall second (default the scenario's speed); MQTT keepalive and TCP stay real
+  --speed N   simulated seconds per wall second (default the scenario's speed): the simulators and in-process
+              agents on a scaledClock, process agents through LIGHTNODE_CLOCK; MQTT keepalive and TCP stay real
   --seed N    overrides the scenario's seed (fault draws)
   --short     the scenario's short variant (CI)
   --junit F   JUnit XML (a testcase per invariant, a setup error when the run broke, the events in system-out)

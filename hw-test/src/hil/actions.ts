@@ -3,14 +3,15 @@
  * seconds). An action without an entry here is refused before anything starts (the run breaks, named).
  */
 import { LightNodeError } from '@lightnode/protocols';
-import { readStatus, type ProcessAgent } from './agents.js';
+import { readStatus } from './agents.js';
+import type { HilAgent } from './hil-agent.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { CloudPeer, DevicePeer } from './peers.js';
 import type { ScenarioAction } from './scenario.js';
 import { setpointsOf, type SetpointRun } from './setpoints.js';
 
 export interface ActionContext {
-  agents: ReadonlyMap<string, ProcessAgent>;
+  agents: ReadonlyMap<string, HilAgent>;
   /** Each agent's uplink goes through its own link proxy (latency, jitter, loss as stalls, blackhole). */
   links: ReadonlyMap<string, LinkProxy>;
   devices: ReadonlyMap<string, DevicePeer>;
@@ -28,7 +29,7 @@ export interface ActionContext {
 type Of<D extends ScenarioAction['do']> = Extract<ScenarioAction, { do: D }>;
 type Handler<D extends ScenarioAction['do']> = (a: Of<D>, c: ActionContext) => Promise<void> | void;
 
-function agentOf(c: ActionContext, id: string): ProcessAgent {
+function agentOf(c: ActionContext, id: string): HilAgent {
   const a = c.agents.get(id);
   if (!a) throw new LightNodeError('USAGE', `no agent ${id} in this run`, { agent: id });
   return a;
@@ -45,17 +46,17 @@ const unsupported = (d: DevicePeer, what: string) =>
 
 const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(2);
 
-async function restart(a: ProcessAgent, c: ActionContext): Promise<void> {
+async function restart(a: HilAgent, c: ActionContext): Promise<void> {
   await a.start();
-  c.event('restarted', a.id, `pid ${a.pid ?? '?'} status socket up`);
+  c.event('restarted', a.id, `${a.pid !== null ? `pid ${a.pid}` : 'in process,'} status socket up`);
 }
 
 /** The handlers by `do` (the setpoint ones in setpoints.ts). */
 export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
   async kill9(a, c) {
     const agent = agentOf(c, a.agent);
-    const pid = await agent.kill9();
-    c.event('kill9', a.agent, `SIGKILL pid ${pid}, restart after ${a.restartAfterS} s`);
+    const how = await agent.kill9();
+    c.event('kill9', a.agent, `${how}, restart after ${a.restartAfterS} s`);
     if (a.restartAfterS === 0)
       void restart(agent, c).catch((e: Error) => c.event('restart-failed', a.agent, e.message.split('\n')[0]!));
     else c.later(a.restartAfterS, () => restart(agent, c));
@@ -70,7 +71,7 @@ export const ACTIONS: { [D in ScenarioAction['do']]?: Handler<D> } = {
   async start(a, c) {
     const agent = agentOf(c, a.agent);
     await agent.start();
-    c.event('start', a.agent, `pid ${agent.pid ?? '?'} status socket up`);
+    c.event('start', a.agent, `${agent.pid !== null ? `pid ${agent.pid}` : 'in process,'} status socket up`);
   },
   async 'broker-down'(a, c) {
     await c.cloud.down();

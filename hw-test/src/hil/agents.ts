@@ -13,6 +13,7 @@ import { LightNodeError } from '@lightnode/protocols';
 import { Tmpfs } from './disk.js';
 import { agentDir, cli, startAgent } from './harness.js';
 import { waitForStatusSocket } from './status-socket.js';
+import type { HilAgent, UpSpan } from './hil-agent.js';
 import type { DeviceConfig } from './peers.js';
 import type { ScenarioAgent } from './scenario.js';
 
@@ -116,8 +117,8 @@ interface Proc {
   log(): string;
 }
 
-/** One agent of the run, started and stopped as often as the timeline says. */
-export class ProcessAgent {
+/** One agent of the run as a `lightnode agent` process, started and stopped as often as the timeline says. */
+export class ProcessAgent implements HilAgent {
   readonly dir: string;
   readonly configPath: string;
   readonly socket: string;
@@ -130,7 +131,7 @@ export class ProcessAgent {
   /** The clock step written so far, ms. */
   stepMs = 0;
   /** When the agent was up: from its status socket answering to its exit (wall ms; `toMs` null while it is). */
-  readonly up: { fromMs: number; toMs: number | null }[] = [];
+  readonly up: UpSpan[] = [];
   /** Exits not asked for (neither a kill nor a stop), with the end of their log. */
   readonly crashes: string[] = [];
   private proc: Proc | null = null;
@@ -233,8 +234,8 @@ export class ProcessAgent {
     return this.starting;
   }
 
-  /** Waits for the agent to be up (a start in progress), then SIGKILLs it; resolves with the pid once it is gone. */
-  async kill9(): Promise<number> {
+  /** Waits for the agent to be up (a start in progress), then SIGKILLs it; resolves once it is gone. */
+  async kill9(): Promise<string> {
     if (this.starting) await this.starting;
     const p = this.proc;
     if (!p) throw new LightNodeError('USAGE', `kill9 ${this.id}: the agent is not running`, { agent: this.id });
@@ -242,7 +243,12 @@ export class ProcessAgent {
     p.kill('SIGKILL');
     await p.exited;
     this.expectExit = false;
-    return p.pid;
+    return `SIGKILL pid ${p.pid}`;
+  }
+
+  /** Its process's resident set, MB (null while it is not running). */
+  rssMB(): number | null {
+    return this.proc ? rssMB(this.proc.pid) : null;
   }
 
   /** SIGTERM (the agent drains for up to 2 s); resolves with the exit code (null when it was not running). */

@@ -3,7 +3,7 @@
  * an external URL) and the simulated devices (meters over Modbus TCP or RTU on a pty pair, Chain 2 gateways over
  * WebSocket or HTTP, batteries in peers-ess.ts), each with the part of the agent config that reaches it.
  */
-import { LightNodeError, builtinProfiles, systemClock } from '@lightnode/protocols';
+import { LightNodeError, builtinProfiles, systemClock, type Clock } from '@lightnode/protocols';
 import { freePort, startEmbeddedBroker, type EmbeddedBroker } from '@lightnode/cloud';
 import { startMosquitto } from '../peers/mosquitto.js';
 import { serveChain2Http, serveChain2Ws, parseChain2Faults } from '../sim/chain2/index.js';
@@ -92,19 +92,27 @@ export interface DevicePeer {
   stop(): Promise<void>;
 }
 
+/** The simulators' time: the run's clock (a scaledClock) and its speed (the Chain 2 gateways take the speed). */
+export interface SimTime {
+  clock: Clock;
+  speed: number;
+}
+
 /**
  * Starts one simulated device — or, for an RTU meter, the whole RS-485 line it is on: the RTU meters of the agent that
  * lists it share one pty pair and one `serveRtu` (several units on one bus, one master, as on a real line). Returns
- * every device it started. `seed` fixes the load models.
+ * every device it started. `seed` fixes the load models; `time` is the simulators' (the run's scaledClock at its
+ * speed: the meters' load models and faults, the Chain 2 gateways' frames run in simulated time).
  */
 export async function startDevice(
   d: ScenarioDevice,
   seed: number,
-  s?: Pick<Scenario, 'agents' | 'devices' | 'durationS' | 'speed'>,
+  s?: Pick<Scenario, 'agents' | 'devices' | 'durationS'>,
+  time: SimTime = { clock: systemClock, speed: 1 },
 ): Promise<DevicePeer[]> {
-  if (d.kind === 'meter' && d.rtu) return startRtuLine(rtuGroup(d, s), seed, s);
-  if (d.kind === 'meter') return [await startTcpMeter(d, seed)];
-  if (d.kind === 'chain2') return [await startChain2(d, seed, s)];
+  if (d.kind === 'meter' && d.rtu) return startRtuLine(rtuGroup(d, s), seed, s, time.clock);
+  if (d.kind === 'meter') return [await startTcpMeter(d, seed, time.clock)];
+  if (d.kind === 'chain2') return [await startChain2(d, seed, time, s)];
   return [await startEss(d, seed)];
 }
 
@@ -136,7 +144,7 @@ function rtuGroup(d: MeterSpec, s?: Pick<Scenario, 'agents' | 'devices'>): Meter
 const rtuLineName = (group: MeterSpec[], s?: Pick<Scenario, 'agents'>) =>
   `rs485-${s?.agents.find((a) => a.devices.includes(group[0]!.id))?.id ?? group[0]!.id}`;
 
-function meterSim(d: MeterSpec, seed: number) {
+function meterSim(d: MeterSpec, seed: number, clock: Clock) {
   const profile = builtinProfiles().get(d.profile);
   const loadOptions: { seed: number; phases: 1 | 3; constantLoadW?: number } = {
     seed: seed + d.unit - 1, // meters on one line differ
@@ -147,7 +155,7 @@ function meterSim(d: MeterSpec, seed: number) {
   const sim = new MeterSimulator({
     profile,
     unit: d.unit,
-    clock: systemClock,
+    clock,
     faults,
     values: (nowMs) => load.at(nowMs),
   });
@@ -170,15 +178,20 @@ function meterSim(d: MeterSpec, seed: number) {
   return { sim, meter, common };
 }
 
-async function startTcpMeter(d: MeterSpec, seed: number): Promise<DevicePeer> {
-  const { sim, meter, common } = meterSim(d, seed);
+async function startTcpMeter(d: MeterSpec, seed: number, clock: Clock): Promise<DevicePeer> {
+  const { sim, meter, common } = meterSim(d, seed, clock);
   const server = await serveTcp([sim]);
   const transport = { tcp: { host: '127.0.0.1', port: server.port } };
   return { ...common, config: { lines: [{ name: d.id, transport, meters: [meter] }] }, stop: () => server.close() };
 }
 
-async function startRtuLine(group: MeterSpec[], seed: number, s?: Pick<Scenario, 'agents'>): Promise<DevicePeer[]> {
-  const meters = group.map((d) => meterSim(d, seed));
+async function startRtuLine(
+  group: MeterSpec[],
+  seed: number,
+  s: Pick<Scenario, 'agents'> | undefined,
+  clock: Clock,
+): Promise<DevicePeer[]> {
+  const meters = group.map((d) => meterSim(d, seed, clock));
   const pty = await createPtyPair();
   try {
     // the wire's timing at the line's baud (characters, the 3.5-character silence, a turnaround), as on a real bus
@@ -202,22 +215,31 @@ async function startRtuLine(group: MeterSpec[], seed: number, s?: Pick<Scenario,
 }
 
 /**
- * The gateway's start: now at its own speed 1; a faster gateway starts as far back as the run takes at its speed, on
- * a quarter, so that its meter's time ends about now (never in the future of the agent's clock).
+ * The gateway's start: the run's now at its own speed 1; a faster gateway (`speed`, relative to the run's simulated
+ * time) starts as far back as the run takes at its speed, on a quarter, so that its meter's time ends about now (never
+ * in the future of the agent's clock).
  */
-function chain2StartMs(gatewaySpeed: number, s?: Pick<Scenario, 'durationS' | 'speed'>): number {
-  if (gatewaySpeed === 1 || !s) return Date.now();
-  const runMs = (s.durationS / s.speed) * 1000 * gatewaySpeed;
-  return Math.floor((Date.now() - runMs) / 900_000) * 900_000;
+function chain2StartMs(gatewaySpeed: number, time: SimTime, s?: Pick<Scenario, 'durationS'>): number {
+  if (gatewaySpeed === 1 || !s) return time.clock.now();
+  const runMs = s.durationS * 1000 * gatewaySpeed;
+  return Math.floor((time.clock.now() - runMs) / 900_000) * 900_000;
 }
 
 async function startChain2(
   d: Extract<ScenarioDevice, { kind: 'chain2' }>,
   seed: number,
-  s?: Pick<Scenario, 'durationS' | 'speed'>,
+  time: SimTime,
+  s?: Pick<Scenario, 'durationS'>,
 ): Promise<DevicePeer> {
-  const speed = d.speed ?? 1;
-  const o = { pod: d.pod, startMs: chain2StartMs(speed, s), speed, seed, ...parseChain2Faults(d.faults) };
+  // the gateway's own time: the run's simulated time (× its own speed), from its start on
+  const gatewaySpeed = d.speed ?? 1;
+  const o = {
+    pod: d.pod,
+    startMs: chain2StartMs(gatewaySpeed, time, s),
+    speed: gatewaySpeed * time.speed,
+    seed,
+    ...parseChain2Faults(d.faults),
+  };
   if (d.transport === 'ws') {
     const gw = await serveChain2Ws(o);
     return {

@@ -5,14 +5,18 @@
  * by its stage); the result then carries `broke` and `passed: false`. An agent a `disk-full` names gets its stateDir on
  * a tmpfs of its own (`tmpfsMiB`, default `DEFAULT_TMPFS_MIB`), mounted before it starts (a mount that fails breaks the
  * run at stage `tmpfs AGENT`). Each alarm an agent's status raises or clears is an event (`alarm`, `alarm-cleared`):
- * the report shows that a fault took effect.
+ * the report shows that a fault took effect. Agents by mode: `process` (agents.ts) or `inprocess` (agent-inprocess.ts),
+ * both `HilAgent`s; `systemd` breaks the run (not wired yet). The simulators and in-process agents keep the run's
+ * simulated time on one `scaledClock`; process agents get the speed through LIGHTNODE_CLOCK.
  */
 import { rmSync } from 'node:fs';
-import { isLightNodeError } from '@lightnode/protocols';
+import { isLightNodeError, scaledClock } from '@lightnode/protocols';
 import { prng } from '@lightnode/protocols/testing';
 import { bufferNextSeq, cli } from './harness.js';
 import { play, unsupportedActions, type ActionContext } from './actions.js';
-import { DEFAULT_TMPFS_MIB, ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
+import { InProcessAgent } from './agent-inprocess.js';
+import { DEFAULT_TMPFS_MIB, ProcessAgent, agentConfig, readStatus } from './agents.js';
+import type { HilAgent } from './hil-agent.js';
 import { arrivalSummary, evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
 import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
@@ -71,6 +75,25 @@ export function lastFaultEnd(timeline: readonly ScenarioAction[]): number | null
   return end;
 }
 
+/** The report's notes on how the run's agents keep time and what their RSS is. */
+export function agentNotes(s: Pick<Scenario, 'agents'>, speed: number): string[] {
+  const notes: string[] = [];
+  const inproc = s.agents.filter((a) => a.mode === 'inprocess').map((a) => a.id);
+  if (speed !== 1)
+    notes.push(
+      `speed ${speed}: the simulators${inproc.length ? ` and the in-process agents (${inproc.join(', ')})` : ''} on ` +
+        `the run's scaledClock, process agents through LIGHTNODE_CLOCK`,
+    );
+  if (inproc.length)
+    notes.push(
+      `in-process agents (${inproc.join(', ')}): rssMaxMB is the runner's own RSS (the agent lives in it); kill9 is ` +
+        'an abrupt stop in process, not a SIGKILL: the store is cut (its uncommitted writes rolled back, no more ' +
+        'writes), then the agent is torn down without a seal or a drain, its MQTT session ends with a DISCONNECT ' +
+        '(no last will)',
+    );
+  return notes;
+}
+
 export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilRunResult> {
   const speed = o.speed ?? s.speed;
   const seed = o.seed ?? s.seed;
@@ -87,8 +110,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   const notes = ['MQTT keepalive and TCP run in real time'];
   if (realPeers.length)
     notes.push(`real devices (not simulated): ${realPeers.map((p) => `${p.id} at ${p.real}`).join(', ')}`);
-  if (speed !== 1)
-    notes.push(`speed ${speed}: process agents through LIGHTNODE_CLOCK, the simulators on the system clock`);
+  // simulated time: in-process agents and the simulators on this clock, process agents through LIGHTNODE_CLOCK
+  const clock = scaledClock({ startMs: Date.now(), speed });
+  notes.push(...agentNotes(s, speed));
   const simS = () => ((Date.now() - t0) / 1000) * speed;
   let t0 = Date.now();
   const event = (what: string, target: string | undefined, detail: string) => {
@@ -98,7 +122,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   };
   let cloud: CloudPeer | null = null;
   const devices = new Map<string, DevicePeer>();
-  const agents = new Map<string, ProcessAgent>();
+  const agents = new Map<string, HilAgent>();
   const links = new Map<string, LinkProxy>();
   const deviceIds = new Map<string, string>(); // agent id → device id (its key's address)
   const sub = new RunSubscriber('');
@@ -125,17 +149,18 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   try {
     const why = unsupportedActions(s.timeline);
     if (why) throw new Broke('timeline', why);
-    const other = s.agents.find((a) => a.mode !== 'process');
+    const other = s.agents.find((a) => a.mode === 'systemd');
     if (other)
       throw new Broke(
         'agents',
-        `agent ${other.id}: mode ${other.mode} is not supported by this runner yet (process is; systemd needs the deploy issue's nspawn root)`,
+        `agent ${other.id}: mode ${other.mode} is not supported by this runner yet (process and inprocess are; systemd needs the deploy issue's nspawn root)`,
       );
     cloud = await stage('cloud', () => startCloudPeer(s.cloud));
     const c = cloud;
     for (const d of simulated.devices)
       if (!devices.has(d.id))
-        for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, simulated))) devices.set(p.id, p);
+        for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, simulated, { clock, speed })))
+          devices.set(p.id, p);
     for (const p of realPeers) devices.set(p.id, p);
     subscriber = new RunSubscriber(c.url);
     await stage('subscriber', () => subscriber!.start());
@@ -154,7 +179,10 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       const filled = s.timeline.some((e) => e.do === 'disk-full' && e.agent === a.id);
       const tmpfsMiB = filled ? (a.tmpfsMiB ?? DEFAULT_TMPFS_MIB) : null;
       const config = (dir: string, stateDir: string) => agentConfig(a, cfgs, url, dir, stateDir, operator);
-      const agent = new ProcessAgent(a, config, speed, tmpfsMiB);
+      const agent: HilAgent =
+        a.mode === 'inprocess'
+          ? new InProcessAgent(a, (dir) => config(dir, dir), clock, speed)
+          : new ProcessAgent(a, config, speed, tmpfsMiB);
       agents.set(a.id, agent);
       await stage(`tmpfs ${a.id}`, () => agent.mountTmpfs());
       await stage(`agent ${a.id}`, async () => {
@@ -191,11 +219,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     const sampleOnce = async () => {
       const tS = Math.round(simS() * 10) / 10;
       for (const a of agents.values()) {
-        const pid = a.pid;
-        if (pid !== null) {
-          const r = rssMB(pid);
-          if (r !== null) rssMax = Math.max(rssMax ?? 0, r);
-        }
+        const r = a.running ? a.rssMB() : null;
+        if (r !== null) rssMax = Math.max(rssMax ?? 0, r);
         if (!a.running) continue;
         const st = await readStatus(a.socket, 900);
         if (!st) continue;

@@ -350,6 +350,12 @@ function crossCheck(s: z.output<typeof Base>, ctx: z.RefinementCtx): void {
       fail(p('agent'), `expected a declared agent id (${agents.join(', ')})`);
     if (SETPOINT_ACTIONS.has(e.do) && 'agent' in e && agents.includes(e.agent) && !essAgents.has(e.agent))
       fail(p('agent'), 'expected an agent with an ess device (a setpoint needs a battery)');
+    if (e.do === 'disk-full' && s.agents.find((x) => x.id === e.agent)?.mode === 'inprocess')
+      fail(
+        p('agent'),
+        'expected a process agent: disk-full fills a tmpfs in its own mount namespace, which an inprocess agent (in ' +
+          "the runner's process) cannot enter",
+      );
     if (e.do === 'broker-down' && s.cloud.kind === 'external')
       fail(p('do'), 'expected cloud.kind mosquitto or embedded (an external broker cannot be stopped)');
     if ('device' in e) {

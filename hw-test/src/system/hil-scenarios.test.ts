@@ -29,6 +29,7 @@ const LIBRARY = [
   'chain2-gateway-reboot',
   'outbox-quota',
   'sigterm-in-flight',
+  'inprocess-speed',
 ];
 /** Events the disk-full run must show: its fault took effect (the alarm in status) and went away. */
 const DISK_FULL_EVENTS: { do: string; detail: RegExp }[] = [
@@ -114,6 +115,13 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
       t.true(ms < 5000, `exits within 5 s of SIGTERM with a poll in flight: ${e.detail}`);
     }
     t.log(stops.map((e) => e.detail).join('; '));
+  },
+  'inprocess-speed'(t, r) {
+    // the agent in the runner's process (hil-inprocess.test.ts runs it at speed 5 and its kill9 mutation)
+    t.regex(r.events.find((e) => e.do === 'clock-step')?.detail ?? '', /status shows stepMs -60000/);
+    t.regex(arrivals(r), /windows went back at most 6\d{4} ms/, 'a batch after the step has a window 60 s earlier');
+    t.true(r.notes.some((n) => /rssMaxMB is the runner's own RSS/.test(n)));
+    t.truthy(r.figures.rssMaxMB);
   },
   'clock-step'(t, r) {
     const steps = r.events.filter((e) => e.do === 'clock-step').map((e) => e.detail);
