@@ -3,13 +3,13 @@
  * seconds). An action without an entry here is refused before anything starts (the run breaks, named).
  */
 import { LightNodeError } from '@lightnode/protocols';
-import { readStatus, type ProcessAgent } from './agents.js';
+import { readStatus, type HilAgent } from './agents.js';
 import type { LinkProxy } from './link-proxy.js';
 import type { CloudPeer, DevicePeer } from './peers.js';
 import type { ScenarioAction } from './scenario.js';
 
 export interface ActionContext {
-  agents: ReadonlyMap<string, ProcessAgent>;
+  agents: ReadonlyMap<string, HilAgent>;
   /** Each agent's uplink goes through its own link proxy (latency, jitter, loss as stalls, blackhole). */
   links: ReadonlyMap<string, LinkProxy>;
   devices: ReadonlyMap<string, DevicePeer>;
@@ -25,7 +25,7 @@ export interface ActionContext {
 type Of<D extends ScenarioAction['do']> = Extract<ScenarioAction, { do: D }>;
 type Handler<D extends ScenarioAction['do']> = (a: Of<D>, c: ActionContext) => Promise<void> | void;
 
-function agentOf(c: ActionContext, id: string): ProcessAgent {
+function agentOf(c: ActionContext, id: string): HilAgent {
   const a = c.agents.get(id);
   if (!a) throw new LightNodeError('USAGE', `no agent ${id} in this run`, { agent: id });
   return a;
@@ -42,7 +42,7 @@ const unsupported = (d: DevicePeer, what: string) =>
 
 const mib = (bytes: number) => (bytes / (1024 * 1024)).toFixed(2);
 
-async function restart(a: ProcessAgent, c: ActionContext): Promise<void> {
+async function restart(a: HilAgent, c: ActionContext): Promise<void> {
   await a.start();
   c.event('restarted', a.id, `pid ${a.pid ?? '?'} status socket up`);
 }

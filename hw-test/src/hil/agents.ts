@@ -260,3 +260,6 @@ export class ProcessAgent {
     return this.logs + (this.proc?.log() ?? '');
   }
 }
+
+/** What the runner and the actions use of an agent: ProcessAgent's public members (a SystemdAgent has them too). */
+export type HilAgent = { [K in keyof ProcessAgent]: ProcessAgent[K] };

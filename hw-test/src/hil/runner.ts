@@ -12,7 +12,10 @@ import { isLightNodeError } from '@lightnode/protocols';
 import { prng } from '@lightnode/protocols/testing';
 import { bufferNextSeq, cli } from './harness.js';
 import { play, unsupportedActions, type ActionContext } from './actions.js';
-import { DEFAULT_TMPFS_MIB, ProcessAgent, agentConfig, readStatus, rssMB } from './agents.js';
+import { DEFAULT_TMPFS_MIB, ProcessAgent, agentConfig, readStatus, rssMB, type HilAgent } from './agents.js';
+import { SystemdAgent, ensureAgentRoot, systemdUnsupported } from './agent-systemd.js';
+import { cacheDir } from '../deploy/artifacts.js';
+import { probeNspawn } from '../deploy/nspawn.js';
 import { arrivalSummary, evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
 import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
@@ -82,7 +85,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   };
   let cloud: CloudPeer | null = null;
   const devices = new Map<string, DevicePeer>();
-  const agents = new Map<string, ProcessAgent>();
+  const agents = new Map<string, HilAgent>();
   const links = new Map<string, LinkProxy>();
   const deviceIds = new Map<string, string>(); // agent id → device id (its key's address)
   const sub = new RunSubscriber('');
@@ -107,12 +110,20 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   try {
     const why = unsupportedActions(s.timeline);
     if (why) throw new Broke('timeline', why);
-    const other = s.agents.find((a) => a.mode !== 'process');
+    const other = s.agents.find((a) => a.mode === 'inprocess');
     if (other)
       throw new Broke(
         'agents',
-        `agent ${other.id}: mode ${other.mode} is not supported by this runner yet (process is; systemd needs the deploy issue's nspawn root)`,
+        `agent ${other.id}: mode ${other.mode} is not supported by this runner yet (process and systemd are)`,
       );
+    const systemd = s.agents.find((a) => a.mode === 'systemd');
+    if (systemd) {
+      const no = systemdUnsupported(s);
+      if (no) throw new Broke('agents', no);
+      const p = await stage('agents', () => probeNspawn(cacheDir));
+      if (!p.ok) throw new Broke('agents', `agent ${systemd.id}: mode systemd needs systemd-nspawn: ${p.reason}`);
+      await stage('agents', () => ensureAgentRoot()); // the package and its root, before any peer starts
+    }
     cloud = await stage('cloud', () => startCloudPeer(s.cloud));
     const c = cloud;
     for (const d of s.devices)
@@ -132,7 +143,9 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       const filled = s.timeline.some((e) => e.do === 'disk-full' && e.agent === a.id);
       const tmpfsMiB = filled ? (a.tmpfsMiB ?? DEFAULT_TMPFS_MIB) : null;
       const config = (dir: string, stateDir: string) => agentConfig(a, cfgs, url, dir, stateDir);
-      const agent = new ProcessAgent(a, config, speed, tmpfsMiB);
+      const agent =
+        a.mode === 'systemd' ? new SystemdAgent(a, config, speed) : new ProcessAgent(a, config, speed, tmpfsMiB);
+      if (agent instanceof SystemdAgent) agent.onEvent = (what, detail) => event(what, a.id, detail);
       agents.set(a.id, agent);
       await stage(`tmpfs ${a.id}`, () => agent.mountTmpfs());
       await stage(`agent ${a.id}`, async () => {
