@@ -6,7 +6,7 @@ import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadScenario, runScenario } from '../index.js';
+import { loadScenario, parseScenario, runScenario } from '../index.js';
 import { ROOT } from '../hil/harness.js';
 import { cacheDir } from './artifacts.js';
 import { probeNspawn } from './nspawn.js';
@@ -46,4 +46,40 @@ else
       existsSync('/run/systemd/nspawn/propagate') &&
         readdirSync('/run/systemd/nspawn/propagate').some((n) => n.startsWith('ln-systemd-')),
     );
+  });
+
+// the knobs reach the unit through its drop-in (LIGHTNODE_FAILPOINTS, LIGHTNODE_CLOCK's step file), and the bench
+// catches the broken build under systemd too: outbox.ackBeforeCommit + kill -9 signs a seq twice or loses one
+const MUTATION = `
+name: systemd-mutation
+description: systemd-power-cut's kills on a build whose store acknowledges before it commits
+seed: 16
+durationS: 34
+cloud: { kind: mosquitto }
+devices:
+  - { id: m1, kind: meter, profile: eastron/sdm630, unit: 1, pollMs: 200, tcp: true }
+agents:
+  - { id: a1, mode: systemd, devices: [m1], failpoints: [outbox.ackBeforeCommit] }
+timeline:
+  - { atS: 4, do: clock-step, agent: a1, stepS: 30 }
+  - { atS: 9, do: kill9, agent: a1, restartAfterS: 0 }
+  - { atS: 20, do: kill9, agent: a1, restartAfterS: 0 }
+invariants: [noSampleLost, noSeqConflict, batchesVerify]
+`;
+const mutationTitle =
+  'systemd agent with outbox.ackBeforeCommit: FAILPOINTS_ACTIVE in status, the clock step seen, noSeqConflict or noSampleLost fails';
+if (!probed.ok) test.skip(`${mutationTitle} — skipped: ${probed.reason}`, () => undefined);
+else
+  test.serial(mutationTitle, async (t) => {
+    const r = await runScenario(parseScenario(MUTATION, 'systemd-mutation.yaml'));
+    for (const e of r.events) t.log(`[t=${e.atS}s] ${e.do}${e.target ? ` ${e.target}` : ''}: ${e.detail}`);
+    t.is(r.broke, undefined, JSON.stringify(r.broke));
+    t.truthy(
+      r.events.find((e) => e.do === 'alarm' && e.target === 'a1' && e.detail.startsWith('FAILPOINTS_ACTIVE raised')),
+      'the failpoint reached the unit: its status raises FAILPOINTS_ACTIVE',
+    );
+    t.regex(r.events.find((e) => e.do === 'clock-step')?.detail ?? '', /status shows stepMs 30000/);
+    const failed = r.invariants.filter((i) => !i.passed).map((i) => i.name);
+    t.log(JSON.stringify(r.invariants, null, 1));
+    t.true(failed.includes('noSeqConflict') || failed.includes('noSampleLost'), JSON.stringify(r.invariants));
   });
