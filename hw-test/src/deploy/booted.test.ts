@@ -23,16 +23,7 @@ import { builtinProfiles, systemClock } from '@lightnode/protocols';
 import { MeterSimulator, serveTcp, startMosquitto, type Mosquitto } from '../index.js';
 import { ROOT as REPO, Subscriber } from '../hil/harness.js';
 import { ensureImage } from './artifacts.js';
-import {
-  BootedContainer,
-  copyRoot,
-  ensureBaseRoot,
-  mountImageRoot,
-  missingPrerequisite,
-  run,
-  waitUntil,
-  type RunResult,
-} from './nspawn.js';
+import { BootedContainer, copyRoot, mountImageRoot, probeNspawn, run, waitUntil, type RunResult } from './nspawn.js';
 
 const CACHE = join(REPO, 'out', 'cache');
 const FIGURES = join(REPO, 'out', 'test', 'deploy-figures.json');
@@ -40,22 +31,7 @@ const AGENT = 'lightnode-agent.service';
 const BIN = join(REPO, 'bin', 'lightnode.mjs');
 
 // ---- the probe: root, the tools, and one boot of a minimal root (its reason becomes the skip title) -------------
-async function probe(): Promise<{ ok: true; bootMs: number } | { ok: false; reason: string }> {
-  const missing = missingPrerequisite();
-  if (missing) return { ok: false, reason: missing };
-  const base = await ensureBaseRoot(CACHE); // a failed build throws: that is a failure, not a skip
-  const root = copyRoot(base);
-  try {
-    const c = await BootedContainer.boot(root, { timeoutMs: 60_000 });
-    await c.poweroff();
-    return { ok: true, bootMs: c.bootMs };
-  } catch (e) {
-    return { ok: false, reason: `systemd-nspawn cannot boot a root here: ${(e as Error).message.split('\n')[0]}` };
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
-}
-const probed = await probe();
+const probed = await probeNspawn(CACHE);
 const booted = (title: string, fn: (t: ExecutionContext) => Promise<void>): void => {
   if (probed.ok) test.serial(title, fn);
   else test.skip(`${title} — skipped: ${probed.reason}`, () => undefined);

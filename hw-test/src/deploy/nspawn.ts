@@ -84,6 +84,33 @@ export async function ensureBaseRoot(cacheDir: string, extra: string[] = []): Pr
   return dir;
 }
 
+export type NspawnProbe = { ok: true; bootMs: number } | { ok: false; reason: string };
+
+let probed: Promise<NspawnProbe> | undefined;
+
+/**
+ * Whether systemd-nspawn can boot a root here: root, the tools ({@link missingPrerequisite}), and one boot of a copy
+ * of the cached minimal root (once per process). A failed build of that root throws: it is a failure, not a reason
+ * to skip. Its `reason` is what the booted tests put in their skip titles and the HIL runner in its `agents` stage.
+ */
+export function probeNspawn(cacheDir: string): Promise<NspawnProbe> {
+  probed ??= (async (): Promise<NspawnProbe> => {
+    const missing = missingPrerequisite();
+    if (missing) return { ok: false, reason: missing };
+    const root = copyRoot(await ensureBaseRoot(cacheDir));
+    try {
+      const c = await BootedContainer.boot(root, { timeoutMs: 60_000 });
+      await c.poweroff();
+      return { ok: true, bootMs: c.bootMs };
+    } catch (e) {
+      return { ok: false, reason: `systemd-nspawn cannot boot a root here: ${(e as Error).message.split('\n')[0]}` };
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  })();
+  return probed;
+}
+
 /** A throw-away copy of a root directory (the cached one is never booted itself). */
 export function copyRoot(src: string): string {
   const dst = mkdtempSync(join(tmpdir(), 'ln-nspawn-'));

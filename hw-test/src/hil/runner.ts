@@ -17,7 +17,11 @@ import { play, unsupportedActions, type ActionContext } from './actions.js';
 import { InProcessAgent } from './agent-inprocess.js';
 import { DEFAULT_TMPFS_MIB, ProcessAgent, agentConfig, readStatus } from './agents.js';
 import type { HilAgent } from './hil-agent.js';
-import { arrivalSummary, evaluate, missingSeqs, type AgentOutcome, type OutboxSample } from './invariants.js';
+import { SystemdAgent, ensureAgentRoot, systemdUnsupported } from './agent-systemd.js';
+import { cacheDir } from '../deploy/artifacts.js';
+import { probeNspawn } from '../deploy/nspawn.js';
+import { arrivalSummary, evaluate, missingSeqs, type OutboxSample } from './invariants.js';
+import { agentOutcomes, powerSeries } from './outcomes.js';
 import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
 import type { Scenario, ScenarioAction } from './scenario.js';
@@ -62,8 +66,7 @@ class Broke extends Error {
 const message = (e: unknown) => (isLightNodeError(e) || e instanceof Error ? e.message : String(e));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
-/** A meter fault that makes it dead for the whole run: `timeout` that always fires (no `@p`, no `every`). */
-export const isDeadFault = (spec: string): boolean => /^timeout(@1(\.0*)?)?$/.test(spec);
+export { isDeadFault } from './outcomes.js';
 
 /** When the last fault of the timeline is planned to end, simulated seconds (null: no fault). */
 export function lastFaultEnd(timeline: readonly ScenarioAction[]): number | null {
@@ -149,12 +152,14 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
   try {
     const why = unsupportedActions(s.timeline);
     if (why) throw new Broke('timeline', why);
-    const other = s.agents.find((a) => a.mode === 'systemd');
-    if (other)
-      throw new Broke(
-        'agents',
-        `agent ${other.id}: mode ${other.mode} is not supported by this runner yet (process and inprocess are; systemd needs the deploy issue's nspawn root)`,
-      );
+    const systemd = s.agents.find((a) => a.mode === 'systemd');
+    if (systemd) {
+      const no = systemdUnsupported(s);
+      if (no) throw new Broke('agents', no);
+      const p = await stage('agents', () => probeNspawn(cacheDir));
+      if (!p.ok) throw new Broke('agents', `agent ${systemd.id}: mode systemd needs systemd-nspawn: ${p.reason}`);
+      await stage('agents', () => ensureAgentRoot()); // the package and its root, before any peer starts
+    }
     cloud = await stage('cloud', () => startCloudPeer(s.cloud));
     const c = cloud;
     for (const d of simulated.devices)
@@ -179,10 +184,13 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       const filled = s.timeline.some((e) => e.do === 'disk-full' && e.agent === a.id);
       const tmpfsMiB = filled ? (a.tmpfsMiB ?? DEFAULT_TMPFS_MIB) : null;
       const config = (dir: string, stateDir: string) => agentConfig(a, cfgs, url, dir, stateDir, operator);
-      const agent: HilAgent =
-        a.mode === 'inprocess'
-          ? new InProcessAgent(a, (dir) => config(dir, dir), clock, speed)
-          : new ProcessAgent(a, config, speed, tmpfsMiB);
+      let agent: HilAgent;
+      if (a.mode === 'inprocess') agent = new InProcessAgent(a, (dir) => config(dir, dir), clock, speed);
+      else if (a.mode === 'systemd') {
+        const sd = new SystemdAgent(a, config, speed);
+        sd.onEvent = (what, detail) => event(what, a.id, detail);
+        agent = sd;
+      } else agent = new ProcessAgent(a, config, speed, tmpfsMiB);
       agents.set(a.id, agent);
       await stage(`tmpfs ${a.id}`, () => agent.mountTmpfs());
       await stage(`agent ${a.id}`, async () => {
@@ -333,46 +341,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     setpoints?.dispose();
   }
   const sb = subscriber ?? sub;
-  const meterOf = (deviceId: string) => {
-    const agent = [...deviceIds].find(([, d]) => d === deviceId)?.[0];
-    const spec = s.agents.find((a) => a.id === agent);
-    const meters = spec?.devices.filter((id) => s.devices.find((d) => d.id === id)?.kind === 'meter') ?? [];
-    return meters.length === 1 ? meters[0]! : (agent ?? deviceId);
-  };
-  const buckets = new Map<string, { tS: number; meter: string; sum: number; n: number }>();
-  for (const p of sb.power) {
-    const tS = Math.max(0, Math.round(((p.atMs - t0) / 1000) * speed));
-    const meter = meterOf(p.deviceId);
-    const b = buckets.get(`${meter}@${tS}`) ?? { tS, meter, sum: 0, n: 0 };
-    b.sum += p.w;
-    b.n++;
-    buckets.set(`${meter}@${tS}`, b);
-  }
-  series.power = [...buckets.values()].map((b) => ({ tS: b.tS, meter: b.meter, w: Math.round(b.sum / b.n) }));
-  const outcomes: AgentOutcome[] = s.agents.map((spec) => {
-    const a = agents.get(spec.id);
-    const meters = spec.devices.flatMap((id) => {
-      const d = s.devices.find((x) => x.id === id);
-      return d?.kind === 'meter' ? [d] : [];
-    });
-    const dead = meters.filter((d) => d.faults.some(isDeadFault)).map((d) => d.id);
-    const polled = meters.filter((d) => !dead.includes(d.id)).map((d) => d.pollMs);
-    const end = Date.now();
-    const upS = (a?.up ?? []).reduce((n, u) => n + ((u.toMs ?? end) - u.fromMs) / 1000, 0) * speed;
-    return {
-      id: spec.id,
-      deviceId: deviceIds.get(spec.id) ?? null,
-      committedNextSeq: committed.get(spec.id) ?? null,
-      upS,
-      pollMs: polled.length ? Math.min(...polled) : null,
-      meters: polled.length,
-      deadMeters: dead,
-      crashes: a?.crashes ?? [],
-      outboxVerify: verified.has(spec.id)
-        ? verified.get(spec.id)!
-        : 'not verified (the run ended before the final stop)',
-    };
-  });
+  series.power = powerSeries(s, sb.power, deviceIds, t0, speed);
+  const outcomes = agentOutcomes(s, { agents, deviceIds, committed, verified, speed });
   const { invariants, figures } = evaluate({
     invariants: s.invariants,
     sub: sb,
