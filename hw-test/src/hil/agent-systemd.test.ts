@@ -11,7 +11,7 @@ const scenario = (devices: string, timeline: string) =>
       'description: d',
       'seed: 1',
       'durationS: 10',
-      'cloud: { kind: embedded }',
+      'cloud: { kind: mosquitto }',
       `devices:\n${devices}`,
       'agents:\n  - { id: a1, mode: systemd, devices: [m1] }',
       `timeline:\n${timeline}`,

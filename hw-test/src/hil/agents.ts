@@ -47,7 +47,8 @@ export const HIL_SETPOINTS = { revertS: 10, refreshMs: 4000, readbackTimeoutMs: 
 /**
  * The agent config of `agent`: its devices' lines, Chain 2 sources and assets on the run's broker, then its
  * `config`. Its key and status socket live in `dir` (the agent's working dir), its store in `stateDir` (`dir`
- * itself, or a tmpfs in it). An agent with an asset accepts setpoints from `o.operator` (the run's issuer address).
+ * itself, or a tmpfs in it). An agent with an asset accepts setpoints from `o.operator` (the run's issuer address);
+ * `o.chain` is the chain it signs for (the embedded cloud's; absent: the config's default, the test vectors').
  */
 export function agentConfig(
   agent: ScenarioAgent,
@@ -55,7 +56,7 @@ export function agentConfig(
   brokerUrl: string,
   dir: string,
   stateDir = dir,
-  o: { operator?: string } = {},
+  o: { operator?: string; chain?: { chainId: number; keyRegister: string } } = {},
 ): Obj {
   const generated: Obj = {
     podId: devices.find((d) => d.podId)?.podId ?? DEFAULT_POD,
@@ -64,6 +65,7 @@ export function agentConfig(
     batch: { windowMs: 1000 },
     uplink: { url: brokerUrl, keepaliveS: 30, reconnectBaseMs: 100, reconnectMaxMs: 1000 },
     status: { publishEveryMs: 5000, socket: join(dir, 'agent.sock') },
+    ...(o.chain ? { chain: o.chain } : {}),
   };
   // lines of the same name are one bus (the RTU meters of an agent share one RS-485 line): their meters are merged
   const lines: Obj[] = [];

@@ -1,10 +1,10 @@
 /**
- * The peers a HIL run starts from its scenario: the cloud's broker (Debian's Mosquitto, the embedded aedes broker, or
- * an external URL) and the simulated devices (meters over Modbus TCP or RTU on a pty pair, Chain 2 gateways over
- * WebSocket or HTTP, batteries in peers-ess.ts), each with the part of the agent config that reaches it.
+ * The peers a HIL run starts from its scenario: the cloud (Debian's Mosquitto, the `startCloud` stack of
+ * peers-cloud.ts, or an external broker URL) and the simulated devices (meters over Modbus TCP or RTU on a pty pair,
+ * Chain 2 gateways over WebSocket or HTTP, batteries in peers-ess.ts), each with the part of the agent config that
+ * reaches it.
  */
 import { LightNodeError, builtinProfiles, systemClock, type Clock } from '@lightnode/protocols';
-import { freePort, startEmbeddedBroker, type EmbeddedBroker } from '@lightnode/cloud';
 import { startMosquitto } from '../peers/mosquitto.js';
 import { serveChain2Http, serveChain2Ws, parseChain2Faults } from '../sim/chain2/index.js';
 import { LoadModel } from '../sim/load-model.js';
@@ -12,6 +12,7 @@ import { MeterSimulator, parseFault, type Fault } from '../sim/modbus/simulator.
 import { serveRtu, serveTcp } from '../sim/modbus/servers.js';
 import { createPtyPair } from '../sim/serial/pty-pair.js';
 import { startEss, type EssEventAt } from './peers-ess.js';
+import { startEmbeddedCloud, type CloudReport } from './peers-cloud.js';
 import type { Scenario, ScenarioDevice } from './scenario.js';
 
 /** The broker of a run; `down` / `up` stop and restart it on the same port (broker-down). */
@@ -22,37 +23,27 @@ export interface CloudPeer {
   down(): Promise<void>;
   up(): Promise<void>;
   stop(): Promise<void>;
+  /** The chain the agents sign for (their config's `chain`; the embedded cloud's anvil), absent: the default. */
+  chain?: { chainId: number; keyRegister: string };
+  /** Makes the agent of `configPath` known to the cloud (its key, its PoD) before it starts; what it did. */
+  enroll?(configPath: string): Promise<string>;
+  /** What the cloud saw, at the end of the run (the embedded cloud's BAL and SCD). */
+  report?(setpointIds: readonly string[]): Promise<CloudReport>;
 }
 
 /**
- * Starts the scenario's broker. `embedded` is the cloud's embedded aedes broker alone (not the whole `startCloud`
- * stack: no scenario of the library needs BAL, SCD or a chain, and anvil costs seconds); it keeps no sessions across
- * a broker-down, Mosquitto does (persistence on).
+ * Starts the scenario's cloud: Mosquitto, an external broker, or (`embedded`) the whole `startCloud` stack
+ * (peers-cloud.ts) on the run's clock. The stack's aedes broker keeps no sessions across a broker-down, Mosquitto
+ * does (persistence on).
  */
-export async function startCloudPeer(c: Scenario['cloud']): Promise<CloudPeer> {
+export async function startCloudPeer(c: Scenario['cloud'], clock: Clock = systemClock): Promise<CloudPeer> {
   if (c.kind === 'external')
     return { url: c.url, what: `external broker ${c.url}`, down: noBrokerDown, up: noBrokerDown, stop: async () => {} };
   if (c.kind === 'mosquitto') {
     const m = await startMosquitto(c.port !== undefined ? { port: c.port } : {});
     return { url: m.url, what: `mosquitto on 127.0.0.1:${m.port}`, down: m.stop, up: m.start, stop: m.dispose };
   }
-  const port = c.port ?? (await freePort());
-  let b: EmbeddedBroker | null = await startEmbeddedBroker({ port });
-  return {
-    url: b.url,
-    what: `embedded aedes broker on 127.0.0.1:${port}`,
-    down: async () => {
-      await b?.stop();
-      b = null;
-    },
-    up: async () => {
-      b ??= await startEmbeddedBroker({ port });
-    },
-    stop: async () => {
-      await b?.stop();
-      b = null;
-    },
-  };
+  return startEmbeddedCloud(c.port, clock);
 }
 
 async function noBrokerDown(): Promise<void> {

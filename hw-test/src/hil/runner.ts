@@ -23,6 +23,7 @@ import { probeNspawn } from '../deploy/nspawn.js';
 import { arrivalSummary, evaluate, missingSeqs, type OutboxSample } from './invariants.js';
 import { agentOutcomes, powerSeries } from './outcomes.js';
 import { startCloudPeer, startDevice, type CloudPeer, type DevicePeer } from './peers.js';
+import { cloudEvents } from './peers-cloud.js';
 import type { HilEvent, HilRunResult, HilSeries } from './result.js';
 import type { Scenario, ScenarioAction } from './scenario.js';
 import { RunSubscriber } from './subscriber.js';
@@ -160,18 +161,25 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       if (!p.ok) throw new Broke('agents', `agent ${systemd.id}: mode systemd needs systemd-nspawn: ${p.reason}`);
       await stage('agents', () => ensureAgentRoot()); // the package and its root, before any peer starts
     }
-    cloud = await stage('cloud', () => startCloudPeer(s.cloud));
+    cloud = await stage('cloud', () => startCloudPeer(s.cloud, clock));
     const c = cloud;
     for (const d of simulated.devices)
       if (!devices.has(d.id))
         for (const p of await stage(`device ${d.id}`, () => startDevice(d, seed, simulated, { clock, speed })))
           devices.set(p.id, p);
     for (const p of realPeers) devices.set(p.id, p);
-    subscriber = new RunSubscriber(c.url);
+    subscriber = new RunSubscriber(c.url, c.chain);
     await stage('subscriber', () => subscriber!.start());
     if (s.devices.some((d) => d.kind === 'ess'))
-      setpoints = new SetpointRun({ speed, runS: (w) => ((w - t0) / 1000) * speed, sub: subscriber, brokerUrl: c.url });
-    const operator = setpoints ? { operator: setpoints.operator } : {};
+      setpoints = new SetpointRun({
+        speed,
+        runS: (w) => ((w - t0) / 1000) * speed,
+        sub: subscriber,
+        brokerUrl: c.url,
+        ...(c.chain ? { chain: c.chain } : {}),
+      });
+    const operator = { ...(setpoints ? { operator: setpoints.operator } : {}), ...(c.chain ? { chain: c.chain } : {}) };
+    const enrolled: [string, string][] = []; // agent id → what the cloud made of it (before it started)
     for (const a of s.agents) {
       const cfgs = a.devices.map((id) => devices.get(id)!.config);
       // the agent's uplink through its own link proxy (the `link` action), seeded from the run's seed
@@ -195,6 +203,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       await stage(`tmpfs ${a.id}`, () => agent.mountTmpfs());
       await stage(`agent ${a.id}`, async () => {
         await agent.init();
+        if (c.enroll) enrolled.push([a.id, await c.enroll(agent.configPath)]); // its key exists now
         await agent.start();
       });
     }
@@ -204,6 +213,7 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       undefined,
       `${s.name}: ${c.what}, ${devices.size} devices${realPeers.length ? ` (${realPeers.length} real)` : ''}, ${agents.size} agents, seed ${seed}, speed ${speed}`,
     );
+    for (const [id, what] of enrolled) event('enroll', id, what);
     for (const p of realPeers) event('real', p.id, `not simulated: the agent talks to the real device at ${p.real}`);
     const raised = new Map<string, Set<string>>(); // agent id → alarm codes standing at its last status sample
     const noteAlarms = (id: string, status: Record<string, unknown>, details: Record<string, unknown>) => {
@@ -299,7 +309,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
     }
     for (const a of agents.values()) {
       committed.set(a.id, await stage(`buffer stats ${a.id}`, () => bufferNextSeq(a.db, a.wrap)));
-      const v = await cli(['buffer', 'verify', '--db', a.db], a.wrap);
+      const chain = c.chain ? ['--chain-id', String(c.chain.chainId), '--contract', c.chain.keyRegister] : [];
+      const v = await cli(['buffer', 'verify', '--db', a.db, ...chain], a.wrap);
       verified.set(a.id, v.code === 0 ? null : `exit ${v.code}: ${(v.out + v.err).trim()}`);
     }
     // the last deliveries reach the subscriber a moment after the agents acknowledged them: wait for them (bounded)
@@ -326,6 +337,8 @@ export async function runScenario(s: Scenario, o: RunOptions = {}): Promise<HilR
       const q = subscriber.quarters.get(deviceIds.get(a.id) ?? '');
       if (q) event('quarters', a.id, quarterLine(q));
     }
+    // what the cloud saw (the embedded cloud: its BAL's verdicts, its SCD's acks of the run's setpoints)
+    await stage('cloud report', () => cloudEvents(c, setpoints?.sent ?? [], event));
   } catch (e) {
     const b = e instanceof Broke ? e : new Broke('run', message(e));
     broke = { stage: b.stage, message: b.message };

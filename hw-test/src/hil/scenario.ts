@@ -337,6 +337,12 @@ function crossCheck(s: z.output<typeof Base>, ctx: z.RefinementCtx): void {
   s.agents.forEach((a, i) => {
     if (a.tmpfsMiB !== undefined && !s.timeline.some((e) => e.do === 'disk-full' && e.agent === a.id))
       fail(['agents', i, 'tmpfsMiB'], `expected tmpfsMiB only for an agent a disk-full of the timeline fills`);
+    if (a.mode === 'systemd' && s.cloud.kind === 'embedded')
+      fail(
+        ['agents', i, 'mode'],
+        'expected mode process or inprocess with cloud.kind embedded (a systemd agent makes its key inside its ' +
+          'container, after the runner would register it on chain); use cloud.kind mosquitto',
+      );
   });
   let last = 0;
   s.timeline.forEach((e, i) => {

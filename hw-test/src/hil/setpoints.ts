@@ -43,6 +43,8 @@ export interface SetpointRunOptions {
   runS: (wallMs: number) => number;
   sub: RunSubscriber;
   brokerUrl: string;
+  /** The chain the agents verify setpoints for (their config's `chain`), default the test vectors'. */
+  chain?: { chainId: number; keyRegister: string };
 }
 
 export class SetpointRun {
@@ -123,6 +125,7 @@ export class SetpointRun {
       ...['--broker', this.o.brokerUrl, '--key-file', key, '--device', t.deviceId, '--pod', t.podId],
       ...['--target-w', String(Math.round(targetW)), '--baseline-w', String(t.loadW)],
       ...['--from', new Date(w.fromMs).toISOString(), '--until', new Date(w.untilMs).toISOString(), '--json'],
+      ...(this.o.chain ? ['--chain-id', String(this.o.chain.chainId), '--contract', this.o.chain.keyRegister] : []),
     ]);
     if (r.code !== 0)
       throw new LightNodeError('IO_ERROR', `lightnode setpoint send exited ${r.code}: ${(r.err || r.out).trim()}`, {});

@@ -23,7 +23,8 @@ import {
   type SignedGap,
 } from '@lightnode/protocols';
 
-const domain = lightNodeDomain(VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT);
+/** The test vectors' domain (chain 31337, anvil's first contract): what an agent signs for by default. */
+const vectorDomain = lightNodeDomain(VECTOR_CHAIN_ID, VECTOR_VERIFYING_CONTRACT);
 
 /** What arrived for one device. */
 export interface DeviceLog {
@@ -64,7 +65,7 @@ export interface SetpointSeen {
 const TOPICS = ['ln/v1/+/batch', 'ln/v1/+/gap', 'ln/v1/+/ack', 'ln/v1/+/setpoint'];
 
 /** The signer ethers recovers from a signed ack (lowercase), its EIP-712 typed data built from the message. */
-export function ackSigner(a: SignedAck): string {
+export function ackSigner(a: SignedAck, domain = vectorDomain): string {
   const td = typedDataFor('Ack', a.message as never, domain);
   return verifyTypedData(td.domain, td.types, td.message, a.signature).toLowerCase();
 }
@@ -86,7 +87,15 @@ export class RunSubscriber {
   readonly quarters = new Map<string, Map<number, number | null>>();
   private client: mqtt.MqttClient | null = null;
 
-  constructor(private readonly url: string) {}
+  private readonly domain: ReturnType<typeof lightNodeDomain>;
+
+  /** `chain`: the domain the agents sign for (their config's `chain`), default the test vectors'. */
+  constructor(
+    private readonly url: string,
+    chain?: { chainId: number; keyRegister: string },
+  ) {
+    this.domain = chain ? lightNodeDomain(chain.chainId, chain.keyRegister) : vectorDomain;
+  }
 
   private log(deviceId: string): DeviceLog {
     let d = this.devices.get(deviceId);
@@ -105,8 +114,8 @@ export class RunSubscriber {
     try {
       if (t.leaf === 'batch') {
         const b = decodeBatchWire(payload);
-        const { leafHashes } = verifyBatch(b, domain);
-        const td = typedDataFor('Batch', b.header as never, domain);
+        const { leafHashes } = verifyBatch(b, this.domain);
+        const td = typedDataFor('Batch', b.header as never, this.domain);
         const signer = verifyTypedData(td.domain, td.types, td.message, toHex(b.signature)).toLowerCase();
         if (signer !== t.deviceId) throw new Error(`ethers recovers ${signer}, topic says ${t.deviceId}`);
         this.batches++;
@@ -131,7 +140,7 @@ export class RunSubscriber {
       } else if (t.leaf === 'ack') {
         try {
           const a = JSON.parse(payload.toString()) as SignedAck;
-          const signer = ackSigner(a);
+          const signer = ackSigner(a, this.domain);
           if (signer !== t.deviceId || a.message.deviceId.toLowerCase() !== t.deviceId)
             throw new Error(`ethers recovers ${signer}, topic says ${t.deviceId}, ack says ${a.message.deviceId}`);
           const m = a.message;
@@ -159,7 +168,7 @@ export class RunSubscriber {
           });
       } else if (t.leaf === 'gap') {
         const g = JSON.parse(payload.toString()) as SignedGap;
-        verifyGap(g, domain);
+        verifyGap(g, this.domain);
         const d = this.log(t.deviceId);
         d.lastArrivalMs = Date.now();
         d.gaps.push({ first: g.message.firstSeq, last: g.message.lastSeq, reason: g.message.reason });

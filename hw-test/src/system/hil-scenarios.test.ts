@@ -187,6 +187,16 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
     );
     t.regex(invariant(r, 'autonomousWithinS')!.detail, /window-end [\d.]+ s \(expired ack \+ battery release\)/);
     podFollowed(t, r, level);
+    // the cloud of the field test saw it: the BAL verified every batch the subscriber did, rejected none, anchored
+    // windows, and the SCD holds the device-signed applied ack of the setpoint
+    t.regex(r.events.find((e) => e.do === 'enroll' && e.target === 'a1')?.detail ?? '', /registered on chain/);
+    const batches = num(r, 'arrivals', /^(\d+) batches/);
+    t.is(num(r, 'cloud', /^BAL verified (\d+) batches/), batches, JSON.stringify(r.events.slice(-4)));
+    t.true(batches > 0);
+    t.is(num(r, 'cloud', /rejected (\d+)/), 0);
+    t.true(num(r, 'cloud', /(\d+) windows anchored/) > 0);
+    t.true(num(r, 'cloud', /(\d+) acks accepted/) > 0);
+    t.regex(r.events.find((e) => e.do === 'cloud-acks')?.detail ?? '', /: (received|scheduled), applied(,|$)/);
   },
 };
 const file = (name: string) => join(ROOT, 'hw-test', 'scenarios', `${name}.yaml`);
