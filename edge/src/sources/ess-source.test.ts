@@ -71,6 +71,7 @@ test('one Reading per pollMs: source and role "ess", essPowerW discharge positiv
   t.is(states.length, 4);
   t.is(src.lastState?.socPermille, 640);
   t.like(src.health(), { id: 'batt', role: 'ess', quality: 'good', readings: 4, errors: 0, lastGoodMs: T0 + 3020 });
+  t.is(src.health().lastPowerW, 1500, 'the battery power now, discharge positive');
   t.like(src.health().details, { kind: 'modbus', mode: 'autonomous' });
   await stop(clock, src);
   const n = got.length;

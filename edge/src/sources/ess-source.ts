@@ -144,6 +144,7 @@ export class EssMeterSource implements MeterSource {
   }
 
   health(): SourceHealth {
+    const w = this.last?.values.essPowerW;
     return {
       id: this.id,
       role: this.role,
@@ -153,6 +154,7 @@ export class EssMeterSource implements MeterSource {
       ...(this.last ? { lastReadingMs: this.last.tsMs } : {}),
       ...(this.lastGood ? { lastGoodMs: this.lastGood.atMs } : {}),
       ...(this.latencyMs !== undefined ? { latencyMs: this.latencyMs } : {}),
+      ...(w?.quality === 'good' && w.value !== undefined ? { lastPowerW: w.value } : {}),
       details: {
         kind: this.o.adapter.kind,
         ...(this.state ? { mode: this.state.mode } : {}),

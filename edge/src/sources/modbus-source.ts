@@ -63,6 +63,7 @@ export class ModbusMeterSource implements MeterSource {
 
   health(): SourceHealth {
     const h = this.o.device.health();
+    const w = this.last?.values.activePowerW;
     return {
       id: this.id,
       ...(this.role ? { role: this.role } : {}),
@@ -72,6 +73,7 @@ export class ModbusMeterSource implements MeterSource {
       ...(this.last ? { lastReadingMs: this.last.tsMs } : {}),
       ...(h.lastGoodMs !== undefined ? { lastGoodMs: h.lastGoodMs } : {}),
       ...(h.lastLatencyMs !== undefined ? { latencyMs: Math.round(h.lastLatencyMs * 10) / 10 } : {}),
+      ...(w?.quality === 'good' && w.value !== undefined ? { lastPowerW: w.value } : {}),
     };
   }
 }

@@ -37,6 +37,11 @@ export interface SourceHealth {
   lastReadingMs?: number;
   lastGoodMs?: number;
   latencyMs?: number;
+  /**
+   * The last reading's power, W, when it was good, in the source's own convention: a meter's `activePowerW` (import
+   * positive at the PoD), a battery's `essPowerW` (discharge positive). What `lightnode status` shows of the site now.
+   */
+  lastPowerW?: number;
   /** Source-specific figures (line health, Chain 2 transport and diagnostics). */
   details?: unknown;
 }

@@ -53,6 +53,7 @@ test('a Modbus source polls on its own scheduler every pollMs and emits one Read
   t.is(h.quality, 'good');
   t.is(h.readings, 5);
   t.is(h.role, 'pod');
+  t.is(h.lastPowerW, 7_900, "the last good reading's active power, in the status");
   await stop(clock, src);
   await clock.advance(5_000);
   t.is(got.length, 5, 'nothing emitted after stop');
@@ -84,6 +85,7 @@ test('a dead Modbus meter: stale values, then invalid; errors counted in health'
   transport.units.get(1)!.behaviour.dead = true;
   await clock.advance(1_000);
   t.is(src.health().quality, 'stale');
+  t.is(src.health().lastPowerW, undefined, 'a stale reading gives no power now');
   await clock.advance(200_000);
   t.is(src.health().quality, 'invalid');
   t.true(src.health().errors > 0);

@@ -98,3 +98,42 @@ test('--real-ports: an unknown id, a missing tty, a fault on a mapped device →
     t.is(r.out, '');
   }
 });
+
+test('--real-ports with a battery: unrated, over REST, with faults or a load on it → exit 1, nothing started', async (t) => {
+  const head = storm.slice(0, storm.indexOf('timeline:')).replace('devices: [m1]', 'devices: [m1, e1]');
+  const rated = 'maxDischargeW: 3000, maxChargeW: 3000, capacityWh: 9600';
+  const withEss = (name: string, ess: string, timeline = '') => {
+    const f = join(dir, `${name}.yaml`);
+    const devices = head.replace('tcp: true }\n', `tcp: true }\n  - { id: e1, kind: ess, ${ess} }\n`);
+    writeFileSync(
+      f,
+      `${devices}timeline:\n  - { atS: 1, do: setpoint, agent: a1, targetW: 0, forS: 5 }\n${timeline}invariants: [noSampleLost]\n`,
+    );
+    return f;
+  };
+  const cases: [string, RegExp][] = [
+    [
+      withEss('ess-unrated', 'sunspec: true, maxChargeW: 3000'),
+      /HIL_REAL_PORTS_INVALID: real port of e1: a real battery needs its ratings .*missing maxDischargeW, capacityWh on device e1/,
+    ],
+    [
+      withEss('ess-rest', `rest: 127.0.0.1:0, ${rated}`),
+      /HIL_REAL_PORTS_INVALID: real port of e1: a real ess is reached over Modbus TCP .* but e1 speaks REST/,
+    ],
+    [
+      withEss('ess-faulty', `sunspec: true, ${rated}, faults: [refuse]`),
+      /HIL_FAULT_NEEDS_SIMULATOR: power-cut-storm: device e1 is real \(127\.0\.0\.1:1502\) but its own faults/,
+    ],
+    [
+      withEss('ess-load', `sunspec: true, ${rated}`, '  - { atS: 3, do: load, device: e1, powerW: 900 }\n'),
+      /HIL_FAULT_NEEDS_SIMULATOR: power-cut-storm: device e1 is real \(127\.0\.0\.1:1502\) but load at atS 3/,
+    ],
+  ];
+  for (const [f, want] of cases) {
+    const r = await lightnode(['hil', 'run', f, '--real-ports', '{"e1": "127.0.0.1:1502"}', '--json']);
+    t.is(r.code, 1, r.err);
+    t.regex(r.err, want);
+    t.notRegex(r.err, /\[t=/, 'no event: nothing started');
+    t.is(r.out, '');
+  }
+});

@@ -14,7 +14,8 @@ import { renderHilHtml } from '../hil/html.js';
 import { writeAtomic } from '../demo/report/html.js';
 import { loadScenario } from '../hil/scenario-file.js';
 import { runScenario } from '../hil/runner.js';
-import { checkFaultsNeedSimulator, parseRealPorts, realPortsText } from '../hil/real-ports.js';
+import { parseRealPorts, realPortsText } from '../hil/real-ports.js';
+import { checkRealPorts } from '../hil/real-devices.js';
 import type { HilRunResult } from '../hil/result.js';
 
 const USAGE = `Usage: lightnode hil run SCENARIO [--real-ports MAP] [--speed N] [--seed N] [--short] [--junit FILE]
@@ -22,9 +23,11 @@ const USAGE = `Usage: lightnode hil run SCENARIO [--real-ports MAP] [--speed N] 
 
 Runs the scenario file: starts its broker, simulated devices and agents, plays its timeline (simulated seconds ÷
 speed), stops the agents and checks its invariants. Progress on stderr, one line per event ("[t=12.3s] kill9 a1 …").
-  --real-ports MAP  devices that are real, not simulated: JSON {"m1": "/dev/ttyUSB0", "m2": "meter.lan:502"} or
-              @FILE; an RS-485 meter is polled at its profile's baud and parity. Link, kill, clock and disk faults
-              still apply; a simulator fault on a mapped device is refused (HIL_FAULT_NEEDS_SIMULATOR)
+  --real-ports MAP  devices that are real, not simulated: JSON {"m1": "/dev/ttyUSB0", "e1": "ess.lan:502"} or
+              @FILE — meters (RS-485 at the profile's baud and parity, or Modbus TCP), Chain 2 gateways, and SunSpec
+              or profile batteries over Modbus TCP (their maxDischargeW, maxChargeW, capacityWh required). Link,
+              kill, clock and disk faults and setpoints still apply; a simulator fault on a mapped device is
+              refused (HIL_FAULT_NEEDS_SIMULATOR)
   --speed N   simulated seconds per wall second (default the scenario's speed): the simulators and in-process
               agents on a scaledClock, process agents through LIGHTNODE_CLOCK; MQTT keepalive and TCP stay real
   --seed N    overrides the scenario's seed (fault draws)
@@ -74,7 +77,7 @@ const hilRun: Command = {
         : parseRealPorts(realPortsText(portsArg, io.cwd), s, {
             source: portsArg.startsWith('@') ? `--real-ports ${portsArg}` : '--real-ports',
           });
-    if (realPorts) checkFaultsNeedSimulator(s, realPorts, short ? { variant: 'short' } : {});
+    if (realPorts) checkRealPorts(s, realPorts, short ? { variant: 'short' } : {});
     const r = await runScenario(s, {
       ...(realPorts ? { realPorts } : {}),
       ...(speed !== undefined ? { speed } : {}),

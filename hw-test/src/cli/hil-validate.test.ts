@@ -161,3 +161,13 @@ test('--real-ports: a device-fault on a mapped device → exit 1, HIL_FAULT_NEED
     /^short-fault\.yaml: HIL_FAULT_NEEDS_SIMULATOR: link-latency-loss \(with the short overrides\): device m1 is real \(meter\.lan:502\) but device-fault at atS 16 \(\$\.timeline\[1\]\)/,
   );
 });
+
+test('--real-ports: a library battery mapped without its ratings → exit 1, HIL_REAL_PORTS_INVALID naming them', async (t) => {
+  const f = libraryFiles.find((x) => x.endsWith('setpoint-forged-replayed.yaml'))!;
+  const r = await lightnode(['hil', 'validate', f, '--real-ports', '{"e1": "ess.lan"}']);
+  t.is(r.code, 1, r.out + r.err);
+  t.regex(
+    r.out + r.err,
+    /HIL_REAL_PORTS_INVALID: real port of e1: a real battery needs its ratings .*missing maxDischargeW, maxChargeW, capacityWh/,
+  );
+});

@@ -1,7 +1,8 @@
 /** `lightnode hil validate SCENARIO…`: parse and check scenario files (their `short` variants too), start nothing. */
 import { resolve } from 'node:path';
 import { LightNodeError, flagSpec, flagString, isLightNodeError, parseFlags, type Command } from '@lightnode/protocols';
-import { checkFaultsNeedSimulator, parseRealPorts, realPortsText } from '../hil/real-ports.js';
+import { parseRealPorts, realPortsText } from '../hil/real-ports.js';
+import { checkRealPorts } from '../hil/real-devices.js';
 import { loadScenario } from '../hil/scenario-file.js';
 
 const USAGE = `Usage: lightnode hil validate SCENARIO… [--real-ports MAP] [--json]
@@ -11,7 +12,8 @@ and the timeline, and the file with its short overrides applied). Prints one lin
 HIL_SCENARIO_INVALID error naming FILE:LINE:COLUMN, the JSON path, what was expected and what was received.
 --real-ports MAP: also check the port map \`lightnode hil run\` would get (JSON {"m1": "/dev/ttyUSB0", "e1":
 "ess.lan:502"}, inline or @FILE) against each file: every key a declared device, a serial path that exists for an
-RS-485 device, HOST[:PORT] for a TCP one (HIL_REAL_PORTS_INVALID), and no simulator fault on a mapped device — its
+RS-485 device, HOST[:PORT] for a TCP one, a mapped ess SunSpec or profile (Modbus TCP) with its maxDischargeW,
+maxChargeW and capacityWh given (HIL_REAL_PORTS_INVALID), and no simulator fault on a mapped device — its
 own faults, device-fault, gateway-reboot or load (HIL_FAULT_NEEDS_SIMULATOR).
 --json: an array of {file, ok, name?, devices?, agents?, events?, short?, realPorts?, error?: {code, message,
 context}}.
@@ -49,8 +51,8 @@ const hilValidate: Command = {
         let mapped: number | undefined;
         if (portsText !== undefined) {
           const ports = parseRealPorts(portsText, s, { source });
-          checkFaultsNeedSimulator(s, ports);
-          if (s.short) checkFaultsNeedSimulator(loadScenario(path, { short: true }), ports, { variant: 'short' });
+          checkRealPorts(s, ports);
+          if (s.short) checkRealPorts(loadScenario(path, { short: true }), ports, { variant: 'short' });
           mapped = ports.size;
         }
         return {

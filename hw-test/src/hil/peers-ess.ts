@@ -25,17 +25,59 @@ export interface EssEventAt extends EssEvent {
 export const ESS_POD_POLL_MS = 500;
 export const ESS_ASSET_POLL_MS = 1000;
 
-/** The limits the agent's controller keeps the battery within (the simulator's ratings; SoC 10–95 %). */
-function limits(sim: RunningEssSim): Record<string, number> {
-  const b = sim.sim.battery;
+/** The SoC band and ramp the agent's controller keeps any battery of a run within (SoC 10–95 %, ramp W/s). */
+const SOC_BAND = { socMinPermille: 100, socMaxPermille: 950, rampWps: 100_000 } as const;
+
+/** The battery's ratings the controller's limits need, W and Wh. */
+export interface EssRatings {
+  maxDischargeW: number;
+  maxChargeW: number;
+  capacityWh: number;
+}
+
+/** The limits the agent's controller keeps the battery within: its ratings (a simulator's, or a real one's keys). */
+export function essLimits(r: EssRatings): Record<string, number> {
   return {
-    maxDischargeW: b.maxDischargeW,
-    maxChargeW: b.maxChargeW,
-    socMinPermille: 100,
-    socMaxPermille: 950,
-    capacityWh: b.capacityWh,
-    rampWps: 100_000,
+    maxDischargeW: r.maxDischargeW,
+    maxChargeW: r.maxChargeW,
+    socMinPermille: SOC_BAND.socMinPermille,
+    socMaxPermille: SOC_BAND.socMaxPermille,
+    capacityWh: r.capacityWh,
+    rampWps: SOC_BAND.rampWps,
   };
+}
+
+/** The battery's Modbus unit and the PoD meter's when the scenario names none (as `lightnode sim ess` defaults). */
+export const ESS_DEFAULT_UNIT = 1;
+export const ESS_DEFAULT_METER_UNIT = 2;
+export const ESS_DEFAULT_METER_PROFILE = 'eastron/sdm630';
+
+/**
+ * The site's Modbus TCP line at `host:port` — the PoD meter (role `pod`) at `meterUnit`, the battery at `unit`, as a
+ * SunSpec or profile adapter — and its `assets` entry: what a SunSpec / profile ess contributes, simulated or real.
+ */
+export function essModbusConfig(
+  d: EssSpec,
+  at: { host: string; port: number; meterUnit: number },
+  limits: Record<string, number>,
+): Required<Pick<DeviceConfig, 'lines' | 'assets'>> {
+  const line = {
+    name: d.id,
+    transport: { tcp: { host: at.host, port: at.port } },
+    meters: [
+      {
+        id: `${d.id}-pod`,
+        profile: d.meterProfile ?? ESS_DEFAULT_METER_PROFILE,
+        unit: at.meterUnit,
+        role: 'pod',
+        pollMs: ESS_POD_POLL_MS,
+      },
+    ],
+  };
+  const unit = d.unit ?? ESS_DEFAULT_UNIT;
+  const adapter =
+    d.profile !== undefined ? { modbus: { line: d.id, unit, profile: d.profile } } : { sunspec: { line: d.id, unit } };
+  return { lines: [line], assets: [{ id: d.id, kind: 'ess', pollMs: ESS_ASSET_POLL_MS, adapter, limits }] };
 }
 
 /** The `lightnode sim ess` interface of a device spec. */
@@ -87,30 +129,17 @@ export function essDeviceConfig(d: EssSpec, sim: RunningEssSim, tokenFile?: stri
       device: d.id,
     });
   const { host, port } = parseHostPort(meter.address.replace(/^tcp:\/\//, ''), 'tcp');
-  const line = {
-    name: d.id,
-    transport: { tcp: { host, port } },
-    meters: [
-      {
-        id: `${d.id}-pod`,
-        profile: d.meterProfile ?? 'eastron/sdm630',
-        unit: meter.unit,
-        role: 'pod',
-        pollMs: ESS_POD_POLL_MS,
-      },
-    ],
-  };
   const iface = essInterface(d);
+  const limits = essLimits(sim.sim.battery);
+  if (iface.kind === 'sunspec' || iface.kind === 'profile')
+    return essModbusConfig(d, { host, port, meterUnit: meter.unit }, limits);
+  // REST / MQTT: the PoD meter on the simulator's Modbus TCP server of its own, the battery over its EMS interface
+  const { lines } = essModbusConfig(d, { host, port, meterUnit: meter.unit }, limits);
   const adapter =
-    iface.kind === 'sunspec'
-      ? { sunspec: { line: d.id, unit: d.unit ?? 1 } }
-      : iface.kind === 'profile'
-        ? { modbus: { line: d.id, unit: d.unit ?? 1, profile: iface.profile } }
-        : iface.kind === 'rest'
-          ? { rest: { url: sim.listening, tokenFile: tokenFile! } }
-          : { mqtt: { url: sim.listening, topic: sim.topic ?? iface.topic } };
-  const asset = { id: d.id, kind: 'ess', pollMs: ESS_ASSET_POLL_MS, adapter, limits: limits(sim) };
-  return { lines: [line], assets: [asset] };
+    iface.kind === 'rest'
+      ? { rest: { url: sim.listening, tokenFile: tokenFile! } }
+      : { mqtt: { url: sim.listening, topic: sim.topic ?? iface.topic } };
+  return { lines, assets: [{ id: d.id, kind: 'ess', pollMs: ESS_ASSET_POLL_MS, adapter, limits }] };
 }
 
 /**

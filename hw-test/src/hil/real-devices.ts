@@ -4,11 +4,21 @@
  * serial path at its profile's factory settings (`transport.baud` / `parity`, as `lightnode sim meter` and the meter
  * itself default to; 9600 8N1 without them), the RTU meters of one agent mapped to the same path sharing one line
  * (one master per bus); a Modbus TCP meter `HOST:PORT`; a Chain 2 gateway its WebSocket or HTTP URL, or its serial
- * line. ESS devices come with the ESS peer (`peers.ts`): a mapped one is refused here, before anything starts.
+ * line; a battery (ess, SunSpec or a profile over Modbus TCP) `HOST:PORT`: the site's line there with the PoD meter at
+ * `meterUnit` and the battery at `unit` (the simulator's defaults), its asset limits from the scenario's keys — which a
+ * real battery must give (maxDischargeW, maxChargeW, capacityWh): the controller's safety limits cannot come from a
+ * simulator. A REST or MQTT ess cannot be mapped to a Modbus TCP endpoint. All refused here, before anything starts.
  */
 import { LightNodeError, builtinProfiles } from '@lightnode/protocols';
 import type { DevicePeer } from './peers.js';
-import { checkFaultsNeedSimulator, deviceLink, portText, type RealPorts } from './real-ports.js';
+import { ESS_DEFAULT_METER_UNIT, essLimits, essModbusConfig, type EssSpec } from './peers-ess.js';
+import {
+  checkFaultsNeedSimulator,
+  deviceLink,
+  portText,
+  type FaultCheckOptions,
+  type RealPorts,
+} from './real-ports.js';
 import type { Scenario, ScenarioDevice } from './scenario.js';
 
 /** The baud and parity of a real RS-485 line when the meter's profile names none (the agent config's defaults). */
@@ -21,27 +31,60 @@ const invalid = (id: string, expected: string, received: string) =>
     received,
   });
 
+/** The ratings a real battery's scenario entry must give (its controller's safety limits). */
+export const REAL_ESS_RATINGS = ['maxDischargeW', 'maxChargeW', 'capacityWh'] as const;
+
+/**
+ * A mapped ess the runner cannot drive: a REST or MQTT interface (a `HOST:PORT` here is a Modbus TCP endpoint; the
+ * runner reaches only SunSpec or profile batteries over it), or ratings missing from its scenario entry. Refused,
+ * `HIL_REAL_PORTS_INVALID` naming the device, why and what to do.
+ */
+export function checkRealEss(s: Scenario, ports: RealPorts): void {
+  for (const d of s.devices) {
+    const p = ports.get(d.id);
+    if (!p || d.kind !== 'ess') continue;
+    if (!d.sunspec && d.profile === undefined) {
+      const iface = d.rest !== undefined ? 'REST' : 'MQTT';
+      throw new LightNodeError(
+        'HIL_REAL_PORTS_INVALID',
+        `real port of ${d.id}: a real ess is reached over Modbus TCP (sunspec: true or profile: ID), but ${d.id} ` +
+          `speaks ${iface}: the runner cannot point its ${iface} adapter at ${portText(p)} (it has no ${iface === 'REST' ? 'token' : 'topic'} ` +
+          `for a real one); give ${d.id} sunspec: true or profile: ID, or drop it from --real-ports`,
+        { key: d.id, expected: 'a SunSpec or profile (Modbus TCP) ess', received: `an ess speaking ${iface}` },
+      );
+    }
+    const missing = REAL_ESS_RATINGS.filter((k) => d[k] === undefined);
+    if (missing.length)
+      throw new LightNodeError(
+        'HIL_REAL_PORTS_INVALID',
+        `real port of ${d.id}: a real battery needs its ratings in the scenario (the controller's safety limits ` +
+          `cannot come from a simulator): missing ${missing.join(', ')} on device ${d.id} — give them from its datasheet`,
+        { key: d.id, expected: REAL_ESS_RATINGS.join(', '), received: `without ${missing.join(', ')}`, missing },
+      );
+  }
+}
+
 /**
  * Checks a parsed map against the scenario before anything starts: every id a declared device of the transport its
- * port is for (`HIL_REAL_PORTS_INVALID`), no simulator fault on a mapped device (`HIL_FAULT_NEEDS_SIMULATOR`), no
- * mapped ess device yet. `parseRealPorts` already did the first for a map read from text; this is for maps built in
- * code (`RunOptions.realPorts`).
+ * port is for, a mapped ess one the runner can drive (`HIL_REAL_PORTS_INVALID`), no simulator fault on a mapped
+ * device (`HIL_FAULT_NEEDS_SIMULATOR`). `parseRealPorts` already did the first for a map read from text; this is for
+ * maps built in code (`RunOptions.realPorts`) and the rest for both.
  */
-export function checkRealPorts(s: Scenario, ports: RealPorts): void {
+export function checkRealPorts(s: Scenario, ports: RealPorts, o: FaultCheckOptions = {}): void {
   for (const [id, p] of ports) {
     const d = s.devices.find((x) => x.id === id);
     if (!d) throw invalid(id, `a device id of scenario ${s.name}`, 'an unknown device id');
     const link = deviceLink(d);
     if (link.needs !== p.kind) throw invalid(id, `a ${link.needs} port (${link.speaks})`, portText(p));
-    if (d.kind === 'ess')
-      throw new LightNodeError(
-        'HIL_REAL_PORTS_INVALID',
-        `real port of ${id}: a real ess device is not wired into this runner yet (the mapping comes with the ESS ` +
-          `peer); drop ${id} from --real-ports`,
-        { key: id, expected: 'a meter or chain2 device', received: 'an ess device' },
-      );
   }
-  checkFaultsNeedSimulator(s, ports);
+  checkRealEss(s, ports);
+  checkFaultsNeedSimulator(s, ports, o);
+}
+
+/** The agent config of a real battery at `host:port` (checked by `checkRealEss`). */
+function realEssConfig(d: EssSpec, host: string, port: number): DevicePeer['config'] {
+  const r = { maxDischargeW: d.maxDischargeW!, maxChargeW: d.maxChargeW!, capacityWh: d.capacityWh! };
+  return essModbusConfig(d, { host, port, meterUnit: d.meterUnit ?? ESS_DEFAULT_METER_UNIT }, essLimits(r));
 }
 
 type MeterSpec = Extract<ScenarioDevice, { kind: 'meter' }>;
@@ -87,7 +130,12 @@ export function realDevicePeers(s: Scenario, ports: RealPorts): DevicePeer[] {
             ? { name: d.id, http: `http://${url}`, pollMs: 1000 }
             : { name: d.id, ws: `ws://${url}` };
       peers.push(peer({ podId: d.pod, chain2: [source] }));
-    } else throw invalid(d.id, 'a meter or chain2 device (ess: the mapping comes with the ESS peer)', d.kind);
+    } else if (d.kind === 'ess' && p.kind === 'tcp') {
+      checkRealEss(s, ports);
+      // no battery events (nothing simulated); the setpoint baseline: the agent's PoD reading, else the scenario's loadW
+      const loadW = d.loadW;
+      peers.push({ ...peer(realEssConfig(d, p.host, p.port)), ...(loadW !== undefined ? { loadW: () => loadW } : {}) });
+    } else throw invalid(d.id, `a port for its transport (${deviceLink(d).speaks})`, portText(p));
   }
   return peers;
 }

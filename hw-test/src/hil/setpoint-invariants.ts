@@ -20,6 +20,12 @@
  *   readbacks in a row fall back to autonomous, READBACK_FAILED). A trigger less than N s before the run's end is
  *   not due.
  * - `fallbackS` (figure): the longest of those hand-back latencies (null: no trigger reacted to).
+ *
+ * A real battery (`--real-ports`; its device id in `unobserved`) emits no simulator events: its invariants are judged
+ * from the device-signed acks alone, and each detail says what could not be observed — `rejectedWith` cannot see
+ * whether the battery followed a refused setpoint (only that the agent rejected it), a window end is handed back at
+ * the `expired` / `autonomous` ack (the battery's release unseen). Its faults are refused before the run
+ * (HIL_FAULT_NEEDS_SIMULATOR), so no fault hand-back is due on it.
  */
 import type { AckState } from '@lightnode/protocols';
 import type { InvariantResult } from './result.js';
@@ -70,6 +76,8 @@ export interface SetpointFacts {
   badAcks: readonly string[];
   /** The run's end, s. */
   endS: number;
+  /** Device ids whose battery is real: no battery events (judged from the acks alone). */
+  unobserved?: readonly string[];
 }
 
 /** Slack for comparing times from different clocks (the agent's window vs the subscriber's arrival), s. */
@@ -145,7 +153,14 @@ export function handBacks(facts: SetpointFacts): HandBack[] {
       (e) => e.deviceId === sp.deviceId && (e.event === 'release' || e.event === 'revert') && e.tS >= from,
     );
     const base = { what: 'window-end' as const, deviceId: sp.deviceId, setpointId: sp.id, atS: sp.untilS };
-    if (!ack || !rel) out.push({ ...base, latencyS: null, by: !ack ? 'no expired / autonomous ack' : 'no release' });
+    if (f.unobserved?.includes(sp.deviceId))
+      out.push({
+        ...base,
+        latencyS: ack ? r2(Math.max(0, ack.tS - sp.untilS)) : null,
+        by: ack ? `${ack.state} ack (real battery: its release not observed)` : 'no expired / autonomous ack',
+      });
+    else if (!ack || !rel)
+      out.push({ ...base, latencyS: null, by: !ack ? 'no expired / autonomous ack' : 'no release' });
     else
       out.push({
         ...base,
@@ -187,6 +202,11 @@ const short = (id: string) => `${id.slice(0, 10)}…`;
 const list = (xs: string[]) => xs.slice(0, 6).join('; ') + (xs.length > 6 ? ` … (${xs.length})` : '');
 const unverified = (f: SetpointFacts) =>
   f.badAcks.length ? [`${f.badAcks.length} acks did not verify: ${f.badAcks.slice(0, 2).join('; ')}`] : [];
+/** What a detail adds when batteries are real: `what` could not be observed on them. */
+const realNote = (f: SetpointFacts, devices: readonly string[], what: string) => {
+  const real = [...new Set(devices.filter((d) => f.unobserved?.includes(d)))];
+  return real.length ? `; real battery of ${real.map(short).join(', ')}: ${what}` : '';
+};
 
 export type SetpointInvariant =
   { setpointAppliedWithinS: number } | { rejectedWith: string[] } | { autonomousWithinS: number };
@@ -214,7 +234,12 @@ export function evaluateSetpointInvariant(inv: SetpointInvariant, f: SetpointFac
       detail: problems.length
         ? list(problems)
         : `${ls.length} setpoints applied, at most ${worst} s after their window's start (≤ ${n} s asked): ` +
-          ls.map((x) => `${x.sp.targetW} W ${x.latencyS} s`).join(', '),
+          ls.map((x) => `${x.sp.targetW} W ${x.latencyS} s`).join(', ') +
+          realNote(
+            f,
+            ls.map((x) => x.sp.deviceId),
+            "from the device-signed applied acks (the agent's readback), the battery's own commands not observed",
+          ),
     };
   }
   if ('rejectedWith' in inv) {
@@ -241,7 +266,15 @@ export function evaluateSetpointInvariant(inv: SetpointInvariant, f: SetpointFac
       value: seen.join(', ') || 'none',
       detail: problems.length
         ? list(problems)
-        : `${rs.length} refused with device-signed rejected acks (${rs.map((x) => `${x.sp.kind} ${x.rejected!.reason}`).join(', ')}); the battery followed only genuine setpoints`,
+        : `${rs.length} refused with device-signed rejected acks (${rs.map((x) => `${x.sp.kind} ${x.rejected!.reason}`).join(', ')}); ` +
+          (rs.every((x) => f.unobserved?.includes(x.sp.deviceId))
+            ? 'the battery is real: whether it followed them is not observed (no simulator events), only the acks'
+            : 'the battery followed only genuine setpoints' +
+              realNote(
+                f,
+                rs.map((x) => x.sp.deviceId),
+                'not observed whether it followed them (acks only)',
+              )),
     };
   }
   const n = inv.autonomousWithinS;
@@ -265,6 +298,11 @@ export function evaluateSetpointInvariant(inv: SetpointInvariant, f: SetpointFac
     detail: problems.length
       ? list(problems)
       : `${due.length} hand-backs, the longest ${worst} s (≤ ${n} s asked): ` +
-        list(due.map((h) => `${h.what} ${h.latencyS} s (${h.by})`)),
+        list(due.map((h) => `${h.what} ${h.latencyS} s (${h.by})`)) +
+        realNote(
+          f,
+          due.map((h) => h.deviceId),
+          'handed back at the ack, its release not observed',
+        ),
   };
 }

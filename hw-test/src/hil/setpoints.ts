@@ -6,6 +6,11 @@
  * A setpoint's window is in the agent's time: a process agent's clock runs at the run's speed (LIGHTNODE_CLOCK), so
  * the window is computed from the agent's own `now` (its status' `atMs`, extrapolated at the speed): it starts 0.5 s
  * of wall time ahead (what `lightnode setpoint send` takes to start and publish) and lasts `forS` simulated seconds.
+ *
+ * A setpoint's baseline (the PoD level without it): a simulated battery's site load, exact; for a real one
+ * (`--real-ports`) the site's load as the agent itself reads it in its status — the PoD meter's `lastPowerW` plus the
+ * battery's (import + discharge), waited for as long as the agent's link is — else the scenario's `loadW`, else 0
+ * (said in the event).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +52,20 @@ export interface SetpointRunOptions {
   chain?: { chainId: number; keyRegister: string };
 }
 
+/** A source's health in `lightnode status --json` (`details.sources[]`), the part read here. */
+interface SourceHealthPart {
+  id?: string;
+  lastPowerW?: number;
+}
+
+/** The site's load now as the agent reads it: its PoD meter's power plus the battery's, W (undefined: no PoD reading). */
+export function agentSiteLoadW(details: Record<string, unknown> | undefined, essId: string): number | undefined {
+  const sources = Array.isArray(details?.sources) ? (details.sources as SourceHealthPart[]) : [];
+  const pod = sources.find((x) => x.id === `${essId}-pod`)?.lastPowerW;
+  if (pod === undefined) return undefined;
+  return Math.round(pod + (sources.find((x) => x.id === essId)?.lastPowerW ?? 0));
+}
+
 export class SetpointRun {
   readonly sent: SentSetpoint[] = [];
   readonly refused: RefusedSetpoint[] = [];
@@ -84,7 +103,8 @@ export class SetpointRun {
       st = await readStatus(agent.socket, 3000);
       wallMs = (before + Date.now()) / 2;
       const link = st?.status.link as { state?: string } | undefined;
-      if (link?.state === 'connected' || Date.now() > until) break;
+      const measured = !ess.real || agentSiteLoadW(st?.details, ess.id) !== undefined;
+      if ((link?.state === 'connected' && measured) || Date.now() > until) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const deviceId = st?.status.deviceId;
@@ -96,8 +116,16 @@ export class SetpointRun {
     const mark = { agentMs, wallMs };
     this.clocks.set(deviceId.toLowerCase(), mark);
     const podId = (JSON.parse(readFileSync(agent.configPath, 'utf8')) as { podId: string }).podId;
-    const loadW = Math.round(ess.loadW?.() ?? 0);
-    return { agent, deviceId: deviceId.toLowerCase(), podId, loadW, mark };
+    const read = ess.real ? agentSiteLoadW(st?.details, ess.id) : undefined;
+    const loadW = Math.round(read ?? ess.loadW?.() ?? 0);
+    const baseline = !ess.real
+      ? 'baseline'
+      : read !== undefined
+        ? "baseline from the agent's PoD + battery reading"
+        : ess.loadW
+          ? "baseline the scenario's loadW (no PoD reading in the agent's status)"
+          : "baseline 0: no PoD reading in the agent's status, no loadW";
+    return { agent, deviceId: deviceId.toLowerCase(), podId, loadW, baseline, mark };
   }
 
   /** A window of `forS` simulated s from 0.5 wall s ahead, in the agent's ms and in run seconds. */
@@ -151,7 +179,7 @@ export class SetpointRun {
     c.event(
       'setpoint',
       a.agent,
-      `${a.targetW} W at PoD ${t.podId} for ${a.forS} s (baseline ${t.loadW} W, window t=${w.fromS.toFixed(1)}–${w.untilS.toFixed(1)} s), id ${id.slice(0, 10)}…, nonce ${nonce}`,
+      `${a.targetW} W at PoD ${t.podId} for ${a.forS} s (${t.baseline} ${t.loadW} W, window t=${w.fromS.toFixed(1)}–${w.untilS.toFixed(1)} s), id ${id.slice(0, 10)}…, nonce ${nonce}`,
     );
   }
 
@@ -217,9 +245,11 @@ export class SetpointRun {
   /** The facts the setpoint invariants judge; `batteryOf` maps an ESS device to the device id of its agent. */
   facts(devices: Iterable<DevicePeer>, batteryOf: (device: string) => string | undefined, endS: number): SetpointFacts {
     const battery: BatteryEventAt[] = [];
+    const unobserved: string[] = [];
     for (const d of devices) {
       const deviceId = batteryOf(d.id);
       if (!deviceId) continue;
+      if (d.kind === 'ess' && d.real !== undefined) unobserved.push(deviceId); // a real battery: no simulator events
       for (const e of d.essEvents ?? [])
         battery.push({
           deviceId,
@@ -242,6 +272,7 @@ export class SetpointRun {
       battery: battery.sort((a, b) => a.tS - b.tS),
       badAcks: this.o.sub.badAcks,
       endS,
+      ...(unobserved.length ? { unobserved } : {}),
     };
   }
 
