@@ -1,5 +1,5 @@
 // A silent revert (the battery still says remote and the command, its power back at autonomous) seen first by either
-// signal — the battery's own reading, or a PoD reading newer than the battery's telemetry — gives one device-signed
+// signal — the battery's own reading, or a PoD reading while the battery's telemetry still says it follows — gives one device-signed
 // `reverted` ack naming that signal, then the planned command again (never the overshoot a PoD reading paired with
 // the battery's pre-revert state would ask for); a load step seen the same way is no revert.
 import test, { type ExecutionContext } from 'ava';
@@ -57,6 +57,17 @@ test('the PoD sees it first (telemetry still says the battery follows): one reve
   t.is(r.podW, 0);
 });
 
+test('the PoD first, its reading stamped before the telemetry state (stamps are poll starts): still POD_DEVIATION', async (t) => {
+  const r = await driven(t);
+  await r.clock.advance(1200); // reverted at 5 s
+  // the telemetry's read, stamped 5.2 s, measured the battery before the revert; the PoD read, stamped 5.1 s, after
+  r.controller.observe({ atMs: r.clock.now(), essPowerW: 2000, socPermille: 500, mode: 'remote' });
+  podReading(r, r.podW, r.clock.now() - 100);
+  await r.clock.advance(0);
+  t.deepEqual(r.ackStates(), ['received', 'applied', 'reverted:POD_DEVIATION', 'applied']);
+  t.deepEqual(commandsW(r), [2000, 2000]);
+});
+
 test('the readback sees it first (the PoD reading from before the revert): one reverted READBACK_MISMATCH, the plan again', async (t) => {
   const r = await driven(t);
   await r.clock.advance(1200); // reverted at 5 s
@@ -88,13 +99,13 @@ test('a load step the PoD sees before the telemetry: no revert, the battery read
   t.is(r.podW, 0);
 });
 
-test('podDeviates: only a PoD reading newer than the state, off site − command beyond the tolerance', (t) => {
+test('podDeviates: a PoD reading off site − command beyond the tolerance, once the command was confirmed', (t) => {
   const d = { id: 'x', confirmed: true, failedReadbacks: 0, lastCommandW: 2000 };
   const s = { atMs: 1000, essPowerW: 2000, socPermille: 500, mode: 'remote' as const };
-  const pod = (podW: number, podTsMs = 1500) => ({ podW, podTsMs, siteW: 2000 });
+  const pod = (podW: number) => ({ podW, siteW: 2000 });
   t.true(podDeviates(d, s, pod(2000), 100));
   t.false(podDeviates(d, s, pod(100), 100), 'within the tolerance');
-  t.false(podDeviates(d, s, pod(2000, 1000), 100), 'not newer than the state');
   t.false(podDeviates({ ...d, confirmed: false }, s, pod(2000), 100), 'not confirmed yet');
-  t.false(podDeviates(d, s, { podW: 2000, podTsMs: 1500, siteW: undefined }, 100), 'no site figure yet');
+  t.false(podDeviates(d, { ...s, essPowerW: 0 }, pod(2000), 100), 'the state itself shows it: not the PoD');
+  t.false(podDeviates(d, s, { podW: 2000, siteW: undefined }, 100), 'no site figure yet');
 });

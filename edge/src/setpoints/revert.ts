@@ -1,7 +1,7 @@
 /**
  * A silent revert (pure): the asset stops following a confirmed command on its own while its registers still say
  * `remote` and the command (evcc #33037). Two signals see it, whichever comes first: the asset's own power reading
- * (`READBACK_MISMATCH`), or the PoD meter — a PoD reading newer than the asset's last state, off the level the
+ * (`READBACK_MISMATCH`), or the PoD meter — a PoD reading off the level the
  * command holds the PoD at by more than the readback tolerance (`POD_DEVIATION`; the controller then reads the asset
  * itself to confirm: a load step moves the PoD too, and is no revert). Either way one `reverted` ack names the signal,
  * and the command is re-planned from the site figure from before the revert (a PoD reading paired with a battery
@@ -14,9 +14,8 @@ import type { EssState } from './types.js';
 export type RevertSeenBy = 'READBACK_MISMATCH' | 'POD_DEVIATION';
 
 export interface PodView {
-  /** The latest PoD meter power, W (import +), and when it was measured. */
+  /** The latest PoD meter power, W (import +). */
   podW: number | undefined;
-  podTsMs: number | undefined;
   /** The site figure (PoD + battery, W) of the last consistent pair. */
   siteW: number | undefined;
 }
@@ -27,14 +26,14 @@ export function revertInState(d: Drive, s: EssState, toleranceW: number): Revert
 }
 
 /**
- * True when the PoD reading is newer than the asset's state `s` (which still follows the confirmed command) and off
- * the level the command holds the PoD at (site figure − command) by more than `toleranceW`: the asset must be read
- * again before the PoD reading is paired with `s`.
+ * True when the PoD reading is off the level the confirmed command holds the PoD at (site figure − command) by more
+ * than `toleranceW` while the asset's state `s` still follows it: the asset must be read again before the reading is
+ * paired with `s`. No test of which is newer: the two are polled on their own, and a reading's timestamp is its
+ * poll's start, not the moment the device measured (a PoD read stamped before the battery's can show the later power).
  */
 export function podDeviates(d: Drive, s: EssState, p: PodView, toleranceW: number): boolean {
-  if (!d.confirmed || d.lastCommandW === undefined) return false;
-  if (p.podW === undefined || p.podTsMs === undefined || p.siteW === undefined) return false;
-  if (p.podTsMs <= s.atMs) return false; // the asset's state is as new as the PoD reading: it answers for itself
+  if (!d.confirmed || d.lastCommandW === undefined || isReverted(d, s, toleranceW)) return false;
+  if (p.podW === undefined || p.siteW === undefined) return false;
   return Math.abs(p.podW - (p.siteW - d.lastCommandW)) > toleranceW;
 }
 

@@ -285,7 +285,7 @@ export class SetpointController {
     const d = this.drive!;
     let seen: { state: EssState; seenBy?: RevertSeenBy };
     try {
-      const pod = { podW: this.pod.powerW, podTsMs: this.pod.lastTsMs, siteW: this.site.siteW };
+      const pod = { podW: this.pod.powerW, siteW: this.site.siteW };
       const read = (): Promise<EssState> => this.call('read', (a) => a.read());
       seen = await observeAsset(d, this.view.fresh(), read, pod, o.readbackToleranceW);
     } catch (err) {
