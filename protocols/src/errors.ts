@@ -148,6 +148,8 @@ export const ERROR_CODES = [
   'HIL_SCENARIO_INVALID',
   'HIL_REAL_PORTS_INVALID',
   'HIL_FAULT_NEEDS_SIMULATOR',
+  // setpoints: a `reverted` ack first seen at the PoD meter (the battery's last reading still said it followed)
+  'POD_DEVIATION',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -98,7 +98,7 @@ test('silent revert: the device drops the command, the controller re-asserts wit
   await r.tick(3);
   t.deepEqual(r.ackStates(), ['received', 'applied']);
   await r.tick(4); // reverted at 5 s (still reporting remote)
-  t.deepEqual(r.ackStates(), ['received', 'applied', 'reverted', 'applied']);
+  t.deepEqual(r.ackStates(), ['received', 'applied', 'reverted:READBACK_MISMATCH', 'applied']);
   const reassert = r.ess.commands[1]!.atMs - r.ess.commands[0]!.atMs;
   t.true(reassert <= 5000 + 20_000, `re-asserted ${reassert} ms after the first write`);
   t.is(reassert, 5000, 'at the cycle that saw the revert');

@@ -29,7 +29,19 @@ export interface OutboundDeps {
 }
 
 export class Outbound {
+  private deferred: (() => void)[] = [];
   constructor(private readonly d: OutboundDeps) {}
+
+  /** Runs `fn` (an ack) at the next `flush()`, or within 100 ms at the latest. */
+  defer(fn: () => void): void {
+    this.deferred.push(fn);
+    if (this.deferred.length === 1) this.d.clock.setTimer(100, () => this.flush());
+  }
+
+  /** Runs the deferred acks, in order. */
+  flush(): void {
+    for (const fn of this.deferred.splice(0)) fn();
+  }
 
   /**
    * One step. Steps are written unsynced (the message, its checks, a command before its write: the latency of a

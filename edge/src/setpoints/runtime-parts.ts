@@ -228,13 +228,23 @@ export class AssetView {
  * now stands in for the pair; none before the first.
  */
 export class SiteFigure {
-  private siteW: number | undefined;
+  private last: number | undefined;
+
+  /** The last site figure, W; undefined before the first pair. */
+  get siteW(): number | undefined {
+    return this.last;
+  }
 
   pair(podW: number, essAtPodW: number | undefined, now: EssState): { podW: number; essW: number } | undefined {
     if (essAtPodW !== undefined) {
-      this.siteW = podW + essAtPodW;
+      this.last = podW + essAtPodW;
       return { podW, essW: essAtPodW };
     }
-    return this.siteW === undefined ? undefined : { podW: this.siteW - now.essPowerW, essW: now.essPowerW };
+    return this.held(now);
+  }
+
+  /** The last site figure with the battery as it is now (not updated: e.g. across a revert); none before the first. */
+  held(now: EssState): { podW: number; essW: number } | undefined {
+    return this.last === undefined ? undefined : { podW: this.last - now.essPowerW, essW: now.essPowerW };
   }
 }

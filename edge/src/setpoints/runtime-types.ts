@@ -81,3 +81,13 @@ export function statusOf(
     link,
   };
 }
+
+/** The link as the controller sees it at `nowMs`: lost when down longer than `linkLossMs`. */
+export function linkStateOf(
+  l: Pick<Link, 'state' | 'since'>,
+  nowMs: number,
+  linkLossMs: number,
+): ControllerStatus['link'] {
+  if (l.state === 'connected') return { lost: false };
+  return { lost: nowMs - l.since > linkLossMs, downSinceMs: l.since };
+}

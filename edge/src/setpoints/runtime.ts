@@ -18,7 +18,8 @@ import { checkSetpoint, setpointIdOf, ZERO_ID, type RefusalCode } from './checks
 import { NONCE_FILE, readNonces, writeNonces } from './nonce-file.js';
 import { planCommand, type Plan } from './plan.js';
 import { Outbound } from './outbound.js';
-import { newStatus, statusOf, type ControllerOptions, type ControllerStatus } from './runtime-types.js';
+import { afterRevert, observeAsset, revertedRecord, type RevertSeenBy } from './revert.js';
+import { linkStateOf, newStatus, statusOf, type ControllerOptions, type ControllerStatus } from './runtime-types.js';
 import { AssetView, EssAtPod, PodMeter, readback, RefusalLimiter, SiteFigure, withTimeout } from './runtime-parts.js';
 import {
   accept,
@@ -26,8 +27,8 @@ import {
   afterReadback,
   ended,
   inForce,
-  isReverted,
   nextEdge,
+  writeDue,
   type Drive,
   type Entry,
   type FallbackReason,
@@ -53,19 +54,17 @@ export class SetpointController {
   /** The driven setpoint was superseded: release unless a newer one drives the asset at the next cycle. */
   private releasePending = false;
   private readonly essAtPod = new EssAtPod();
-  private readonly pod: PodMeter;
-  private readonly limiter: RefusalLimiter;
+  private readonly pod = new PodMeter();
+  private readonly limiter = new RefusalLimiter(10, 1000);
+  private readonly s = newStatus();
   private readonly log: Logger;
   private readonly noncePath: string;
   private readonly out: Outbound;
   private readonly view: AssetView;
-  private readonly s = newStatus();
 
   constructor(private readonly o: ControllerOptions) {
     this.log = (o.logger ?? silentLogger).child({ component: 'setpoints' });
     this.noncePath = join(o.stateDir, NONCE_FILE);
-    this.pod = new PodMeter();
-    this.limiter = new RefusalLimiter(10, 1000);
     this.out = new Outbound(o);
     this.view = new AssetView(o.clock, o.pollMs ?? 1000);
   }
@@ -95,7 +94,7 @@ export class SetpointController {
   /** Releases the asset if driven (`autonomous`, AGENT_STOP), unsubscribes, cancels the timers. */
   async stop(): Promise<void> {
     if (this.stopped) return;
-    this.flushAcks();
+    this.out.flush();
     this.stopped = true;
     this.unsubscribe?.();
     this.cancelEdge?.();
@@ -107,7 +106,7 @@ export class SetpointController {
 
   status(): ControllerStatus {
     const now = this.o.clock.now();
-    return statusOf(this.s, this.entries, this.drive, now, this.linkState());
+    return statusOf(this.s, this.entries, this.drive, now, linkStateOf(this.o.link, now, this.o.options.linkLossMs));
   }
 
   // ---- inbound
@@ -162,17 +161,7 @@ export class SetpointController {
     // write need not wait for; any later ack flushes it first, so acks keep their order
     this.armEdge();
     this.requestCycle();
-    this.deferAck(() => this.ack(sp.id, sp.validFromMs > now ? 'scheduled' : 'received', '', 0));
-  }
-
-  private deferred: (() => void)[] = [];
-  private deferAck(fn: () => void): void {
-    this.deferred.push(fn);
-    // flushed right after the cycle's write, after a cycle that wrote nothing, or within 100 ms at the latest
-    if (this.deferred.length === 1) this.o.clock.setTimer(100, () => this.flushAcks());
-  }
-  private flushAcks(): void {
-    for (const fn of this.deferred.splice(0)) fn();
+    this.out.defer(() => this.ack(sp.id, sp.validFromMs > now ? 'scheduled' : 'received', '', 0));
   }
 
   private refuse(code: RefusalCode, setpointId: string, message: string, auditSteps: () => void): void {
@@ -196,7 +185,7 @@ export class SetpointController {
   }
 
   private ack(setpointId: string, state: AckState, reason: string, appliedPowerW: number): void {
-    this.flushAcks();
+    this.out.flush();
     this.s.lastAck = this.out.ack(setpointId, state, reason, appliedPowerW);
   }
 
@@ -236,12 +225,6 @@ export class SetpointController {
 
   // ---- time: window edges, link loss
 
-  private linkState(): { lost: boolean; downSinceMs?: number } {
-    const l = this.o.link;
-    if (l.state === 'connected') return { lost: false };
-    return { lost: this.o.clock.now() - l.since > this.o.options.linkLossMs, downSinceMs: l.since };
-  }
-
   private armEdge(): void {
     this.cancelEdge?.();
     this.cancelEdge = null;
@@ -266,7 +249,7 @@ export class SetpointController {
     this.cycleQueued = true;
     void this.enqueueOp(async () => {
       this.cycleQueued = false;
-      await this.cycle().finally(() => this.flushAcks());
+      await this.cycle().finally(() => this.out.flush());
     });
   }
 
@@ -290,7 +273,7 @@ export class SetpointController {
     if ((this.pod.markTsMs ?? Infinity) < e.sp.validUntilMs) e.endMark = this.pod.mark();
     if (e.fallback) return;
     if (this.drive?.id !== e.sp.id) this.drive = { id: e.sp.id, confirmed: false, failedReadbacks: 0 };
-    if (this.linkState().lost) {
+    if (linkStateOf(this.o.link, this.o.clock.now(), this.o.options.linkLossMs).lost) {
       e.fallback = 'LINK_LOST';
       return this.fallback('LINK_LOST');
     }
@@ -299,27 +282,23 @@ export class SetpointController {
 
   private async driveStep(e: Entry): Promise<void> {
     const o = this.o.options;
-    let state: EssState;
+    const d = this.drive!;
+    let seen: { state: EssState; seenBy?: RevertSeenBy };
     try {
-      state = this.view.fresh() ?? (await this.call('read', (a) => a.read()));
+      const pod = { podW: this.pod.powerW, siteW: this.site.siteW };
+      const read = (): Promise<EssState> => this.call('read', (a) => a.read());
+      seen = await observeAsset(d, this.view.fresh(), read, pod, o.readbackToleranceW);
     } catch (err) {
       return this.failed(e, undefined, { code: this.adapterError(err), message: (err as Error).message });
     }
-    const d = this.drive!;
-    if (isReverted(d, state, o.readbackToleranceW)) {
-      this.audit('reverted', {
-        setpointId: e.sp.id,
-        commandW: d.lastCommandW,
-        essPowerW: state.essPowerW,
-        mode: state.mode,
-      });
-      this.ack(e.sp.id, 'reverted', '', this.podLevel(state.essPowerW, state.essPowerW));
-      this.drive = { ...d, confirmed: false, lastWriteMono: -Infinity, reassert: true };
-    }
+    const { state, seenBy } = seen;
+    if (seenBy) this.reverted(e, state, seenBy);
     this.essAtPod.seen(state.essPowerW);
     const podPowerW = this.pod.powerW;
     if (podPowerW === undefined) return; // no PoD reading yet: nothing to regulate on
-    const pair = this.site.pair(podPowerW, this.essAtPod.at(this.pod.lastTsMs ?? -Infinity, state.essPowerW), state);
+    const pair =
+      (seenBy && this.site.held(state)) ||
+      this.site.pair(podPowerW, this.essAtPod.at(this.pod.lastTsMs ?? -Infinity, state.essPowerW), state);
     if (!pair) return; // no site figure yet: wait for a fresh PoD reading
     const { podW, essW: essAtPodW } = pair;
     const mono = this.o.clock.monotonic();
@@ -335,16 +314,16 @@ export class SetpointController {
       ...(dd.lastCommandW !== undefined ? { lastCommandW: dd.lastCommandW } : {}),
       elapsedMs: dd.lastWriteMono !== undefined && dd.lastWriteMono > -Infinity ? mono - dd.lastWriteMono : 1000,
     });
-    const due =
-      dd.lastCommandW === undefined ||
-      dd.retry === true ||
-      // a new figure beyond half the readback tolerance (PoD meter noise does not rewrite the inverter's
-      // registers every cycle), or a ramp / limit that moved
-      Math.abs(plan.commandW - dd.lastCommandW) > o.readbackToleranceW / 2 ||
-      (plan.commandW !== dd.lastCommandW && plan.commandW !== plan.desiredW) ||
-      mono - (dd.lastWriteMono ?? -Infinity) >= o.refreshMs;
-    if (!due) return;
+    if (!writeDue(dd, plan, mono, o)) return;
     await this.write(e, plan, podW + essAtPodW);
+  }
+
+  /** One `reverted` ack naming what saw it first; the command is written again in this cycle. */
+  private reverted(e: Entry, state: EssState, seenBy: RevertSeenBy): void {
+    const d = this.drive!;
+    this.audit('reverted', revertedRecord(e.sp.id, seenBy, d, state, this.pod.powerW));
+    this.ack(e.sp.id, 'reverted', seenBy, this.pod.powerW ?? 0);
+    this.drive = afterRevert(d);
   }
 
   private async write(e: Entry, plan: Plan, siteW: number): Promise<void> {
@@ -360,7 +339,7 @@ export class SetpointController {
     this.s.commands++;
     this.acted();
     try {
-      await this.call('command', (a) => a.command(plan.commandW, o.revertS)).finally(() => this.flushAcks());
+      await this.call('command', (a) => a.command(plan.commandW, o.revertS)).finally(() => this.out.flush());
     } catch (err) {
       return this.failed(e, plan, { code: this.adapterError(err), message: (err as Error).message });
     }
@@ -390,17 +369,11 @@ export class SetpointController {
     this.s.readbackFailures++;
     const next = afterReadback(this.drive!, { ok: false, ...r }, plan ?? { ramping: false });
     this.drive = next.drive;
-    const level = r.essPowerW !== undefined ? this.podLevel(r.essPowerW, r.essPowerW) : (this.pod.powerW ?? 0);
-    if (next.ack) this.ack(e.sp.id, next.ack.state, next.ack.reason, level);
+    if (next.ack) this.ack(e.sp.id, next.ack.state, next.ack.reason, this.pod.powerW ?? 0);
     if (next.fallback) {
       e.fallback = next.fallback;
       await this.fallback(next.fallback);
     }
-  }
-
-  /** The PoD level with the battery at `essW` when it was at `nowEssW` for the latest PoD reading. */
-  private podLevel(essW: number, nowEssW: number): number {
-    return (this.pod.powerW ?? 0) + nowEssW - essW;
   }
 
   /** Back to autonomous: release, then the `autonomous` ack naming the cause. */

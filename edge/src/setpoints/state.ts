@@ -118,3 +118,20 @@ export function isReverted(
   if (!d.confirmed || d.lastCommandW === undefined) return false;
   return s.mode === 'autonomous' || Math.abs(s.essPowerW - d.lastCommandW) > toleranceW;
 }
+
+/**
+ * Whether the cycle writes `commandW`: the first command, a retry, a new figure beyond half the readback tolerance
+ * (PoD meter noise does not rewrite the inverter's registers every cycle), a ramp / limit that moved it
+ * (`commandW` ≠ `desiredW`), or `refreshMs` since the last write (monotonic `mono`).
+ */
+export function writeDue(
+  d: Drive,
+  p: { commandW: number; desiredW: number },
+  mono: number,
+  o: { readbackToleranceW: number; refreshMs: number },
+): boolean {
+  if (d.lastCommandW === undefined || d.retry === true) return true;
+  if (Math.abs(p.commandW - d.lastCommandW) > o.readbackToleranceW / 2) return true;
+  if (p.commandW !== d.lastCommandW && p.commandW !== p.desiredW) return true;
+  return mono - (d.lastWriteMono ?? -Infinity) >= o.refreshMs;
+}

@@ -267,6 +267,27 @@ test('autonomousWithinS: a window end needs the expired (or autonomous) ack and 
   t.like(evaluateSetpointInvariant({ autonomousWithinS: 5 }, facts({ acks: [] })), { passed: false });
 });
 
+test('autonomousWithinS: more hand-backs than the list shows are counted by kind and what answered them', (t) => {
+  const ts = [6, 7, 8, 9, 10, 11, 12];
+  const reason = (i: number) => (i < 4 ? 'POD_DEVIATION' : 'READBACK_MISMATCH');
+  const many = facts({
+    acks: [...facts().acks, ...ts.map((x, i) => ack('0xsp1', 'reverted', x + 0.2, reason(i)))],
+    battery: [
+      ...facts().battery,
+      ...ts.flatMap((x) => [
+        bat('fault', x, { fault: 'silent-revert', commandW: 2500 }),
+        bat('command', x + 0.3, { commandW: 2500 }),
+      ]),
+    ],
+  });
+  const r = evaluateSetpointInvariant({ autonomousWithinS: 5 }, many);
+  t.true(r.passed, r.detail);
+  t.regex(
+    r.detail,
+    / … \(8\); by kind: silent-revert: reverted ack POD_DEVIATION ×4, reverted ack READBACK_MISMATCH ×3; window-end: expired ack ×1$/,
+  );
+});
+
 test('autonomousWithinS: a silent revert is taken back (a new command and an ack); fake-mode reported', (t) => {
   const silent = facts({
     acks: [...facts().acks, ack('0xsp1', 'clipped', 9.1, 'ESS_MAX_DISCHARGE'), ack('0xsp1', 'reverted', 12.2)],

@@ -12,9 +12,9 @@
  *   at a window's end (a driven setpoint, not superseded by a later overlapping one) the controller releases the
  *   battery and acks `expired` (or it fell back before: `autonomous`); the hand-back is the later of that ack and
  *   the battery's `release` / `revert` event, counted from the window's end. When the battery silently reverts (a
- *   simulator `fault` event), the controller takes it back: it writes the command again — after a `reverted` ack
- *   when its readback of the asset sees the revert first, or straight away (`clipped` / `applied`) when a fresh PoD
- *   reading shows it first — or releases it; the hand-back is the later of the battery's next command / release
+ *   simulator `fault` event), the controller takes it back: a `reverted` ack naming what saw it first
+ *   (READBACK_MISMATCH: its read of the asset; POD_DEVIATION: a fresh PoD reading), then the command again — or it
+ *   releases it (any of RETAKEN counts here; the library's battery-silent-revert checks for `reverted`); the hand-back is the later of the battery's next command / release
  *   event and the device's next ack, counted from the fault. When the battery fakes its mode or refuses a command,
  *   the controller reports it: the device's next `not_applied`, `autonomous` or `expired` ack (two failed
  *   readbacks in a row fall back to autonomous, READBACK_FAILED). A trigger less than N s before the run's end is
@@ -299,10 +299,22 @@ export function evaluateSetpointInvariant(inv: SetpointInvariant, f: SetpointFac
       ? list(problems)
       : `${due.length} hand-backs, the longest ${worst} s (≤ ${n} s asked): ` +
         list(due.map((h) => `${h.what} ${h.latencyS} s (${h.by})`)) +
+        (due.length > 6 ? `; by kind: ${tally(due)}` : '') +
         realNote(
           f,
           due.map((h) => h.deviceId),
           'handed back at the ack, its release not observed',
         ),
   };
+}
+
+/** What answered each kind of hand-back, counted (the list above shows 6): `silent-revert: reverted ack X ×3, …`. */
+function tally(hs: readonly HandBack[]): string {
+  const by = new Map<string, Map<string, number>>();
+  for (const h of hs) {
+    const ack = /\S+ ack(?: [A-Z_]+)?/.exec(h.by ?? '')?.[0] ?? h.by ?? '?';
+    const m = by.get(h.what) ?? new Map<string, number>();
+    by.set(h.what, m.set(ack, (m.get(ack) ?? 0) + 1));
+  }
+  return [...by].map(([what, m]) => `${what}: ${[...m].map(([a, c]) => `${a} ×${c}`).join(', ')}`).join('; ');
 }

@@ -154,12 +154,14 @@ const CHECKS: Record<string, (t: ExecutionContext, r: HilRunResult) => void> = {
   'battery-silent-revert'(t, r) {
     t.truthy(r.events.find((e) => e.do === 'device-fault' && e.detail === 'silent-revert:2 for 10 s'));
     const auto = invariant(r, 'autonomousWithinS')!.detail;
-    // each silent revert (the fault re-arms with every write while it stands) was taken back: a new command to the
-    // battery and a device-signed ack (reverted when the readback saw it first, clipped / applied when the PoD did)
-    const retaken = [
-      ...auto.matchAll(/silent-revert ([\d.]+) s \(battery command -?\d+ W \+ (reverted|clipped|applied) ack/g),
-    ];
+    // each silent revert (the fault re-arms with every write while it stands) was reported and taken back: a
+    // device-signed `reverted` ack naming what saw it first (the readback, or the PoD meter), then a new command
+    const answered = [...auto.matchAll(/silent-revert ([\d.]+) s \(([^)]*)\)/g)];
+    const retaken = answered.filter((m) =>
+      /^battery command -?\d+ W \+ reverted ack (READBACK_MISMATCH|POD_DEVIATION)$/.test(m[2]!),
+    );
     t.true(retaken.length >= 2, auto);
+    t.is(retaken.length, answered.length, `every silent revert answered by a reverted ack: ${auto}`);
     t.true(
       retaken.every((m) => Number(m[1]) <= 3),
       auto,
