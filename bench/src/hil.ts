@@ -71,6 +71,7 @@ export async function main(args: string[]): Promise<number> {
         if (e.do !== 'alarm' && e.do !== 'alarm-cleared') process.stderr.write(`  [t=${e.atS}s] ${e.do} ${e.detail}\n`);
       },
     });
+    for (const i of r.invariants) process.stderr.write(`  ${i.passed ? 'holds' : 'FAILED'} ${i.name}: ${i.detail}\n`);
     const f = r.figures;
     const add = (k: string, value: number | null, unit: string) => {
       if (value !== null) results.push({ name: `${name}.${k}`, value, unit });
