@@ -39,6 +39,8 @@ export interface LinkStats {
   undecodable: number;
   handlerErrors: number;
   publishFailures: number;
+  /** TLS connects that resumed the previous connection's session (a ticket: no certificates on the wire). */
+  tlsResumes?: number;
   lastError?: { code: string; message: string };
 }
 
