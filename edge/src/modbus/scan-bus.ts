@@ -114,8 +114,10 @@ export interface IdentifyReadLike {
 
 /**
  * A probe from an identification plan and matcher (`identifyPlan` / `matchIdentify` of @lightnode/protocols, passed
- * in): reads every planned block, then lets the matcher decide. A refused read (exception) means "there, but not this
- * profile"; a read with no answer means no answer (null).
+ * in): reads every planned register, then lets the matcher decide. A refused read (exception) is left out of the words
+ * — a device there that refuses, say, its serial register may still be this profile; the matcher says whether the
+ * registers it needs were read — and named in the detail when nothing matched. A read with no answer means no answer
+ * (null).
  */
 export function identifyProbe(id: {
   plan: (profile: Profile) => readonly IdentifyReadLike[];
@@ -125,19 +127,18 @@ export function identifyProbe(id: {
     const plan = id.plan(profile);
     if (plan.length === 0) return { matched: false, detail: `${profile.id} declares no identification registers` };
     const words: Record<string, number[]> = {};
+    const refused: string[] = [];
     for (const r of plan) {
       try {
         words[r.name] = await device.read(r.fc, r.address, r.count);
       } catch (e) {
         if (!isAnswer(e)) return null;
         const why = e instanceof Error ? e.message : String(e);
-        return {
-          matched: false,
-          detail: `${profile.id}: ${r.name} (fc ${r.fc} @${r.address}×${r.count}) refused: ${why}`,
-        };
+        refused.push(`${r.name} (fc ${r.fc} @${r.address}×${r.count}) refused: ${why}`);
       }
     }
-    return id.match(profile, words);
+    const m = id.match(profile, words);
+    return m.matched || refused.length === 0 ? m : { ...m, detail: `${m.detail}; ${refused.join('; ')}` };
   };
 }
 

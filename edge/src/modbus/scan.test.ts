@@ -1,11 +1,19 @@
 import test from 'ava';
-import { LightNodeError, RegisterImage, builtinProfiles, type Profile } from '@lightnode/protocols';
+import {
+  LightNodeError,
+  RegisterImage,
+  builtinProfiles,
+  identifyImage,
+  identifyPlan,
+  type Profile,
+} from '@lightnode/protocols';
 import { FakeClock } from '@lightnode/protocols/testing';
 import { settle } from '../testing/ess-images.js';
 import { FakeModbusTransport, type FakeUnitBehaviour } from '../testing/fake-modbus.js';
 import {
   foundKind,
   identifyProbe,
+  identifyRegistersProbe,
   scanSerialPort,
   scanSettings,
   scanTimeoutMs,
@@ -317,7 +325,25 @@ test('a port that cannot be opened is reported, not thrown', async (t) => {
   t.regex(r.detail, /ttyNOPE.*not found/);
 });
 
-test('identifyProbe: a refused read is "there, not this profile", a silent one null, words go to the matcher', async (t) => {
+/** A probe's device: unit `unit` of the fake transport. */
+const probeDevice = (fake: FakeModbusTransport, unit: number) => ({
+  name: `u${unit}`,
+  unit,
+  read: (fc: 1 | 2 | 3 | 4, address: number, count: number) => fake.read({ fc, unit, address, count, timeoutMs: 300 }),
+  write: () => Promise.resolve(),
+  health: () => ({
+    name: '',
+    unit,
+    state: 'ok' as const,
+    requests: 0,
+    failures: 0,
+    consecutiveFailures: 0,
+    errors: {},
+    busMs: 0,
+  }),
+});
+
+test('identifyProbe: a refused read is left to the matcher and named when nothing matched, a silent one null', async (t) => {
   const clock = new FakeClock();
   const fake = new FakeModbusTransport(clock);
   const img = new RegisterImage();
@@ -329,34 +355,21 @@ test('identifyProbe: a refused read is "there, not this profile", a silent one n
     plan: () => [{ name: 'code', fc: 4, address: 10, count: 3 }],
     match: (_p, words) => (seen.push(words), { matched: true, detail: 'ok' }),
   });
-  const dev = (unit: number) => ({
-    name: `u${unit}`,
-    unit,
-    read: (fc: 1 | 2 | 3 | 4, address: number, count: number) =>
-      fake.read({ fc, unit, address, count, timeoutMs: 300 }),
-    write: () => Promise.resolve(),
-    health: () => ({
-      name: '',
-      unit,
-      state: 'ok' as const,
-      requests: 0,
-      failures: 0,
-      consecutiveFailures: 0,
-      errors: {},
-      busMs: 0,
-    }),
-  });
+  const dev = (unit: number) => probeDevice(fake, unit);
   t.deepEqual(await settle(clock, pr(dev(1), sdm630)), { matched: true, detail: 'ok' });
   t.deepEqual(seen, [{ code: [1, 2, 3] }]);
   const refused = await settle(
     clock,
     identifyProbe({
-      plan: () => [{ name: 'x', fc: 3, address: 99, count: 1 }],
-      match: () => ({ matched: true, detail: '' }),
+      plan: () => [
+        { name: 'x', fc: 3, address: 99, count: 1 },
+        { name: 'code', fc: 4, address: 10, count: 3 },
+      ],
+      match: (_p, words) => ({ matched: 'x' in words, detail: `read ${Object.keys(words).join(',')}` }),
     })(dev(1), sdm630),
   );
   t.is(refused?.matched, false);
-  t.regex(refused!.detail, /x \(fc 3 @99×1\) refused: .*exception 2/);
+  t.regex(refused!.detail, /^read code; x \(fc 3 @99×1\) refused: .*exception 2/, 'the next register still read');
   t.is(await settle(clock, pr(dev(3), sdm630)), null);
   t.regex(
     (await settle(clock, pr(dev(1), { ...sdm630, id: 'x/none' })))!.detail,
@@ -367,4 +380,31 @@ test('identifyProbe: a refused read is "there, not this profile", a silent one n
     matched: false,
     detail: 'eastron/sdm630 declares no identification registers',
   });
+});
+
+test('the default probe finds a meter that refuses its serial register (reported without a serial), not one that refuses its model code', async (t) => {
+  const clock = new FakeClock();
+  const plan = identifyPlan(sdm630);
+  const serial = plan.find((r) => sdm630.identify!.registers.find((x) => x.name === r.name)?.role === 'serial');
+  t.truthy(serial, 'sdm630 declares a serial register');
+  const full = identifyImage(sdm630);
+  const imageWithout = (skip: string): RegisterImage => {
+    const img = new RegisterImage();
+    for (const r of plan) if (r.name !== skip) img.set(r.fc, r.address, full.read(r.fc, r.address, r.count)!);
+    return img;
+  };
+  const fake = new FakeModbusTransport(clock);
+  fake.addUnit(1, imageWithout(serial!.name));
+  const constrained = plan.find((r) => r.name !== serial!.name)!;
+  fake.addUnit(2, imageWithout(constrained.name));
+  const bus = (unit: number) => probeDevice(fake, unit);
+  const found = await settle(clock, identifyRegistersProbe(bus(1), sdm630));
+  t.true(found?.matched, found?.detail);
+  t.is((found as { serial?: string }).serial, undefined);
+  const other = await settle(clock, identifyRegistersProbe(bus(2), sdm630));
+  t.is(other?.matched, false);
+  t.regex(
+    other!.detail,
+    new RegExp(`${constrained.name} \\(fc ${constrained.fc} @${constrained.address}×\\d+\\) refused`),
+  );
 });
