@@ -88,9 +88,13 @@ test('an installer at a terminal: bad PoD refused on screen, prompts answered, b
   await term.keys('IT002E61899978', 'Enter');
   await term.see(/Installer/, 'the installer question (the serial came with --serial)');
   await term.keys('Bench Installer', 'Enter');
+  await term.see(/Scan every unit id/, 'the full-scan question (RS-485 ports came with --rs485)');
+  await term.keys('Enter');
   await term.see(/Chain 2 device local API/, 'the Chain 2 question');
   await term.keys('Enter');
   await term.see(/battery test/, 'the battery-test question');
+  await term.keys('Enter');
+  await term.see(/Enrollment service/, 'the enrollment question (after the cloud, which came with --cloud)');
   await term.keys('Enter');
   await waitUntil(
     () => existsSync(exitFile) || undefined,

@@ -86,9 +86,9 @@ async function runInteractive(
   for (const k of given) if (k in inputs) (have as Record<string, unknown>)[k] = inputs[k];
   let asked: Partial<Askable>;
   try {
-    asked = await askInputs(have, {
-      ...(machineSerial()?.serial ? { serial: machineSerial()!.serial } : {}),
-      rs485: detectSerialPorts(),
+    asked = await askInputs(have, () => {
+      const serial = machineSerial()?.serial;
+      return { ...(serial ? { serial } : {}), rs485: detectSerialPorts() };
     });
   } catch (e) {
     if (e instanceof PromptCancelled) {

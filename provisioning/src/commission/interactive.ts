@@ -26,7 +26,7 @@ export interface PromptStreams {
 /** What the interactive run may still ask: the keys a flag did not give. */
 export type Askable = Pick<
   CommissionInputs,
-  'podId' | 'serial' | 'installer' | 'rs485' | 'tcp' | 'chain2' | 'batteryTest' | 'cloud' | 'enroll'
+  'podId' | 'serial' | 'installer' | 'rs485' | 'fullScan' | 'tcp' | 'chain2' | 'batteryTest' | 'cloud' | 'enroll'
 >;
 
 const list = (s: string): string[] =>
@@ -37,10 +37,13 @@ const list = (s: string): string[] =>
 
 const URL_RE = /^(mqtts?|wss?|https?):\/\/[^/\s]+/;
 
-/** Asks, in order, every input the flags left open; `given` keys are not asked again. */
+/**
+ * Asks, in order, every input the flags left open; `given` keys are not asked again. `defaults` (the machine's serial,
+ * the serial ports present) is looked at only once the PoD is answered: the PoD comes before anything else.
+ */
 export async function askInputs(
   given: Partial<Askable>,
-  defaults: { serial?: string; rs485?: string[] },
+  defaults: () => { serial?: string; rs485?: string[] },
   streams: PromptStreams = {},
 ): Promise<Partial<Askable>> {
   const ctx = {
@@ -72,13 +75,14 @@ export async function askInputs(
         ),
       )
     ).trim();
+  const seen = defaults();
   if (out.serial === undefined)
     out.serial = (
       await ask(
         input(
           {
             message: 'Device serial number:',
-            ...(defaults.serial ? { default: defaults.serial } : {}),
+            ...(seen.serial ? { default: seen.serial } : {}),
             required: true,
           },
           ctx,
@@ -93,10 +97,20 @@ export async function askInputs(
         input(
           {
             message: 'RS-485 ports to scan (comma-separated, empty: none):',
-            default: (defaults.rs485 ?? []).join(','),
+            default: (seen.rs485 ?? []).join(','),
           },
           ctx,
         ),
+      ),
+    );
+  if (out.fullScan === undefined && out.rs485.length > 0)
+    out.fullScan = await ask(
+      confirm(
+        {
+          message: 'Scan every unit id 1–247 on RS-485 (slow; only when a meter was readdressed)?',
+          default: false,
+        },
+        ctx,
       ),
     );
   if (out.tcp === undefined)
@@ -139,6 +153,25 @@ export async function askInputs(
       )
     ).trim();
     if (v) out.cloud = v;
+  }
+  if (out.enroll === undefined) {
+    const url = (
+      await ask(
+        input(
+          {
+            message: 'Enrollment service (https:// URL from the installer app, empty: no enrollment):',
+            validate: (x) => x.trim() === '' || /^https?:\/\/[^/\s]+/.test(x.trim()) || 'expected an http(s):// URL',
+          },
+          ctx,
+        ),
+      )
+    ).trim();
+    if (url) {
+      const token = (
+        await ask(input({ message: 'Enrollment token (single use, 15 min):', required: true }, ctx))
+      ).trim();
+      out.enroll = { url, token };
+    }
   }
   return out;
 }
