@@ -116,6 +116,8 @@ export class MqttLink implements Link {
    */
   private tlsSession: Buffer | undefined;
   private tlsResumes = 0;
+  /** Whether the URL is a TLS one (mqtts:// or wss://). */
+  private readonly tls: boolean;
   private readonly s: Omit<LinkStats, 'state' | 'since' | 'protocolVersion' | 'bytesOut' | 'bytesIn'> =
     newLinkCounters();
   state: LinkState = 'disconnected';
@@ -123,6 +125,7 @@ export class MqttLink implements Link {
 
   constructor(private readonly o: MqttLinkOptions) {
     this.useVersion = o.protocolVersion === 4 ? 4 : 5;
+    this.tls = /^(mqtts|wss):/i.test(o.url);
     this.since = o.clock.now();
     this.log = (o.logger ?? silentLogger).child({ component: 'link' });
     this.retry = new Backoff(
@@ -160,7 +163,7 @@ export class MqttLink implements Link {
     if (this.stopped) return;
     this.setState('connecting');
     let connacked = false;
-    const tls = /^(mqtts|wss):/i.test(this.o.url);
+    const tls = this.tls;
     const opts: IClientOptions & { session?: Buffer } = this.options();
     if (tls && this.tlsSession) opts.session = this.tlsSession;
     const client = mqtt.connect(this.o.url, opts);
@@ -345,7 +348,7 @@ export class MqttLink implements Link {
     return {
       ...this.s,
       received: { ...this.s.received },
-      ...(/^(mqtts|wss):/i.test(this.o.url) ? { tlsResumes: this.tlsResumes } : {}),
+      ...(this.tls ? { tlsResumes: this.tlsResumes } : {}),
       state: this.state,
       since: this.since,
       protocolVersion: this.useVersion,

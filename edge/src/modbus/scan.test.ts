@@ -385,8 +385,13 @@ test('identifyProbe: a refused read is left to the matcher and named when nothin
 test('the default probe finds a meter that refuses its serial register (reported without a serial), not one that refuses its model code', async (t) => {
   const clock = new FakeClock();
   const plan = identifyPlan(sdm630);
-  const serial = plan.find((r) => sdm630.identify!.registers.find((x) => x.name === r.name)?.role === 'serial');
+  const declared = (pred: (r: NonNullable<Profile['identify']>['registers'][number]) => boolean) =>
+    plan.find((r) => sdm630.identify!.registers.some((x) => x.name === r.name && pred(x)));
+  const serial = declared((x) => x.role === 'serial');
+  // a register the match needs: one with accepted values or models
+  const constrained = declared((x) => x.accept !== undefined || x.models !== undefined);
   t.truthy(serial, 'sdm630 declares a serial register');
+  t.truthy(constrained, 'sdm630 declares a register its match needs');
   const full = identifyImage(sdm630);
   const imageWithout = (skip: string): RegisterImage => {
     const img = new RegisterImage();
@@ -395,8 +400,7 @@ test('the default probe finds a meter that refuses its serial register (reported
   };
   const fake = new FakeModbusTransport(clock);
   fake.addUnit(1, imageWithout(serial!.name));
-  const constrained = plan.find((r) => r.name !== serial!.name)!;
-  fake.addUnit(2, imageWithout(constrained.name));
+  fake.addUnit(2, imageWithout(constrained!.name));
   const bus = (unit: number) => probeDevice(fake, unit);
   const found = await settle(clock, identifyRegistersProbe(bus(1), sdm630));
   t.true(found?.matched, found?.detail);
@@ -405,6 +409,6 @@ test('the default probe finds a meter that refuses its serial register (reported
   t.is(other?.matched, false);
   t.regex(
     other!.detail,
-    new RegExp(`${constrained.name} \\(fc ${constrained.fc} @${constrained.address}×\\d+\\) refused`),
+    new RegExp(`${constrained!.name} \\(fc ${constrained!.fc} @${constrained!.address}×\\d+\\) refused`),
   );
 });
